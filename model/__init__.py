@@ -1,0 +1,1 @@
+"""Torch modules that are exactly the models of the specs."""

@@ -1,0 +1,1 @@
+"""Bridges between theory and models: exact enumeration, autograd, Monte Carlo."""

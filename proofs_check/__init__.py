@@ -1,0 +1,1 @@
+"""Claims registry, runner, command line and report."""

@@ -1,0 +1,1 @@
+"""One module per paper (or topic); importing a module registers its claims."""

@@ -1,0 +1,71 @@
+"""Run claims and collect verdicts."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from proofs_check.registry import Claim, Outcome, Profile
+
+
+@dataclass
+class Result:
+    claim: Claim
+    status: str  # "pass", "fail" or "error"
+    measured: float | None
+    seconds: float
+    outcome: Outcome | None = None
+    error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out = {
+            "id": self.claim.id,
+            "paper": self.claim.paper,
+            "status": self.status,
+            "measured": self.measured,
+            "tolerance": self.claim.tolerance,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.outcome is not None:
+            out["details"] = self.outcome.details
+            out["counterexamples"] = self.outcome.counterexamples
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def run_claim(claim: Claim, profile: Profile) -> Result:
+    """Run one claim; an exception becomes status ``error`` with its message."""
+    start = time.perf_counter()
+    try:
+        outcome = claim.check(profile)
+    except Exception as exc:  # a crashing check is reported, not propagated
+        return Result(claim, "error", None, time.perf_counter() - start,
+                      error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+    seconds = time.perf_counter() - start
+    status = "pass" if outcome.passed else "fail"
+    return Result(claim, status, float(outcome.measured), seconds, outcome)
+
+
+def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None = None) -> list[Claim]:
+    """Claims to run: the named ``ids`` (unknown ones raise), else the profile's."""
+    if ids:
+        unknown = [i for i in ids if i not in claims]
+        if unknown:
+            raise ValueError(f"claim: unknown claim id(s) {', '.join(unknown)}; see 'proofs-check list'")
+        return [claims[i] for i in ids]
+    return [c for c in claims.values() if c.quick or not profile.quick]
+
+
+def run_claims(selected: list[Claim], profile: Profile,
+               on_result: Callable[[Result], None] | None = None) -> list[Result]:
+    results = []
+    for claim in selected:
+        result = run_claim(claim, profile)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return results

@@ -1,0 +1,1 @@
+"""Closed-form population theory (NumPy and sympy only; never torch)."""
