@@ -9,6 +9,33 @@ tolerance (so every check can fail).
 Claims register themselves with the :func:`claim` decorator when their module
 under ``proofs_check.claims`` is imported; :func:`all_claims` imports every
 such module.
+
+Replay hooks
+------------
+A property search that finds a case outside a claim's hypotheses puts it in
+``Outcome.counterexamples`` as a small JSON-serialisable dict.  The report
+saves each one as ``counterexamples/<claim-id>-<k>.json`` holding
+``{"claim": id, "seed": ..., "case": {...}}``, and
+``proofs-check replay FILE`` calls the claim's replay hook on ``case`` and
+prints what it returns.  A claim provides the hook with the ``replay``
+keyword of :func:`claim`; the hook takes the case dict and returns an
+:class:`Outcome` for that one case (or any JSON-serialisable value)::
+
+    def replay_dpi_case(case: dict) -> Outcome:
+        # Recompute the claimed inequality on exactly this case.
+        gap = dpi_gap(np.asarray(case["pi"]), case["edges"])
+        return Outcome(measured=gap, passed=gap >= 0, details={"gap": gap})
+
+    @claim("causal.dpi-edges-largest", paper="causal", ..., replay=replay_dpi_case)
+    def check_dpi_edges_largest(profile: Profile) -> Outcome:
+        ...
+        return Outcome(measured=..., passed=...,
+                       counterexamples=[{"pi": pi.tolist(), "edges": edges}])
+
+Keep cases small (hypothesis shrinks them) and made of plain numbers, lists
+and strings, so the JSON file is the whole record of the case.  A claim
+without a hook can still report counterexamples; replaying one of its files
+is refused with a one-line error.
 """
 
 from __future__ import annotations
@@ -73,6 +100,7 @@ class Claim:
     check: Callable[[Profile], Outcome]
     quick: bool = True
     proof_idea: str = ""
+    replay: Callable[[dict[str, Any]], Any] | None = None
 
 
 _REGISTRY: dict[str, Claim] = {}
@@ -88,10 +116,13 @@ def claim(
     tolerance: float,
     quick: bool = True,
     proof_idea: str = "",
+    replay: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Callable[[Callable[[Profile], Outcome]], Callable[[Profile], Outcome]]:
     """Register ``check`` as the check of claim ``id``.
 
-    ``quick=False`` keeps the claim out of the quick profile.
+    ``quick=False`` keeps the claim out of the quick profile.  ``replay``
+    is the optional hook that re-checks one saved counterexample case (see
+    the module docstring).
     """
     if paper not in PAPERS:
         raise ValueError(f"paper: expected one of {sorted(PAPERS)}, got {paper!r}")
@@ -100,7 +131,7 @@ def claim(
         if id in _REGISTRY:
             raise ValueError(f"id: claim {id!r} is registered twice")
         _REGISTRY[id] = Claim(id, paper, statement.strip(), hypotheses.strip(), method.strip(),
-                              float(tolerance), check, quick, proof_idea.strip())
+                              float(tolerance), check, quick, proof_idea.strip(), replay)
         return check
 
     return register
