@@ -1,0 +1,66 @@
+"""The "disentangled" transformer of spec 1, section 3 (the paper's experiments).
+
+The residual stream at position i starts as ``[e_{x_i}; e_i]`` (width ``d0 = S + T``).
+Each attention layer has ``H`` heads; head ``h`` has one matrix ``A_h (d, d)``:
+
+    scores_ij = s_iᵀ A_h s_j   (causal mask, diagonal included),  out_i = Σ_{j<=i} softmax_j(scores_ij) s_j
+
+and the layer *appends* its heads' outputs to the stream: ``d -> d·(1 + H)``.
+A linear readout of the query's final stream gives the logits; ``ŷ = softmax``.
+All parameters start at zero.  Float64 by default.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class DisentangledTransformer(nn.Module):
+    def __init__(self, S: int, T: int, heads: Sequence[int] = (1, 1), dtype: torch.dtype = torch.float64):
+        super().__init__()
+        if not isinstance(S, int) or S < 2:
+            raise ValueError(f"S: expected an integer >= 2, got {S!r}")
+        if not isinstance(T, int) or T < 2:
+            raise ValueError(f"T: expected an integer >= 2 (context plus query), got {T!r}")
+        if len(heads) < 1 or any(not isinstance(h, int) or h < 1 for h in heads):
+            raise ValueError(f"heads: expected a non-empty sequence of positive head counts per layer, got {heads!r}")
+        self.S, self.T, self.heads = S, T, tuple(heads)
+        widths = [S + T]
+        for h in self.heads:
+            widths.append(widths[-1] * (1 + h))
+        self.widths = widths
+        self.A = nn.ParameterList(
+            [nn.Parameter(torch.zeros(h, d, d, dtype=dtype)) for h, d in zip(self.heads, widths[:-1])])
+        self.readout = nn.Parameter(torch.zeros(widths[-1], S, dtype=dtype))
+        self.register_buffer("causal", torch.tril(torch.ones(T, T, dtype=torch.bool)))
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens (B, T) -> stream (B, T, S + T) = [e_{x_i}; e_i]."""
+        B = tokens.shape[0]
+        X = F.one_hot(tokens, self.S).to(self.readout.dtype)
+        P = torch.eye(self.T, dtype=self.readout.dtype).expand(B, self.T, self.T)
+        return torch.cat([X, P], dim=-1)
+
+    def attention(self, layer: int, stream: torch.Tensor) -> torch.Tensor:
+        """(B, H, T, T) attention weights of ``layer`` on ``stream (B, T, d)``."""
+        scores = torch.einsum("bid,hde,bje->bhij", stream, self.A[layer], stream)
+        return torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """tokens (B, T) long, query last -> ŷ (B, S)."""
+        s = self.embed(tokens)  # (B, T, d0)
+        for layer in range(len(self.heads)):
+            att = self.attention(layer, s)  # (B, H, T, T)
+            outs = torch.einsum("bhij,bjd->bihd", att, s).flatten(2)  # (B, T, H·d)
+            s = torch.cat([s, outs], dim=-1)  # (B, T, d·(1+H))
+        return torch.softmax(s[:, -1] @ self.readout, dim=-1)  # (B, S)
+
+    def position_block(self, layer: int = 0, head: int = 0) -> torch.Tensor:
+        """(T, T) block of ``A[layer][head]`` acting position -> position (layer 0: rows/cols S..S+T)."""
+        if layer != 0:
+            raise ValueError("layer: only layer 0's stream has a plain position block")
+        return self.A[0][head, self.S:, self.S:]

@@ -1,0 +1,127 @@
+"""Population losses of the reduced model by exact enumeration, their autograd
+gradients, the O(β) coefficient by extrapolation, and Monte Carlo estimators.
+
+Losses (per sequence, ``y`` the soft label, ``ŷ`` the model's output):
+    linearized:     -Σ_s y_s ŷ_s / μ_π(s)
+    cross_entropy:  -Σ_s y_s log((1 - ε) ŷ_s + ε/S)
+
+``ŷ_s = 0`` whenever token ``s`` is absent from the sequence, so the plain
+cross-entropy is infinite with positive probability at finite ``n``.  The
+toolkit mixes ``ŷ`` with the uniform law by ``ε = smoothing`` (default
+``1e-12``, so the loss is finite) and reports the probability of that event
+with :func:`absent_target_probability`.  The gradient is continuous at
+``ε = 0``: absent tokens contribute nothing to it.  All torch work is float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.reduced import ReducedTransformer
+from theory import validate
+from theory.causal import CausalGraph, Population, _stationary, enumerate_population, sample_sequences
+from theory.estimates import Estimate, mean_and_stderr
+from theory.gradients import LOSSES
+
+DEFAULT_SMOOTHING = 1e-12
+
+
+def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torch.Tensor, loss: str,
+                      smoothing: float = DEFAULT_SMOOTHING) -> torch.Tensor:
+    """(B,) loss of each sequence from ``yhat (B, S)``, ``target (B, S)``, ``stationary (B, S)``."""
+    if loss == "linearized":
+        return -(target * yhat / stationary).sum(dim=-1)
+    S = yhat.shape[-1]
+    return -(target * torch.log((1 - smoothing) * yhat + smoothing / S)).sum(dim=-1)
+
+
+def population_loss(model: ReducedTransformer, population: Population, loss: str = "cross_entropy",
+                    smoothing: float = DEFAULT_SMOOTHING) -> torch.Tensor:
+    """Exact population loss ``Σ_seq P(seq)·loss(seq)`` of ``model`` (a 0-d tensor, differentiable)."""
+    validate.choice(loss, "loss", LOSSES)
+    validate.finite_float(smoothing, "smoothing", positive=True)
+    if smoothing >= 1:
+        raise ValueError(f"smoothing: expected a mixing weight in (0, 1), got {smoothing}")
+    tokens = torch.as_tensor(population.tokens)
+    yhat = model(tokens)
+    per = per_sequence_loss(yhat, torch.as_tensor(population.target), torch.as_tensor(population.stationary),
+                            loss, smoothing)
+    return (torch.as_tensor(population.probability) * per).sum()
+
+
+def population_gradient_A1(graph: CausalGraph, pi: Any, beta: float, *, loss: str = "linearized",
+                           roots: str = "stationary", smoothing: float = DEFAULT_SMOOTHING,
+                           max_sequences: int = 2_000_000, population: Population | None = None) -> np.ndarray:
+    """Autograd ``∂L/∂A1`` of the exact population loss at ``A1 = 0, A2 = β·I``; ``(T, T)``."""
+    beta = validate.finite_float(beta, "beta", positive=True)
+    pop = population if population is not None else enumerate_population(graph, pi, roots, max_sequences)
+    S = pop.target.shape[1]
+    model = ReducedTransformer(S, graph.n + 1, beta=beta)
+    population_loss(model, pop, loss, smoothing).backward()
+    return model.A1.grad.detach().numpy().copy()
+
+
+def initial_gradient_by_extrapolation(graph: CausalGraph, pi: Any, *, loss: str = "linearized",
+                                      roots: str = "stationary", beta: float = 1e-4,
+                                      smoothing: float = DEFAULT_SMOOTHING,
+                                      max_sequences: int = 2_000_000) -> np.ndarray:
+    """The O(β) coefficient ``g`` of ``∂L/∂A1`` by Richardson extrapolation in ``β``.
+
+    With ``D(β) = ∂L/∂A1 / β = g + c₁β + c₂β² + O(β³)`` at ``β, β/2, β/4``:
+        ``D₁(β) = 2 D(β/2) - D(β)``, ``D₂ = (4 D₁(β/2) - D₁(β)) / 3 = g + O(β³)``.
+    """
+    beta = validate.finite_float(beta, "beta", positive=True)
+    pop = enumerate_population(graph, pi, roots, max_sequences)
+    D = [population_gradient_A1(graph, None, b, loss=loss, smoothing=smoothing, population=pop) / b
+         for b in (beta, beta / 2, beta / 4)]
+    first = [2 * D[1] - D[0], 2 * D[2] - D[1]]
+    return (4 * first[1] - first[0]) / 3
+
+
+def absent_target_probability(graph: CausalGraph, pi: Any, roots: str = "stationary",
+                              max_sequences: int = 2_000_000) -> float:
+    """``P(∃ s: y_s > 0 and s absent from x_0..x_n)``: where the plain cross-entropy is infinite."""
+    pop = enumerate_population(graph, pi, roots, max_sequences)
+    S = pop.target.shape[1]
+    present = np.zeros((len(pop.tokens), S), dtype=bool)
+    present[np.arange(len(pop.tokens))[:, None], pop.tokens] = True
+    bad = np.any((pop.target > 0) & ~present, axis=1)
+    return float(pop.probability[bad].sum())
+
+
+def monte_carlo_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss: str = "linearized",
+                            roots: str = "stationary", batch: int = 4096, batches: int = 32,
+                            rng: Any = None, smoothing: float = DEFAULT_SMOOTHING) -> Estimate:
+    """Monte Carlo ``∂L/∂A1 / β`` at ``A1 = 0, A2 = β·I`` from sampled ``(π, sequence)`` pairs.
+
+    Each of ``batches`` batches of ``batch`` sequences gives one autograd
+    gradient of the batch-mean loss; the estimate is their mean with the
+    standard error across batches.  ``prior`` may be a prior or one matrix.
+    """
+    beta = validate.finite_float(beta, "beta", positive=True)
+    batch = validate.positive_int(batch, "batch")
+    batches = validate.positive_int(batches, "batches", minimum=2)
+    validate.choice(loss, "loss", LOSSES)
+    gen = validate.rng(rng)
+    grads = np.empty((batches, graph.n + 1, graph.n + 1))
+    for k in range(batches):
+        draw = sample_sequences(graph, prior, batch, gen, roots)
+        S = draw.target.shape[1]
+        model = ReducedTransformer(S, graph.n + 1, beta=beta)
+        yhat = model(torch.as_tensor(draw.tokens))
+        mu = torch.as_tensor(_stationary(draw.pi)) if loss == "linearized" else torch.ones(batch, S, dtype=torch.float64)
+        per_sequence_loss(yhat, torch.as_tensor(draw.target), mu, loss, smoothing).mean().backward()
+        grads[k] = model.A1.grad.numpy() / beta
+    return mean_and_stderr(grads)
+
+
+def relative_error(approx: np.ndarray, exact: np.ndarray) -> float:
+    """``max |approx - exact| / max |exact|`` (the exact array must not vanish)."""
+    scale = np.max(np.abs(exact))
+    if scale == 0:
+        raise ValueError("exact: relative error of an all-zero reference is undefined")
+    return float(np.max(np.abs(np.asarray(approx) - exact)) / scale)
+

@@ -1,0 +1,190 @@
+"""The gradient of the first attention matrix at initialisation (spec 1, section 4).
+
+Reduced model at ``A1 = 0``, ``A2 = β·I_S``: the loss gradient is
+``∂L/∂A1 = β·g + O(β²)``.  Differentiating the model (layer-2 softmax
+``b ≈ 1/T``, ``∂h_i/∂A1[i, j] = (e_{x_j} - h_i)/(i+1)``) gives, for ``j <= i``,
+
+    g[i, j] = -1/(T (i+1)) · E[ (w_i - w̄) (1[x_j = x_n] - h_i[x_n]) ],
+    w_m = y(x_m) / r(x_m),  w̄ = mean_{m=0..n} w_m,  h_i[x_n] = mean_{l<=i} 1[x_l = x_n],
+
+where ``y = π(x_n, ·)`` is the target and ``r`` the law the loss is
+linearised around: ``r = μ_π`` for the linearised loss
+``L_lin = -E[Σ_s y_s ŷ_s / μ_π(s)]``, and ``r = ĉ``, the empirical law of the
+``T`` tokens (the model's output at ``β = 0``), for the cross-entropy.
+
+For the linearised loss the expectation closes on the ``T×T`` matrix
+``N[m, j] = S·E[w_m 1[x_j = x_n]]`` (:func:`likelihood_ratio_matrix`):
+
+    g[i, j] = -1/(S T (i+1)) · [ (N[i, j] - N̄(i, i)) - (1/T) Σ_m (N[m, j] - N̄(m, i)) ],
+    N̄(m, i) = mean_{l<=i} N[m, l].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from theory import validate
+from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _pairwise_joint, _stationary,
+                           enumerate_population, is_prior, root_law)
+from theory.estimates import Estimate, mean_and_stderr
+
+LOSSES = ("linearized", "cross_entropy")
+
+
+def _require_full_support(mu: np.ndarray) -> None:
+    if np.any(mu <= 0):
+        raise ValueError(f"pi: the linearised loss divides by the stationary law μ_π, which must have full support; "
+                         f"got min μ_π = {mu.min():.3g}")
+
+
+def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
+    """The ``(T, T)`` matrix ``N`` of spec section 4, ``N[m, j] = S·E[ π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n] ]``.
+
+    With the query ``x_n`` uniform and independent of the context:
+      - context ``m, j``:  ``N[m, j] = E[π(x_j, x_m) / μ_π(x_m)]`` (``m = j`` included);
+      - ``N[n, j] = Σ_a P(x_j = a) π(a, a)/μ_π(a)``  (``= tr π`` under stationary roots);
+      - ``N[m, n] = Σ_a P(x_m = a) Σ_c π(c, a)/μ_π(a)``  (``= S`` under stationary roots);
+      - ``N[n, n] = Σ_a π(a, a)/μ_π(a)``.
+    For a parent under stationary roots, ``N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)})``.
+
+    ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact average).
+    Forests only; the stationary law must have full support.
+    """
+    graph = _graph(graph)
+    graph._require_forest("likelihood_ratio_matrix")
+    validate.choice(roots, "roots", ("stationary", "uniform"))
+    if isinstance(pi, FinitePrior):
+        return np.einsum("k,kij->ij", pi.weights, _likelihood_ratio_stack(graph, pi.matrices, roots))
+    if isinstance(pi, DirichletPrior):
+        raise ValueError("pi: N is exact only for a fixed matrix or a FinitePrior; "
+                         "use attention_gradient_at_init for a Monte Carlo average over a DirichletPrior")
+    return _likelihood_ratio_stack(graph, validate.transition_matrix(pi)[None], roots)[0]
+
+
+def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> np.ndarray:
+    """``(m, T, T)`` matrices ``N`` for a validated stack ``pis (m, S, S)``."""
+    mu = _stationary(pis)
+    _require_full_support(mu)
+    start = mu if roots == "stationary" else root_law(pis, roots)
+    return likelihood_ratio_from_joint(_pairwise_joint(graph, pis, start), pis, mu)
+
+
+def likelihood_ratio_from_joint(joint: np.ndarray, pis: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``N`` from pairwise joints ``(m, n, n, S, S)``, ``pis (m, S, S)``, ``μ (m, S)`` → ``(m, T, T)``.
+
+    No validation; works for object (sympy) arrays.
+    """
+    m, n = joint.shape[:2]
+    ratio = pis / mu[:, None, :]  # R[b, a] = π(b, a) / μ(a)
+    marg = np.einsum("miiab->mia", joint) if joint.dtype != object else _diag_marginals(joint)
+    N = np.empty((m, n + 1, n + 1), dtype=joint.dtype)
+    N[:, :n, :n] = np.einsum("mijab,mba->mij", joint, ratio)
+    N[:, n, :n] = np.einsum("mja,maa->mj", marg, ratio)
+    N[:, :n, n] = np.einsum("mia,mca->mi", marg, ratio)
+    N[:, n, n] = np.einsum("maa->m", ratio)
+    return N
+
+
+def _diag_marginals(joint: np.ndarray) -> np.ndarray:
+    n = joint.shape[1]
+    return np.stack([joint[:, i, i].sum(axis=2) for i in range(n)], axis=1)
+
+
+def attention_gradient_from_N(N: np.ndarray, S: int) -> np.ndarray:
+    """``g`` from ``N``: the closed form above, zero above the diagonal.
+
+    ``N``: ``(..., T, T)`` (float or object/sympy entries) → ``(..., T, T)``.
+    """
+    T = N.shape[-1]
+    count = np.arange(1, T + 1)
+    Nbar = np.cumsum(N, axis=-1) / count  # Nbar[..., m, i] = mean_{l<=i} N[m, l]
+    row = N - np.diagonal(Nbar, axis1=-2, axis2=-1)[..., :, None]
+    column = N.sum(axis=-2)[..., None, :] / T - Nbar.sum(axis=-2)[..., :, None] / T
+    lower = np.tril(np.ones((T, T), dtype=bool))
+    g = -(row - column) / (S * T * count[:, None])
+    return np.where(lower, g, 0 * g)
+
+
+def attention_gradient_integrand(tokens: Any, target: Any, reference: Any) -> np.ndarray:
+    """Per-sequence integrand of ``g``: ``(B, T, T)``, its mean over sequences is ``g``.
+
+        G[b, i, j] = -1/(T (i+1)) · (w_i - w̄) (1[x_j = x_n] - h_i[x_n]),  j <= i,
+        w_m = target[b, x_m] / reference[b, x_m].
+
+    ``tokens (B, T)`` int with the query last; ``target (B, S)`` the soft label;
+    ``reference (B, S)`` the law the loss is linearised around (``μ_π`` or the
+    empirical law ``ĉ``); it must be positive on every token present.
+    """
+    x = np.asarray(tokens)
+    y = validate.finite_array(target, "target", ndim=2, nonnegative=True)
+    r = validate.finite_array(reference, "reference", ndim=2, nonnegative=True)
+    if x.ndim != 2 or x.shape[0] != y.shape[0] or r.shape != y.shape:
+        raise ValueError(f"tokens: expected shape (B, T) matching target {y.shape} and reference {r.shape}, got {x.shape}")
+    B, T = x.shape
+    rows = np.arange(B)[:, None]
+    r_tok = r[rows, x]
+    if np.any(r_tok <= 0):
+        raise ValueError("reference: must be positive at every token present in the sequence")
+    w = y[rows, x] / r_tok  # (B, T)
+    match = (x == x[:, -1:]).astype(np.float64)  # 1[x_j = x_n]
+    count = np.arange(1, T + 1)
+    h_query = np.cumsum(match, axis=1) / count  # h_i[x_n]
+    G = -((w - w.mean(axis=1, keepdims=True))[:, :, None] * (match[:, None, :] - h_query[:, :, None])
+          / (T * count[None, :, None]))
+    return G * np.tril(np.ones((T, T)))
+
+
+def empirical_law(tokens: Any, S: int) -> np.ndarray:
+    """``ĉ (B, S)``: the frequency of each token among the ``T`` tokens (query included)."""
+    x = np.asarray(tokens)
+    counts = np.zeros((x.shape[0], S))
+    np.add.at(counts, (np.repeat(np.arange(x.shape[0]), x.shape[1]), x.ravel()), 1.0)
+    return counts / x.shape[1]
+
+
+def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "linearized", roots: str = "stationary",
+                               draws: int = 1000, rng: Any = None,
+                               max_sequences: int = 2_000_000) -> np.ndarray | Estimate:
+    """The coefficient ``g`` with ``∂L/∂A1 = β·g + O(β²)`` at ``A1 = 0, A2 = β·I_S``; ``(T, T)``.
+
+    ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact), or a
+    ``DirichletPrior`` (Monte Carlo over ``draws`` draws of ``π`` with the inner
+    expectation exact, returned as an ``Estimate`` with standard errors).
+
+    ``loss="linearized"``: the closed form through ``N`` (forests).
+    ``loss="cross_entropy"``: the exact expectation of the integrand with
+    ``r = ĉ`` by enumerating all ``S^T`` sequences (refused above
+    ``max_sequences``); finite at every ``β -> 0`` because ``ĉ >= 1/T`` on every
+    token present.
+    """
+    graph = _graph(graph)
+    graph._require_forest("attention_gradient_at_init")
+    loss = validate.choice(loss, "loss", LOSSES)
+    validate.choice(roots, "roots", ("stationary", "uniform"))
+    if isinstance(pi, DirichletPrior):
+        draws = validate.positive_int(draws, "draws", minimum=2)
+        return mean_and_stderr(_gradient_stack(graph, pi.sample(draws, validate.rng(rng)), loss, roots, max_sequences))
+    if isinstance(pi, FinitePrior):
+        return np.einsum("k,kij->ij", pi.weights, _gradient_stack(graph, pi.matrices, loss, roots, max_sequences))
+    if is_prior(pi):
+        raise ValueError(f"pi: unsupported prior {pi!r}")
+    return _gradient_stack(graph, validate.transition_matrix(pi)[None], loss, roots, max_sequences)[0]
+
+
+def _gradient_stack(graph: CausalGraph, pis: np.ndarray, loss: str, roots: str, max_sequences: int,
+                    chunk: int = 64) -> np.ndarray:
+    """``(m, T, T)`` coefficients ``g`` for a validated stack ``(m, S, S)``."""
+    S = pis.shape[1]
+    if loss == "cross_entropy":
+        return np.stack([_cross_entropy_gradient(graph, p, roots, max_sequences) for p in pis])
+    blocks = [attention_gradient_from_N(_likelihood_ratio_stack(graph, pis[k:k + chunk], roots), S)
+              for k in range(0, len(pis), chunk)]  # chunks of draws bound the (m, n, n, S, S) memory
+    return np.concatenate(blocks)
+
+
+def _cross_entropy_gradient(graph: CausalGraph, pi: np.ndarray, roots: str, max_sequences: int) -> np.ndarray:
+    pop = enumerate_population(graph, pi, roots, max_sequences=max_sequences)
+    G = attention_gradient_integrand(pop.tokens, pop.target, empirical_law(pop.tokens, pi.shape[0]))
+    return np.einsum("b,bij->ij", pop.probability, G)

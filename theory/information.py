@@ -1,0 +1,134 @@
+"""Mutual information between tokens (spec 1, section 5, items 2 and 8).
+
+For a joint table ``P (S, S')`` with marginals ``p = P 1``, ``q = Pᵀ 1`` and a
+convex ``f`` with ``f(1) = 0``, the f-mutual information is
+
+    I_f(X; Y) = Σ_{a,b : p(a) q(b) > 0} p(a) q(b) f( P(a, b) / (p(a) q(b)) ).
+
+``kind="shannon"``: ``f(t) = t log t`` (nats); ``kind="chi2"``: ``f(t) = (t - 1)²``,
+so ``I_χ² = Σ P(a, b)² / (p(a) q(b)) - 1``.  On the diagonal (``X = Y``) these
+give the entropy ``H(X)`` and ``|supp X| - 1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from scipy.special import xlogy
+
+from theory import validate
+from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _pairwise_joint, root_law)
+from theory.estimates import Estimate, mean_and_stderr
+
+KINDS = ("shannon", "chi2")
+
+
+def _check_f(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """A vectorised convex generator with ``f(1) = 0``, checked on a grid."""
+    grid = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 61)])
+    try:
+        vals = np.asarray(f(grid), dtype=np.float64)
+    except Exception as exc:
+        raise ValueError(f"kind: a callable f must accept a NumPy array; calling it raised {exc!r}") from None
+    if vals.shape != grid.shape or not np.all(np.isfinite(vals)):
+        raise ValueError("kind: a callable f must return finite values of the input's shape on [0, 1000]")
+    one = float(np.asarray(f(np.array([1.0])))[0])
+    if abs(one) > 1e-12:
+        raise ValueError(f"kind: a callable f must satisfy f(1) = 0, got f(1) = {one:.3g}")
+    t0, t1 = grid[:-1], grid[1:]
+    mid = np.asarray(f((t0 + t1) / 2))
+    if np.any(mid > (vals[:-1] + vals[1:]) / 2 + 1e-9 * (1 + np.abs(vals[:-1]) + np.abs(vals[1:]))):
+        raise ValueError("kind: a callable f must be convex (midpoint convexity fails on [0, 1000])")
+    return f
+
+
+def _generator(kind: Any) -> Callable[[np.ndarray], np.ndarray] | str:
+    if callable(kind):
+        return _check_f(kind)
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected 'shannon', 'chi2' or a callable f, got {kind!r}")
+    return kind
+
+
+def _f_information(joint: np.ndarray, kind: Any) -> np.ndarray:
+    """f-MI of validated joint tables ``(..., S, S')`` → ``(...)``."""
+    p = joint.sum(axis=-1, keepdims=True)
+    q = joint.sum(axis=-2, keepdims=True)
+    pq = p * q
+    support = pq > 0
+    ratio = np.divide(joint, pq, out=np.zeros_like(joint), where=support)
+    if kind == "shannon":
+        return np.sum(xlogy(joint, np.where(support, ratio, 1.0)), axis=(-2, -1))
+    if kind == "chi2":
+        return np.sum(joint * ratio, axis=(-2, -1)) - 1.0
+    return np.sum(np.where(support, pq * kind(ratio), 0.0), axis=(-2, -1))
+
+
+def mutual_information(joint: Any, kind: Any = "shannon") -> float:
+    """``I_f(X; Y)`` of one joint table ``(S, S')`` (entries >= 0 summing to 1 within 1e-9).
+
+    ``kind``: ``"shannon"`` (nats), ``"chi2"``, or a convex callable ``f`` with ``f(1) = 0``.
+    """
+    table = validate.finite_array(joint, "joint", ndim=2, nonnegative=True)
+    if abs(table.sum() - 1.0) > validate.ROW_SUM_TOL:
+        raise ValueError(f"joint: expected entries summing to 1 within 1e-9, sum is {table.sum():.12g}")
+    return float(_f_information(table, _generator(kind)))
+
+
+def pairwise_information_matrix(joint: Any, kind: Any = "shannon") -> np.ndarray:
+    """The ``(n, n)`` matrix ``[I_f(X_i; X_j)]`` of a joint law of ``n`` variables.
+
+    ``joint``: an array with ``n`` axes of sizes ``S_1..S_n`` (a full joint law).
+    Diagonal entries are ``I_f(X_i; X_i)``.
+    """
+    table = validate.finite_array(joint, "joint", nonnegative=True)
+    if table.ndim < 1:
+        raise ValueError("joint: expected an array with one axis per variable")
+    if abs(table.sum() - 1.0) > validate.ROW_SUM_TOL:
+        raise ValueError(f"joint: expected entries summing to 1 within 1e-9, sum is {table.sum():.12g}")
+    kind = _generator(kind)
+    n = table.ndim
+    out = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                p = table.sum(axis=tuple(k for k in range(n) if k != i))
+                pair = np.diag(p)
+            else:
+                pair = table.sum(axis=tuple(k for k in range(n) if k not in (i, j)))
+                pair = pair if i < j else pair.T
+            out[i, j] = _f_information(pair, kind)
+    return out
+
+
+def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon", roots: str = "stationary",
+                              *, draws: int = 1000, rng: Any = None) -> np.ndarray | Estimate:
+    """``(n, n)`` matrix ``[I_f(x_i; x_j)]`` of the context tokens of a forest.
+
+    ``pi``: a fixed ``(S, S)`` matrix (exact); a ``FinitePrior`` (exact average
+    ``Σ_k w_k I_f^{π_k}``); or a ``DirichletPrior`` (Monte Carlo average over
+    ``draws`` draws of ``π``, the inner quantity exact, returned as an
+    ``Estimate`` with standard errors).  The average is of the information
+    under each ``π``, not the information of the ``π``-mixture.
+    """
+    graph = _graph(graph)
+    graph._require_forest("mutual_information_matrix")
+    kind = _generator(kind)
+    validate.choice(roots, "roots", ("stationary", "uniform"))
+    if isinstance(pi, DirichletPrior):
+        draws = validate.positive_int(draws, "draws", minimum=2)
+        samples = pi.sample(draws, validate.rng(rng))
+        return mean_and_stderr(_information_stack(graph, samples, kind, roots))
+    if isinstance(pi, FinitePrior):
+        return np.einsum("k,kij->ij", pi.weights, _information_stack(graph, pi.matrices, kind, roots))
+    return _information_stack(graph, validate.transition_matrix(pi)[None], kind, roots)[0]
+
+
+def _information_stack(graph: CausalGraph, pis: np.ndarray, kind: Any, roots: str, chunk: int = 64) -> np.ndarray:
+    """``(m, n, n)`` information matrices for a validated stack ``(m, S, S)``."""
+    out = []
+    for start in range(0, len(pis), chunk):  # chunks of draws bound the (m, n, n, S, S) memory
+        block = pis[start:start + chunk]
+        out.append(_f_information(_pairwise_joint(graph, block, root_law(block, roots)), kind))
+    return np.concatenate(out)
