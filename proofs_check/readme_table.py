@@ -1,0 +1,106 @@
+"""The README's claims table, generated from the registry.
+
+    python -m proofs_check.readme_table                   print the Markdown table
+    python -m proofs_check.readme_table --write README.md replace the table between the markers
+
+The table sits in the file between the lines ``<!-- claims-table:start -->``
+and ``<!-- claims-table:end -->``; everything else in the file is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from proofs_check import registry
+from proofs_check.registry import Claim
+
+START = "<!-- claims-table:start -->"
+END = "<!-- claims-table:end -->"
+
+_ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "vs.", "resp.", "Thm.", "Eq.", "Eqs.", "Prop.", "Lem.", "Sec.",
+                  "Fig.", "Def.", "Cor.", "App.", "al.", "approx.")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`$\"'])")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text``, on one line (abbreviations like "e.g." do not end it)."""
+    one_line = " ".join((text or "").split())
+    start = 0
+    for m in _SENTENCE_END.finditer(one_line):
+        before = one_line[start:m.start()]
+        if before.endswith(_ABBREVIATIONS):
+            continue
+        return one_line[:m.start()]
+    return one_line
+
+
+def claims_table(claims: dict[str, Claim]) -> str:
+    """The Markdown table: id, paper, first sentence of the statement, method, tolerance, profile."""
+    from proofs_check.report import md_cell
+
+    lines = ["| id | paper | statement | method | tolerance | profile |",
+             "|---|---|---|---|---:|---|"]
+    for c in sorted(claims.values(), key=lambda c: (list(registry.PAPERS).index(c.paper), c.id)):
+        lines.append(f"| `{c.id}` | {md_cell(c.paper)} | {md_cell(first_sentence(c.statement))} "
+                     f"| {md_cell(first_sentence(c.method))} | {c.tolerance:.3g} "
+                     f"| {'quick+full' if c.quick else 'full'} |")
+    if not claims:
+        lines.append("| (no claims registered yet) | | | | | |")
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, table: str) -> str:
+    """``text`` with the part between the markers replaced by ``table``; ValueError if markers are missing."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < 0:
+        missing = " and ".join(m for m, i in ((START, start), (END, end)) if i < 0)
+        raise ValueError(f"marker {missing} not found")
+    if end < start:
+        raise ValueError(f"marker {END} comes before {START}")
+    return text[:start + len(START)] + "\n\n" + table + "\n\n" + text[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m proofs_check.readme_table", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write", metavar="FILE", help="replace the table between the markers in FILE")
+    args = parser.parse_args(argv)
+    if args.write:
+        path = Path(args.write)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            print(f"error: cannot read {str(path)!r}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        if START not in text or END not in text:
+            print(f"error: {str(path)!r} lacks the markers {START} and {END}; "
+                  f"add them where the table should go", file=sys.stderr)
+            return 2
+    try:
+        claims = registry.all_claims()
+    except Exception as exc:
+        print(f"error: cannot load the claims: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 2
+    table = claims_table(claims)
+    if not args.write:
+        print(table)
+        return 0
+    try:
+        new = replace_between_markers(text, table)
+        path.write_text(new)
+    except ValueError as exc:
+        print(f"error: {str(path)!r}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write {str(path)!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"claims table ({len(claims)} claims) written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

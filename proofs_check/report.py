@@ -1,0 +1,477 @@
+"""The proof-check report: ``report.md``, ``report.json``, figures and counterexamples.
+
+Layout of a report folder ``DIR``::
+
+    DIR/report.md                       claims grouped by paper, summary table first
+    DIR/report.json                     the ``--json`` record plus statements and environment
+    DIR/figures/<claim-id>.png          one figure per claim that draws one
+    DIR/counterexamples/<claim-id>-<k>.json
+                                        {"claim": id, "seed": ..., "case": {...}},
+                                        replayable with ``proofs-check replay FILE``
+
+Everything in the report is a function of the seed and the profile except the
+fields that :func:`deterministic_view` drops (run times, the timestamp, the
+environment), so two runs with the same seed and profile give the same
+verdicts and numbers to printed precision.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from proofs_check.registry import PAPERS, Claim, Profile  # noqa: E402
+from proofs_check.runner import Result  # noqa: E402
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+VERDICT = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+ENVIRONMENT_PACKAGES = ("numpy", "scipy", "sympy", "torch", "hypothesis", "matplotlib", "networkx", "rich")
+
+
+class ReportError(Exception):
+    """The report folder cannot be used; the message is one line for the user."""
+
+
+@dataclass
+class ClaimArtifacts:
+    """What the report wrote for one claim, relative to the report folder."""
+
+    figure: str | None = None
+    figure_error: str = ""
+    counterexamples: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def jsonable(value: Any) -> Any:
+    """``json.dump`` default: NumPy scalars and arrays become Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, default=jsonable)
+
+
+def deterministic_view(report: dict[str, Any]) -> dict[str, Any]:
+    """``report.json`` without what legitimately differs between identical runs.
+
+    Drops the timestamp, the environment and each claim's ``seconds``; what
+    is left is fixed by the seed and the profile.
+    """
+    out = {k: v for k, v in report.items() if k not in ("generated_at", "environment")}
+    out["claims"] = [{k: v for k, v in c.items() if k != "seconds"} for c in report.get("claims", [])]
+    return out
+
+
+def environment(profile: Profile) -> dict[str, Any]:
+    """Versions, seed, profile and CPU count; package versions only where installed."""
+    versions: dict[str, str | None] = {}
+    for name in ENVIRONMENT_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": versions,
+        "seed": profile.seed,
+        "profile": profile.name,
+        "cpu_count": os.cpu_count(),
+    }
+    commit = _git_commit()
+    if commit:
+        env["git_commit"] = commit
+    return env
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+# --------------------------------------------------------------------------- Markdown helpers
+
+
+def clean_text(text: str) -> str:
+    """A docstring-like text without its common indentation (indentation would make code blocks)."""
+    return inspect.cleandoc(text or "")
+
+
+_KEEP = re.compile(r"(`+[^`]*`+|\$\$.+?\$\$|\$[^$\n]+\$)", re.S)
+_SPECIAL = re.compile(r"([\\*_\[\]<>|~])")
+
+
+def md_text(text: str, in_table: bool = False) -> str:
+    """Prose for Markdown: Markdown's special characters escaped outside code spans and $math$.
+
+    In a table cell a pipe ends the cell even inside a code span, so there it
+    is escaped everywhere.
+    """
+    parts = _KEEP.split(clean_text(text))
+    kept = (lambda p: p.replace("|", "\\|")) if in_table else (lambda p: p)
+    return "".join(kept(p) if i % 2 else _SPECIAL.sub(r"\\\1", p) for i, p in enumerate(parts))
+
+
+def md_cell(text: str) -> str:
+    """One table cell: a single line, pipes escaped."""
+    one_line = " ".join(clean_text(str(text)).split())
+    return md_text(one_line, in_table=True) if one_line else " "
+
+
+def md_code(text: str, in_table: bool = False) -> str:
+    """One line shown as inline code; in a table cell pipes must be escaped even inside backticks."""
+    one_line = " ".join(str(text).split())
+    if in_table:
+        one_line = one_line.replace("|", "\\|")
+    return f"`` {one_line} ``" if "`" in one_line else f"`{one_line}`"
+
+
+def md_code_cell(text: str) -> str:
+    return md_code(text, in_table=True)
+
+
+def slug(heading: str) -> str:
+    """The anchor a GitHub-style viewer gives a heading."""
+    s = heading.strip().lower()
+    s = re.sub(r"[^\w\- ]", "", s)
+    return s.replace(" ", "-")
+
+
+def safe_name(claim_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", claim_id)
+
+
+def fmt_number(x: Any) -> str:
+    """Numbers at the report's printed precision (4 significant digits)."""
+    if x is None:
+        return "-"
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        return f"{x:.4g}"
+    return str(x)
+
+
+def fmt_value(value: Any, limit: int = 160) -> str:
+    """A details value, numbers at printed precision, long sequences cut."""
+    if isinstance(value, (int, float, np.number, bool, np.bool_)) or value is None:
+        return fmt_number(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    text = json.dumps(_round(value), default=jsonable)
+    if len(text) > limit:
+        size = f" ({len(value)} items)" if hasattr(value, "__len__") else ""
+        text = text[:limit] + f" …{size}"
+    return text
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, (float, np.floating)):
+        x = float(value)
+        return x if not math.isfinite(x) else float(f"{x:.4g}")
+    if isinstance(value, dict):
+        return {str(k): _round(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _round(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def profile_label(claim: Claim) -> str:
+    return "quick+full" if claim.quick else "full"
+
+
+# --------------------------------------------------------------------------- the report folder
+
+
+def prepare_report_dir(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` and check that files can be written in it (before any claim runs)."""
+    path = Path(directory)
+    try:
+        if path.exists() and not path.is_dir():
+            raise ReportError(f"report folder {str(path)!r} exists and is not a folder")
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".proofs-check-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ReportError(f"cannot write the report folder {str(path)!r}: {exc.strerror or exc}") from None
+    return path
+
+
+def _clear_generated(path: Path) -> None:
+    """Remove the figures and cases a previous report left, so none is mistaken for this run's."""
+    for sub, pattern in (("figures", "*.png"), ("counterexamples", "*.json")):
+        folder = path / sub
+        if folder.is_dir():
+            for old in folder.glob(pattern):
+                old.unlink()
+
+
+def _write_figure(result: Result, path: Path) -> ClaimArtifacts:
+    import matplotlib.pyplot as plt
+
+    art = ClaimArtifacts()
+    figure = result.outcome.figure if result.outcome is not None else None
+    if figure is None:
+        return art
+    rel = f"figures/{safe_name(result.claim.id)}.png"
+    target = path / rel
+    target.parent.mkdir(exist_ok=True)
+    try:
+        figure(str(target))
+    except Exception as exc:  # a broken figure is reported, the rest of the report still written
+        art.figure_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        plt.close("all")
+    if not art.figure_error:
+        try:
+            with open(target, "rb") as fh:
+                ok = fh.read(8) == PNG_MAGIC
+        except OSError:
+            ok = False
+        if ok:
+            art.figure = rel
+        else:
+            art.figure_error = "the figure function did not write a PNG file at the path it was given"
+    return art
+
+
+def _write_counterexamples(result: Result, path: Path, profile: Profile) -> list[str]:
+    cases = result.outcome.counterexamples if result.outcome is not None else []
+    written = []
+    if cases:
+        (path / "counterexamples").mkdir(exist_ok=True)
+    for k, case in enumerate(cases, start=1):
+        rel = f"counterexamples/{safe_name(result.claim.id)}-{k}.json"
+        record = {"claim": result.claim.id, "seed": profile.seed, "profile": profile.name, "case": case}
+        (path / rel).write_text(dumps(record) + "\n")
+        written.append(rel)
+    return written
+
+
+def claim_record(result: Result, art: ClaimArtifacts) -> dict[str, Any]:
+    """One claim in ``report.json``: the ``--json`` record plus the claim's text and artifacts."""
+    c = result.claim
+    rec = result.as_json()
+    rec.update({
+        "statement": clean_text(c.statement),
+        "hypotheses": clean_text(c.hypotheses),
+        "method": clean_text(c.method),
+        "proof_idea": clean_text(c.proof_idea),
+        "profile": profile_label(c),
+        "figure": art.figure,
+        "counterexample_files": art.counterexamples,
+        "replay_hook": c.replay is not None,
+    })
+    if art.figure_error:
+        rec["figure_error"] = art.figure_error
+    return rec
+
+
+def write_report(results: list[Result], profile: Profile, directory: str | os.PathLike, *,
+                 command: str | None = None, not_run: Iterable[Claim] = ()) -> dict[str, Any]:
+    """Write ``report.md``, ``report.json``, the figures and the counterexample cases.
+
+    ``command`` is the command line that reproduces the run; ``not_run`` are
+    registered claims this profile skipped (listed so the report says so).
+    Returns the ``report.json`` content.  Raises :class:`ReportError` when the
+    folder cannot be written.
+    """
+    path = prepare_report_dir(directory)
+    try:
+        _clear_generated(path)
+        artifacts = {}
+        for r in results:
+            art = _write_figure(r, path)
+            art.counterexamples = _write_counterexamples(r, path, profile)
+            artifacts[r.claim.id] = art
+        records = [claim_record(r, artifacts[r.claim.id]) for r in results]
+        not_run = list(not_run)
+        report = {
+            "profile": profile.name,
+            "seed": profile.seed,
+            "command": command,
+            "summary": {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")},
+            "claims": records,
+            "not_run": [c.id for c in not_run],
+            "environment": environment(profile),
+            "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        text = dumps(report)
+        report = json.loads(text)  # NumPy values in details become plain JSON, as on disk
+        (path / "report.json").write_text(text + "\n")
+        (path / "report.md").write_text(render_markdown(results, artifacts, report, not_run))
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {str(path)!r}: {exc.strerror or exc}") from None
+    return report
+
+
+# --------------------------------------------------------------------------- report.md
+
+
+def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
+                    report: dict[str, Any], not_run: list[Claim] = ()) -> str:
+    out: list[str] = []
+    add = out.append
+    counts = report["summary"]
+    total_seconds = sum(r.seconds for r in results)
+    add("# Proof-check report")
+    add("")
+    add(f"Profile **{report['profile']}**, seed **{report['seed']}**: {len(results)} claims checked, "
+        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
+        f"({total_seconds:.1f} s of checking).")
+    add("")
+    if report.get("command"):
+        add("Reproduce with:")
+        add("")
+        add("```sh")
+        add(report["command"])
+        add("```")
+        add("")
+    add("A claim *passes* when its measured value is within its tolerance. Numbers are printed to "
+        "4 significant digits; `report.json` has them in full.")
+    add("")
+
+    add("## Summary")
+    add("")
+    add("| claim | paper | verdict | measured | tolerance | seconds |")
+    add("|---|---|---|---:|---:|---:|")
+    for r in results:
+        link = f"[{md_cell(r.claim.id)}](#{slug(r.claim.id)})"
+        add(f"| {link} | {md_cell(r.claim.paper)} | **{VERDICT[r.status]}** | {fmt_number(r.measured)} "
+            f"| {fmt_number(r.claim.tolerance)} | {r.seconds:.2f} |")
+    add("")
+    if not_run:
+        add("Not run in this profile: " + ", ".join(f"`{c.id}`" for c in not_run)
+            + f" (run without `--quick` to check {'it' if len(not_run) == 1 else 'them'}).")
+        add("")
+
+    for paper, title in PAPERS.items():
+        group = [r for r in results if r.claim.paper == paper]
+        if not group:
+            continue
+        add(f"## {md_text(title)}")
+        add("")
+        for r in group:
+            out.extend(_claim_section(r, artifacts[r.claim.id], report))
+
+    add("## Environment")
+    add("")
+    env = report["environment"]
+    add("| | |")
+    add("|---|---|")
+    add(f"| Python | {md_cell(env['python'])} ({md_cell(env['implementation'])}) |")
+    add(f"| platform | {md_cell(env['platform'])} |")
+    add(f"| CPUs | {env['cpu_count']} |")
+    for name, version in env["packages"].items():
+        add(f"| {name} | {md_cell(version or 'not installed')} |")
+    if env.get("git_commit"):
+        add(f"| git commit | `{env['git_commit']}` |")
+    add(f"| generated | {report['generated_at']} |")
+    add("")
+    return "\n".join(out)
+
+
+def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any]) -> list[str]:
+    c = r.claim
+    out: list[str] = []
+    add = out.append
+    add(f"### {c.id}")
+    add("")
+    add(f"**Verdict: {VERDICT[r.status]}** — measured {fmt_number(r.measured)} against tolerance "
+        f"{fmt_number(c.tolerance)}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
+    add("")
+    for label, text in (("Statement", c.statement), ("Hypotheses", c.hypotheses),
+                        ("Method", c.method), ("Proof idea", c.proof_idea)):
+        if clean_text(text):
+            add(f"**{label}.**")
+            add("")
+            add(md_text(text))
+            add("")
+
+    if r.status == "error":
+        add("**Error.** The check raised an exception:")
+        add("")
+        out.extend(_fenced(r.error.rstrip(), "text"))
+        add("")
+
+    details = r.outcome.details if r.outcome is not None else {}
+    if details:
+        add("**Details.**")
+        add("")
+        add("| quantity | value |")
+        add("|---|---|")
+        for key, value in details.items():
+            add(f"| {md_cell(key)} | {md_code_cell(fmt_value(value))} |")
+        add("")
+
+    if art.counterexamples:
+        n = len(art.counterexamples)
+        add(f"**Counterexamples.** {n} case{'s' if n != 1 else ''} outside the hypotheses "
+            f"where the statement fails:")
+        add("")
+        for rel, case in zip(art.counterexamples, r.outcome.counterexamples):
+            add(f"- [{rel}]({rel}): {md_code(fmt_value(case, limit=200))}")
+        add("")
+        if c.replay is not None:
+            add(f"Replay one with `proofs-check replay <report folder>/{art.counterexamples[0]}`.")
+        else:
+            add("This claim has no replay hook, so its cases can be read but not replayed.")
+        add("")
+
+    if art.figure:
+        add(f"![Figure for {md_text(c.id)}]({art.figure})")
+        add("")
+    elif art.figure_error:
+        add(f"**Figure.** Not drawn: {md_text(art.figure_error)}")
+        add("")
+    return out
+
+
+def _fenced(text: str, lang: str = "") -> list[str]:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + lang, text, fence]

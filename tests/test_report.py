@@ -1,0 +1,193 @@
+"""The report writer, on a small fake registry (independent of the real claims)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from proofs_check import registry
+from proofs_check.registry import Outcome, Profile
+from proofs_check.report import (PNG_MAGIC, ReportError, deterministic_view, md_cell, md_text,
+                                 prepare_report_dir, slug, write_report)
+from proofs_check.runner import run_claims, select
+
+
+def _plot(path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1, 2], [0, 1, 4])
+    fig.savefig(path)
+
+
+def _broken_plot(path: str) -> None:
+    raise ValueError("no data to draw")
+
+
+def _replay_sum(case: dict) -> Outcome:
+    total = sum(case["xs"])
+    return Outcome(measured=total, passed=total <= 1.0, details={"sum": total})
+
+
+@pytest.fixture
+def fake_claims(monkeypatch):
+    """A registry of five claims: pass, fail (broken figure), error, counterexample+figure+replay, full-only."""
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "all_claims", lambda: dict(registry._REGISTRY))
+
+    @registry.claim("fake.pass", paper="causal", statement="""
+            The gap is small | always, for s_{t+1} = W s_t.
+
+            A second paragraph.""",
+                    hypotheses="pi has full support.", method="Exact enumeration.", tolerance=1e-3,
+                    proof_idea="Data processing inequality.")
+    def _pass(profile: Profile) -> Outcome:
+        rng = profile.rng("fake.pass")
+        x = float(rng.uniform(0, 1e-4))
+        return Outcome(measured=x, passed=x <= 1e-3,
+                       details={"rate": float(rng.uniform()), "grid": np.arange(3), "n": np.int64(7)})
+
+    @registry.claim("fake.fail", paper="causal", statement="Always fails.", hypotheses="none",
+                    method="Monte Carlo.", tolerance=0.1)
+    def _fail(profile: Profile) -> Outcome:
+        return Outcome(measured=0.5, passed=False, details={"note": "a|b"}, figure=_broken_plot)
+
+    @registry.claim("fake.error", paper="autoregressive", statement="Crashes.", hypotheses="none",
+                    method="Autograd.", tolerance=0.1)
+    def _error(profile: Profile) -> Outcome:
+        raise RuntimeError("boom [/odd] markup")
+
+    @registry.claim("fake.cex", paper="autoregressive", statement="Sums stay below one.",
+                    hypotheses="xs nonnegative, at most 2 entries.", method="Property search with hypothesis.",
+                    tolerance=0.0, replay=_replay_sum)
+    def _cex(profile: Profile) -> Outcome:
+        xs = [round(float(v), 6) for v in profile.rng("fake.cex").uniform(0.6, 0.9, size=2)]
+        return Outcome(measured=0.0, passed=True, counterexamples=[{"xs": xs}, {"xs": [2.0]}], figure=_plot)
+
+    @registry.claim("fake.full", paper="causal", statement="Slow.", hypotheses="none", method="Big.",
+                    tolerance=1.0, quick=False)
+    def _full(profile: Profile) -> Outcome:
+        return Outcome(measured=0.0, passed=True)
+
+    return registry.all_claims()
+
+
+def _run(claims, directory, seed=0, name="quick"):
+    profile = Profile(name, seed=seed)
+    selected = select(claims, profile)
+    results = run_claims(selected, profile)
+    not_run = [c for c in claims.values() if c not in selected]
+    report = write_report(results, profile, directory, command="proofs-check run --quick", not_run=not_run)
+    return results, report
+
+
+def test_report_files_and_json(fake_claims, tmp_path):
+    results, report = _run(fake_claims, tmp_path / "out", seed=5)
+    out = tmp_path / "out"
+    on_disk = json.loads((out / "report.json").read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    assert on_disk["seed"] == 5 and on_disk["profile"] == "quick"
+    assert on_disk["summary"] == {"pass": 2, "fail": 1, "error": 1}
+    assert on_disk["not_run"] == ["fake.full"]
+    env = on_disk["environment"]
+    assert env["seed"] == 5 and env["profile"] == "quick" and env["cpu_count"] >= 1
+    assert env["python"] and env["packages"]["numpy"] == np.__version__
+    by_id = {c["id"]: c for c in on_disk["claims"]}
+    assert [c["status"] for c in on_disk["claims"]] == ["pass", "fail", "error", "pass"]
+    assert by_id["fake.pass"]["details"]["grid"] == [0, 1, 2]
+    assert by_id["fake.pass"]["statement"].startswith("The gap is small")
+    assert "boom" in by_id["fake.error"]["error"]
+    assert by_id["fake.fail"]["figure"] is None and "no data to draw" in by_id["fake.fail"]["figure_error"]
+    assert by_id["fake.cex"]["figure"] == "figures/fake.cex.png"
+    assert by_id["fake.cex"]["counterexample_files"] == ["counterexamples/fake.cex-1.json",
+                                                         "counterexamples/fake.cex-2.json"]
+    assert (out / "figures" / "fake.cex.png").read_bytes()[:8] == PNG_MAGIC
+    case = json.loads((out / "counterexamples" / "fake.cex-2.json").read_text())
+    assert case == {"claim": "fake.cex", "seed": 5, "profile": "quick", "case": {"xs": [2.0]}}
+
+
+def test_report_markdown(fake_claims, tmp_path):
+    _run(fake_claims, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    titles = [line for line in md.splitlines() if line.startswith("## ")]
+    assert titles == ["## Summary", f"## {registry.PAPERS['causal']}", f"## {registry.PAPERS['autoregressive']}",
+                      "## Environment"]
+    # Claims sit under their paper, in run order.
+    assert md.index("### fake.pass") < md.index("### fake.fail") < md.index(registry.PAPERS["autoregressive"])
+    assert md.index(registry.PAPERS["autoregressive"]) < md.index("### fake.error") < md.index("### fake.cex")
+    assert "| [fake.pass](#fakepass) | causal | **PASS** |" in md
+    assert "**Verdict: FAIL**" in md and "**Verdict: ERROR**" in md
+    assert "The gap is small \\| always, for s\\_{t+1} = W s\\_t." in md
+    assert "A second paragraph." in md and "Data processing inequality." in md
+    assert "![Figure for fake.cex](figures/fake.cex.png)" in md
+    assert "Not drawn: ValueError: no data to draw" in md
+    assert "RuntimeError: boom [/odd] markup" in md
+    assert "[counterexamples/fake.cex-1.json](counterexamples/fake.cex-1.json)" in md
+    assert "proofs-check replay" in md
+    assert "Not run in this profile: `fake.full`" in md
+    assert "proofs-check run --quick" in md
+    # Every table row has as many cells as its header: no stray pipes.
+    table_width = None
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            table_width = None
+            continue
+        cells = len(re.findall(r"(?<!\\)\|", line)) - 1
+        table_width = table_width or cells
+        assert cells == table_width, line
+    # Outside fenced blocks no line is indented enough to turn prose into a code block.
+    outside_fences = re.sub(r"```text\n.*?\n```", "", md, flags=re.S)
+    assert "RuntimeError" not in outside_fences.split("**Error.**")[1].split("###")[0]
+    assert not any(line.startswith("    ") for line in outside_fences.splitlines())
+
+
+def test_same_seed_same_report(fake_claims, tmp_path):
+    _, first = _run(fake_claims, tmp_path / "a", seed=11)
+    _, second = _run(fake_claims, tmp_path / "b", seed=11)
+    _, other = _run(fake_claims, tmp_path / "c", seed=12)
+    assert deterministic_view(first) == deterministic_view(second)
+    assert deterministic_view(first) != deterministic_view(other)
+
+    def without_timing(md: str) -> str:
+        md = re.sub(r"\d+\.\d+ s\b", "", md)
+        md = re.sub(r"\| [\d.]+ \|\n", "|\n", md)
+        return md.split("## Environment")[0]
+
+    assert without_timing((tmp_path / "a" / "report.md").read_text()) == \
+        without_timing((tmp_path / "b" / "report.md").read_text())
+
+
+def test_full_profile_covers_every_claim(fake_claims, tmp_path):
+    _, report = _run(fake_claims, tmp_path, name="full")
+    assert {c["id"] for c in report["claims"]} == set(fake_claims)
+    assert report["not_run"] == []
+
+
+def test_stale_artifacts_are_removed(fake_claims, tmp_path):
+    (tmp_path / "counterexamples").mkdir()
+    (tmp_path / "counterexamples" / "old-1.json").write_text("{}")
+    _run(fake_claims, tmp_path)
+    assert sorted(p.name for p in (tmp_path / "counterexamples").iterdir()) == ["fake.cex-1.json",
+                                                                                 "fake.cex-2.json"]
+
+
+def test_unwritable_report_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ReportError, match="not a folder"):
+        prepare_report_dir(blocker)
+    with pytest.raises(ReportError, match="cannot write the report folder"):
+        prepare_report_dir(blocker / "sub")
+
+
+def test_markdown_escaping():
+    assert md_cell("a | b\n  c") == "a \\| b c"
+    assert md_cell("`x|y`") == "`x\\|y`"
+    assert md_text("keep `a_b*c` and $x_i$ but escape a*b") == "keep `a_b*c` and $x_i$ but escape a\\*b"
+    assert md_text("<T> [1]") == "\\<T\\> \\[1\\]"
+    assert slug("fake.cex") == "fakecex"
+    assert slug("How do Transformers perform X? (Sander et al., 2024)") == \
+        "how-do-transformers-perform-x-sander-et-al-2024"
