@@ -219,6 +219,10 @@ def _round(value: Any) -> Any:
     return value
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def profile_label(claim: Claim) -> str:
     return "quick+full" if claim.quick else "full"
 
@@ -361,7 +365,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
     add("# Proof-check report")
     add("")
     add(f"Profile **{report['profile']}**, seed **{report['seed']}**: {len(results)} claims checked, "
-        f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
+        f"{counts['pass']} passed, {counts['fail']} failed, {_plural(counts['error'], 'error')} "
         f"({total_seconds:.1f} s of checking).")
     add("")
     if report.get("command"):
@@ -401,7 +405,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
     add("## Environment")
     add("")
     env = report["environment"]
-    add("| | |")
+    add("| item | value |")
     add("|---|---|")
     add(f"| Python | {md_cell(env['python'])} ({md_cell(env['implementation'])}) |")
     add(f"| platform | {md_cell(env['platform'])} |")
@@ -421,8 +425,12 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any]) -> li
     add = out.append
     add(f"### {c.id}")
     add("")
-    add(f"**Verdict: {VERDICT[r.status]}** — measured {fmt_number(r.measured)} against tolerance "
-        f"{fmt_number(c.tolerance)}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
+    if r.status == "error":
+        add(f"**Verdict: ERROR** — the check raised an exception after {r.seconds:.2f} s, so nothing was "
+            f"measured against tolerance {fmt_number(c.tolerance)} ({profile_label(c)} profile).")
+    else:
+        add(f"**Verdict: {VERDICT[r.status]}** — measured {fmt_number(r.measured)} against tolerance "
+            f"{fmt_number(c.tolerance)}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
     add("")
     for label, text in (("Statement", c.statement), ("Hypotheses", c.hypotheses),
                         ("Method", c.method), ("Proof idea", c.proof_idea)):

@@ -1,0 +1,217 @@
+"""The command line on a small fake registry: run --report, explain, replay, bad input, README table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from proofs_check import registry
+from proofs_check.cli import main
+from proofs_check.readme_table import END, START, claims_table, first_sentence
+from proofs_check.readme_table import main as readme_main
+from proofs_check.registry import Outcome, Profile
+from proofs_check.report import PNG_MAGIC
+
+
+def _plot(path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.bar(["a", "b"], [1, 2])
+    fig.savefig(path)
+
+
+def _replay_sum(case: dict) -> Outcome:
+    total = sum(case["xs"])
+    return Outcome(measured=total, passed=total <= 1.0, details={"sum": total, "len": len(case["xs"])})
+
+
+def _replay_crash(case: dict) -> Outcome:
+    raise KeyError("missing")
+
+
+@pytest.fixture
+def fake_claims(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "all_claims", lambda: dict(registry._REGISTRY))
+
+    @registry.claim("fake.pass", paper="causal", statement="The gap is small. It shrinks with n.",
+                    hypotheses="pi [full support].", method="Exact enumeration, e.g. over all graphs. More.",
+                    tolerance=1e-3, proof_idea="Data processing inequality.")
+    def _pass(profile: Profile) -> Outcome:
+        x = float(profile.rng("fake.pass").uniform(0, 1e-4))
+        return Outcome(measured=x, passed=True, details={"x": x})
+
+    @registry.claim("fake.fail", paper="causal", statement="Always | fails.", hypotheses="none",
+                    method="Monte Carlo.", tolerance=0.1, quick=False)
+    def _fail(profile: Profile) -> Outcome:
+        return Outcome(measured=0.5, passed=False)
+
+    @registry.claim("fake.error", paper="autoregressive", statement="Crashes.", hypotheses="none",
+                    method="Autograd.", tolerance=0.1, replay=_replay_crash)
+    def _error(profile: Profile) -> Outcome:
+        raise RuntimeError("boom")
+
+    @registry.claim("fake.cex", paper="autoregressive", statement="Sums stay below one.",
+                    hypotheses="xs nonnegative.", method="Property search.", tolerance=0.0, replay=_replay_sum)
+    def _cex(profile: Profile) -> Outcome:
+        return Outcome(measured=0.0, passed=True, counterexamples=[{"xs": [0.75, 0.5]}], figure=_plot)
+
+    return registry.all_claims()
+
+
+def _one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("error:") and "\n" not in err, captured.err
+    assert "Traceback" not in captured.out + captured.err
+    return err
+
+
+def test_run_report_then_replay(fake_claims, tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["run", "--quick", "--seed", "4", "--report", str(out), "--json", str(tmp_path / "r.json")])
+    assert code == 1  # one claim errors
+    stdout = capsys.readouterr().out
+    assert "report written to" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["seed"] == 4 and report["profile"] == "quick"
+    assert [c["id"] for c in report["claims"]] == ["fake.pass", "fake.error", "fake.cex"]
+    assert report["not_run"] == ["fake.fail"]
+    assert report["command"] == f"proofs-check run --quick --seed 4 --report {out}"
+    plain = json.loads((tmp_path / "r.json").read_text())
+    assert [c["status"] for c in plain["claims"]] == ["pass", "error", "pass"]
+    assert (out / "figures" / "fake.cex.png").read_bytes()[:8] == PNG_MAGIC
+    assert "![Figure for fake.cex](figures/fake.cex.png)" in (out / "report.md").read_text()
+
+    case_file = out / "counterexamples" / "fake.cex-1.json"
+    assert json.loads(case_file.read_text())["case"] == {"xs": [0.75, 0.5]}
+    assert main(["replay", str(case_file)]) == 0
+    stdout = capsys.readouterr().out
+    assert "replaying fake.cex" in stdout and "seed 4" in stdout
+    assert "measured 1.25" in stdout and "fails" in stdout
+
+
+def test_run_single_claim_full_profile(fake_claims, tmp_path, capsys):
+    assert main(["run", "--claim", "fake.fail", "--report", str(tmp_path)]) == 1
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["profile"] == "full" and [c["id"] for c in report["claims"]] == ["fake.fail"]
+    assert main(["run", "--claim", "fake.pass"]) == 0
+
+
+def test_same_seed_same_numbers(fake_claims, tmp_path, capsys):
+    for name in ("a", "b"):
+        main(["run", "--claim", "fake.pass", "--seed", "9", "--json", str(tmp_path / f"{name}.json")])
+    a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("a", "b"))
+    for record in a["claims"] + b["claims"]:
+        record.pop("seconds")
+    assert a == b and a["seed"] == 9
+
+
+def test_explain(fake_claims, capsys):
+    assert main(["explain", "fake.pass"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines at the terminal width
+    for text in ("fake.pass", registry.PAPERS["causal"], "The gap is small. It shrinks with n.",
+                 "Data processing inequality.", "pi [full support].", "Exact enumeration", "Tolerance 0.001",
+                 "quick and full", "Replay hook no"):
+        assert text in out, text
+
+
+def test_list_still_works(fake_claims, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "fake.pass" in out and "fake.cex" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--claim", "no.such"],
+    ["run", "--claim", "fake.pass", "--claim", "nope"],
+    ["explain", "no.such"],
+    ["run", "--seed", "x"],
+    ["frobnicate"],
+])
+def test_bad_arguments(fake_claims, capsys, argv):
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
+    _one_line_error(capsys)
+
+
+def test_unwritable_report_folder(fake_claims, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", "--quick", "--report", str(blocker / "sub")]) == 2
+    assert "cannot write the report folder" in _one_line_error(capsys)
+    assert main(["run", "--quick", "--report", str(blocker)]) == 2
+    assert "not a folder" in _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "does not exist"),
+    ("{not json", "not valid JSON"),
+    ("[1, 2]", "holds a JSON list"),
+    ('{"claim": "fake.cex"}', "lacks 'case'"),
+    ('{"claim": "fake.cex", "case": [1]}', "'case' must be a JSON object"),
+    ('{"claim": "no.such", "case": {}}', "not registered"),
+    ('{"claim": "fake.pass", "case": {}}', "has no replay hook"),
+])
+def test_bad_replay_files(fake_claims, tmp_path, capsys, content, message):
+    path = tmp_path / "case.json"
+    if content is not None:
+        path.write_text(content)
+    assert main(["replay", str(path)]) == 2
+    assert message in _one_line_error(capsys)
+
+
+def test_replay_hook_that_raises(fake_claims, tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text('{"claim": "fake.error", "seed": 0, "case": {"xs": []}}')
+    assert main(["replay", str(path)]) == 1
+    assert "KeyError" in _one_line_error(capsys)
+
+
+def test_broken_claims_module_is_one_line(monkeypatch, capsys):
+    def broken():
+        raise ImportError("cannot import name 'foo' from 'theory'")
+
+    monkeypatch.setattr(registry, "all_claims", broken)
+    assert main(["list"]) == 2
+    assert "cannot load the claims" in _one_line_error(capsys)
+
+
+def test_readme_table(fake_claims, tmp_path, capsys):
+    table = claims_table(fake_claims)
+    rows = table.splitlines()
+    assert rows[0] == "| id | paper | statement | method | tolerance | profile |"
+    assert len(rows) == 2 + len(fake_claims)
+    assert "| `fake.pass` | causal | The gap is small. | Exact enumeration, e.g. over all graphs. | 0.001 " \
+           "| quick+full |" in rows
+    assert any("Always \\| fails." in r and r.endswith("| full |") for r in rows)
+
+    assert readme_main([]) == 0
+    assert capsys.readouterr().out.strip() == table
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nIntro.\n\n{START}\nold table\n{END}\n\nMore.\n")
+    assert readme_main(["--write", str(readme)]) == 0
+    written = readme.read_text()
+    assert written == f"# Title\n\nIntro.\n\n{START}\n\n{table}\n\n{END}\n\nMore.\n"
+    assert readme_main(["--write", str(readme)]) == 0
+    assert readme.read_text() == written  # idempotent
+
+    readme.write_text("# No markers\n")
+    capsys.readouterr()
+    assert readme_main(["--write", str(readme)]) == 2
+    assert "lacks the markers" in _one_line_error(capsys)
+    assert readme_main(["--write", str(tmp_path / "missing.md")]) == 2
+    assert "cannot read" in _one_line_error(capsys)
+
+
+def test_first_sentence():
+    assert first_sentence("One. Two.") == "One."
+    assert first_sentence("Uses e.g. sums, i.e. totals. Then more.") == "Uses e.g. sums, i.e. totals."
+    assert first_sentence("The value 0.5 is kept\n   across lines. Next") == "The value 0.5 is kept across lines."
+    assert first_sentence("No full stop") == "No full stop"
