@@ -347,7 +347,7 @@ def write_report(results: list[Result], profile: Profile, directory: str | os.Pa
         text = dumps(report)
         report = json.loads(text)  # NumPy values in details become plain JSON, as on disk
         (path / "report.json").write_text(text + "\n")
-        (path / "report.md").write_text(render_markdown(results, artifacts, report, not_run))
+        (path / "report.md").write_text(render_markdown(results, artifacts, report, not_run, str(directory)))
     except OSError as exc:
         raise ReportError(f"cannot write the report in {str(path)!r}: {exc.strerror or exc}") from None
     return report
@@ -357,7 +357,7 @@ def write_report(results: list[Result], profile: Profile, directory: str | os.Pa
 
 
 def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
-                    report: dict[str, Any], not_run: list[Claim] = ()) -> str:
+                    report: dict[str, Any], not_run: list[Claim] = (), folder: str = "<report folder>") -> str:
     out: list[str] = []
     add = out.append
     counts = report["summary"]
@@ -400,7 +400,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
         add(f"## {md_text(title)}")
         add("")
         for r in group:
-            out.extend(_claim_section(r, artifacts[r.claim.id], report))
+            out.extend(_claim_section(r, artifacts[r.claim.id], report, folder))
 
     add("## Environment")
     add("")
@@ -419,7 +419,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
     return "\n".join(out)
 
 
-def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any]) -> list[str]:
+def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folder: str) -> list[str]:
     c = r.claim
     out: list[str] = []
     add = out.append
@@ -465,7 +465,7 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any]) -> li
             add(f"- [{rel}]({rel}): {md_code(fmt_value(case, limit=200))}")
         add("")
         if c.replay is not None:
-            add(f"Replay one with `proofs-check replay <report folder>/{art.counterexamples[0]}`.")
+            add(f"Replay one with `proofs-check replay {Path(folder) / art.counterexamples[0]}`.")
         else:
             add("This claim has no replay hook, so its cases can be read but not replayed.")
         add("")
