@@ -62,11 +62,14 @@ class ClaimArtifacts:
 
 
 def jsonable(value: Any) -> Any:
-    """``json.dump`` default: NumPy scalars and arrays become Python numbers and lists."""
+    """``json.dump`` default: NumPy (and torch) scalars and arrays become Python numbers and lists."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    if isinstance(value, np.ndarray) or hasattr(value, "tolist"):
+        try:
+            return value.tolist()
+        except Exception:
+            return repr(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     if isinstance(value, Path):
@@ -74,8 +77,18 @@ def jsonable(value: Any) -> Any:
     return repr(value)
 
 
+def _string_keys(value: Any) -> Any:
+    """JSON objects need string keys; a details dict keyed by tuples (edges, say) gets them as text."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else str(jsonable(k) if not isinstance(k, (int, float, bool))
+                                                  else k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_string_keys(v) for v in value]
+    return value
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, default=jsonable)
+    return json.dumps(_string_keys(value), indent=2, default=jsonable)
 
 
 def deterministic_view(report: dict[str, Any]) -> dict[str, Any]:
@@ -197,7 +210,7 @@ def fmt_value(value: Any, limit: int = 160) -> str:
         return value
     if isinstance(value, np.ndarray):
         value = value.tolist()
-    text = json.dumps(_round(value), default=jsonable)
+    text = json.dumps(_string_keys(_round(value)), default=jsonable)
     if len(text) > limit:
         size = f" ({len(value)} items)" if hasattr(value, "__len__") else ""
         text = text[:limit] + f" …{size}"
@@ -209,7 +222,7 @@ def _round(value: Any) -> Any:
         x = float(value)
         return x if not math.isfinite(x) else float(f"{x:.4g}")
     if isinstance(value, dict):
-        return {str(k): _round(v) for k, v in value.items()}
+        return {k: _round(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_round(v) for v in value]
     if isinstance(value, np.ndarray):

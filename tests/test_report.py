@@ -48,7 +48,8 @@ def fake_claims(monkeypatch):
         rng = profile.rng("fake.pass")
         x = float(rng.uniform(0, 1e-4))
         return Outcome(measured=x, passed=x <= 1e-3,
-                       details={"rate": float(rng.uniform()), "grid": np.arange(3), "n": np.int64(7)})
+                       details={"rate": float(rng.uniform()), "grid": np.arange(3), "n": np.int64(7),
+                                "by_edge": {(0, 1): np.float64(0.25)}})
 
     @registry.claim("fake.fail", paper="causal", statement="Always fails.", hypotheses="none",
                     method="Monte Carlo.", tolerance=0.1)
@@ -98,6 +99,7 @@ def test_report_files_and_json(fake_claims, tmp_path):
     by_id = {c["id"]: c for c in on_disk["claims"]}
     assert [c["status"] for c in on_disk["claims"]] == ["pass", "fail", "error", "pass"]
     assert by_id["fake.pass"]["details"]["grid"] == [0, 1, 2]
+    assert by_id["fake.pass"]["details"]["by_edge"] == {"[0, 1]": 0.25}
     assert by_id["fake.pass"]["statement"].startswith("The gap is small")
     assert "boom" in by_id["fake.error"]["error"]
     assert by_id["fake.fail"]["figure"] is None and "no data to draw" in by_id["fake.fail"]["figure_error"]
