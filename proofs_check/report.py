@@ -94,10 +94,11 @@ def dumps(value: Any) -> str:
 def deterministic_view(report: dict[str, Any]) -> dict[str, Any]:
     """``report.json`` without what legitimately differs between identical runs.
 
-    Drops the timestamp, the environment and each claim's ``seconds``; what
-    is left is fixed by the seed and the profile.
+    Drops the timestamp, the environment, the command line (it names the
+    report folder) and each claim's ``seconds``; what is left is fixed by the
+    seed and the profile.
     """
-    out = {k: v for k, v in report.items() if k not in ("generated_at", "environment")}
+    out = {k: v for k, v in report.items() if k not in ("generated_at", "environment", "command")}
     out["claims"] = [{k: v for k, v in c.items() if k != "seconds"} for c in report.get("claims", [])]
     return out
 
