@@ -215,3 +215,18 @@ def test_first_sentence():
     assert first_sentence("Uses e.g. sums, i.e. totals. Then more.") == "Uses e.g. sums, i.e. totals."
     assert first_sentence("The value 0.5 is kept\n   across lines. Next") == "The value 0.5 is kept across lines."
     assert first_sentence("No full stop") == "No full stop"
+
+
+def test_malformed_replay_file_in_a_real_process(tmp_path):
+    """The installed entry point, not just main(): one line on stderr, status 2, no traceback."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "case.json"
+    path.write_text("{oops")
+    proc = subprocess.run([sys.executable, "-m", "proofs_check", "replay", str(path)],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=__import__("pathlib").Path(__file__).resolve().parents[1])
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error:") and "not valid JSON" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
