@@ -25,7 +25,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
