@@ -33,7 +33,11 @@ keyword of :func:`claim`; the hook takes the case dict and returns an
                        counterexamples=[{"pi": pi.tolist(), "edges": edges}])
 
 Keep cases small (hypothesis shrinks them) and made of plain numbers, lists
-and strings, so the JSON file is the whole record of the case.  A claim
+and strings, so the JSON file is the whole record of the case.  For the same
+seed to give the same case, seed the search from the profile and keep
+hypothesis's example database out of it, e.g.
+``hypothesis.find(strategy, violates, settings=settings(database=None),
+random=random.Random(profile.seed))`` returns the shrunk case.  A claim
 without a hook can still report counterexamples; replaying one of its files
 is refused with a one-line error.
 """
