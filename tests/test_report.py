@@ -193,3 +193,19 @@ def test_markdown_escaping():
     assert slug("fake.cex") == "fakecex"
     assert slug("How do Transformers perform X? (Sander et al., 2024)") == \
         "how-do-transformers-perform-x-sander-et-al-2024"
+
+
+def test_markdown_renders(fake_claims, tmp_path):
+    """Rendered by a CommonMark parser with tables (markdown-it, which rich ships with)."""
+    from markdown_it import MarkdownIt
+
+    _run(fake_claims, tmp_path)
+    html = MarkdownIt("commonmark").enable("table").render((tmp_path / "report.md").read_text())
+    summary = html.split("<h2>Summary</h2>")[1].split("</table>")[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", summary, re.S)
+    assert len(rows) == 1 + 4 and all(len(re.findall(r"<t[dh][ >]", row)) == 6 for row in rows)
+    assert '<a href="#fakepass">fake.pass</a>' in summary
+    assert "The gap is small | always, for s_{t+1} = W s_t." in html
+    assert "<code>a|b</code>" in html
+    assert '<img src="figures/fake.cex.png" alt="Figure for fake.cex" />' in html
+    assert "\\" not in re.sub(r"<pre>.*?</pre>", "", html, flags=re.S)
