@@ -132,7 +132,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         chosen = {c.id for c in selected}
         not_run = [] if args.claim else [c for c in claims.values() if c.id not in chosen]
         try:
-            write_report(results, profile, args.report, command=_reproduce_command(args), not_run=not_run)
+            with console.status("writing the report and its figures"):
+                write_report(results, profile, args.report, command=_reproduce_command(args), not_run=not_run)
         except ReportError as exc:
             raise UsageError(str(exc)) from None
         console.print(f"report written to {escape(args.report.rstrip('/'))}/report.md")
