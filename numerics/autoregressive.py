@@ -1,0 +1,271 @@
+"""Numerical bridges for spec 2: Monte Carlo with confidence intervals, exact
+enumeration of population losses on phase grids, autograd on the torch models,
+training loops, and the closed-form benchmark.
+
+Exact enumeration: for i.i.d. phases uniform on the full circle, the expectation
+of a trigonometric polynomial whose frequencies are below ``M`` in every phase
+equals its average over the grid ``θ ∈ (2π/M)·{0..M-1}`` (discrete orthogonality
+of characters).  The losses below are polynomials of bounded degree in the
+tokens, so a grid with ``M`` above that degree gives the population loss exactly,
+through the torch model, with autograd.  Float64 / complex128 throughout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead
+from theory import autoregressive as ar
+from theory.validate import finite_array, finite_float, positive_int, rng as as_rng
+
+
+# ---------------------------------------------------------------------------
+# Monte Carlo with standard errors
+# ---------------------------------------------------------------------------
+
+def mean_and_se(x: np.ndarray) -> tuple[float, float]:
+    """Sample mean and its standard error along axis 0."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.shape[0]))
+
+
+def z_score(closed: float, mean: float, se: float) -> float:
+    """``|closed - mean| / se`` (0 when both agree exactly and ``se = 0``)."""
+    diff = abs(closed - mean)
+    return 0.0 if diff == 0 else (float("inf") if se == 0 else diff / se)
+
+
+def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "unitary",
+                    Q: Any = None) -> dict[str, np.ndarray]:
+    """Per-sequence ``a_i = ||G_t s_t||², b_i = Re<G_t s_t, s_{t+1}>, c_i = ||s_{t+1}||²``, each ``(size,)``.
+
+    ``kind``: 'unitary' (``s_0 = Q·1/√d``) or 'orthogonal' (real blocks, ``s_0`` of
+    :func:`theory.autoregressive.default_s0`) or 'haar'.
+    """
+    t = positive_int(t, "t")
+    g = as_rng(rng)
+    if kind == "unitary":
+        W, _ = ar.commuting_unitary_contexts(d, size, g, Q=Q)
+        s0 = ar.default_s0(d, "unitary") if Q is None else np.asarray(Q) @ ar.default_s0(d, "unitary")
+        S = ar.sequences(W, s0, t + 1)
+    else:
+        S, _ = ar.sample_sequences(kind, d, t + 1, size, g)
+    pred = ar.one_step_gd_prediction(S[:, : t + 1], 1.0)[:, -1]  # G_t s_t, (size, d)
+    target = S[:, t + 1]
+    return {"a": np.sum(np.abs(pred) ** 2, axis=1), "b": np.real(np.sum(pred * target.conj(), axis=1)),
+            "c": np.sum(np.abs(target) ** 2, axis=1)}
+
+
+def mc_gd_step_loss(eta: float, t: int, d: int, size: int, rng: Any = None, kind: str = "unitary",
+                    Q: Any = None) -> tuple[float, float]:
+    """Monte Carlo ``E||η G_t s_t - s_{t+1}||²``: ``(mean, standard error)``."""
+    eta = finite_float(eta, "eta")
+    s = gd_step_samples(t, d, size, rng, kind, Q)
+    return mean_and_se(eta ** 2 * s["a"] - 2 * eta * s["b"] + s["c"])
+
+
+def eigen_tokens(kind: str, d: int, n: int, size: int, rng: Any = None, nu: float = 1.0) -> np.ndarray:
+    """Complex eigen-coordinates ``x_j[k] = λ_k^j`` (``s_0 = 1``), ``j = 0..n+1``: ``(size, n+2, d)``.
+
+    'orthogonal': coordinates ``2m, 2m+1`` carry ``(λ_m, conj λ_m)``.
+    """
+    kind = ar.choice(kind, "kind", ("unitary", "orthogonal"))
+    if kind == "orthogonal":
+        ar._even_d(d)
+        theta = ar.sample_phases(d // 2, size, rng, nu)
+        theta = np.repeat(theta, 2, axis=1) * np.tile([1.0, -1.0], d // 2)
+    else:
+        theta = ar.sample_phases(d, size, rng, nu)
+    return np.exp(1j * theta[:, None, :] * np.arange(n + 2)[None, :, None])
+
+
+def raw_token_samples(C: Any, p: Any, size: int, rng: Any = None, kind: str = "unitary",
+                      nu: float = 1.0) -> np.ndarray:
+    """Per-sequence squared error ``Σ_k |ŝ_{n+1}[k] - x_{n+1}[k]|²`` of the raw-token model, ``(size,)``."""
+    C = ar._square(C)
+    p = ar._weights(p)
+    n = p.shape[0] - 1
+    X = eigen_tokens(kind, C.shape[0], n, size, rng, nu)
+    keys = X[:, : n + 1]
+    scores = np.einsum("kl,nl,njl->njk", C, X[:, n - 1].conj(), keys)  # Σ_l C_kl conj(x_{n-1,l}) x_{j,l}
+    pred = np.einsum("j,njk,njk->nk", p, scores, keys)
+    return np.sum(np.abs(pred - X[:, n + 1]) ** 2, axis=1)
+
+
+def mc_raw_token_loss(C: Any, p: Any, size: int, rng: Any = None, kind: str = "unitary",
+                      nu: float = 1.0) -> tuple[float, float]:
+    """Monte Carlo raw-token population loss: ``(mean, standard error)``."""
+    return mean_and_se(raw_token_samples(C, p, size, rng, kind, nu))
+
+
+# ---------------------------------------------------------------------------
+# exact enumeration on phase grids (torch, autograd)
+# ---------------------------------------------------------------------------
+
+def phase_grid(D: int, M: int) -> torch.Tensor:
+    """All ``M^D`` phase vectors ``(2π/M)·r``, shape ``(M^D, D)``, float64."""
+    axes = [torch.arange(M, dtype=torch.float64) * (2 * np.pi / M)] * D
+    return torch.cartesian_prod(*axes).reshape(-1, D)
+
+
+def orthogonal_grid_sequences(d: int, T: int, M: int) -> torch.Tensor:
+    """Real sequences ``s_0..s_T`` of block rotations for every grid phase: ``(M^{d/2}, T+1, d)``,
+    ``s_0 = √(2/d)(1,0,1,0,…)``."""
+    d = ar._even_d(d)
+    theta = phase_grid(d // 2, M)                                    # (G, D)
+    ang = theta[:, None, :] * torch.arange(T + 1, dtype=torch.float64)[None, :, None]  # (G, T+1, D)
+    S = torch.stack([torch.cos(ang), torch.sin(ang)], dim=-1).reshape(theta.shape[0], T + 1, d)
+    return S * np.sqrt(2.0 / d)
+
+
+def grid_eigen_tokens(kind: str, d: int, n: int, M: int) -> torch.Tensor:
+    """Complex eigen-coordinates on the full phase grid: ``(M^D, n+2, d)``."""
+    D = d // 2 if kind == "orthogonal" else d
+    theta = phase_grid(D, M)
+    if kind == "orthogonal":
+        theta = theta.repeat_interleave(2, dim=1) * torch.tensor([1.0, -1.0], dtype=torch.float64).repeat(D)
+    ang = theta[:, None, :] * torch.arange(n + 2, dtype=torch.float64)[None, :, None]
+    return torch.polar(torch.ones_like(ang), ang)
+
+
+def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
+    """Population loss of the constructed augmented model at position ``t`` on real orthogonal
+    contexts (``d`` even), exact by grid enumeration, and its autograd derivative ``dL/dη``."""
+    t, d = positive_int(t, "t"), ar._even_d(d)
+    eta_t = torch.tensor(float(eta), dtype=torch.float64, requires_grad=True)
+    S = orthogonal_grid_sequences(d, t + 1, M=6 * t + 4)
+    model = AugmentedLinearAttention.from_gd_step(d, 1.0)
+    pred = eta_t * model(S[:, : t + 1])[:, -1]                       # (G, d)
+    loss = ((pred - S[:, t + 1]) ** 2).sum(-1).mean()
+    loss.backward()
+    return float(loss.detach()), float(eta_t.grad)
+
+
+def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, np.ndarray, np.ndarray]:
+    """Raw-token population loss through the torch model on an exact phase grid,
+    with autograd gradients ``(L, dL/dC (d,d), dL/dp (n+1,))`` (C entered as one head pair per row)."""
+    C = ar._square(C)
+    p = ar._weights(p)
+    d, n = C.shape[0], p.shape[0] - 1
+    X = grid_eigen_tokens(kind, d, n, M=4 * n + 8)
+    Ct = torch.tensor(C, requires_grad=True)
+    pt = torch.tensor(p, requires_grad=True)
+    query = X[:, n - 1].conj()
+    scores = torch.einsum("kl,nl,njl->njk", Ct.to(X.dtype), query, X[:, : n + 1])
+    pred = torch.einsum("j,njk,njk->nk", pt.to(X.dtype), scores, X[:, : n + 1])
+    loss = (pred - X[:, n + 1]).abs().pow(2).sum(-1).mean()
+    loss.backward()
+    return float(loss.detach()), Ct.grad.numpy(), pt.grad.numpy()
+
+
+# ---------------------------------------------------------------------------
+# training loops
+# ---------------------------------------------------------------------------
+
+def train_augmented(d: int, t: int, kind: str = "orthogonal", steps: int = 1500, lr: float = 1e-2,
+                    init_scale: float = 1e-2, seed: int = 0, batch: int = 2048) -> dict[str, Any]:
+    """Train the full-Q,K,V augmented model to predict ``s_{t+1}`` at position ``t`` (Adam).
+
+    'orthogonal': exact population loss on the phase grid (deterministic gradient);
+    'haar': fresh Monte Carlo batches of Haar orthogonal contexts, ``s_0 = e_1``.
+    Returns the model, the loss history, and the training sequences.
+    """
+    d, t = positive_int(d, "d"), positive_int(t, "t")
+    gen = torch.Generator().manual_seed(seed)
+    model = AugmentedLinearAttention(d, init_scale=init_scale, generator=gen)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    g = np.random.default_rng(seed)
+    S = orthogonal_grid_sequences(d, t + 1, M=6 * t + 4) if kind == "orthogonal" else None
+    history = np.zeros(steps)
+    for step in range(steps):
+        if kind != "orthogonal":
+            S = torch.from_numpy(ar.sample_sequences(kind, d, t + 1, batch, g)[0])
+        loss = ((model(S[:, : t + 1])[:, -1] - S[:, t + 1]) ** 2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        history[step] = loss.item()
+    return {"model": model, "history": history, "S": S}
+
+
+def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 1500, lr: float = 2e-2,
+                    init_scale: float = 0.1, seed: int = 0) -> dict[str, Any]:
+    """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam)."""
+    gen = torch.Generator().manual_seed(seed)
+    model = RawTokenMultiHead(d, H, n, init_scale=init_scale, generator=gen)
+    X = grid_eigen_tokens(kind, d, n, M=4 * n + 8)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    history = np.zeros(steps)
+    for step in range(steps):
+        loss = (model(X[:, : n + 1]) - X[:, n + 1]).abs().pow(2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        history[step] = loss.item()
+    return {"model": model, "history": history}
+
+
+def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0,
+                     steps: int = 60) -> dict[str, Any]:
+    """Learn the positional matrix P (T, T+1) with fixed heads ``C`` on a fixed Monte Carlo
+    sample of ``size`` sequences (phases on ``[0, 2π/ν)``), by L-BFGS (the loss is quadratic)."""
+    C = ar._square(C)
+    g = np.random.default_rng(seed)
+    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], T, size, g, nu))   # (N, T+2, d)
+    model = PositionalOnly(torch.from_numpy(C), T)
+    opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=steps, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-12, tolerance_change=1e-14)
+    history: list[float] = []
+
+    def closure():
+        opt.zero_grad()
+        loss = (model(X) - X[:, 2:]).abs().pow(2).sum(-1).mean(0).sum()
+        loss.backward()
+        history.append(loss.item())
+        return loss
+
+    opt.step(closure)
+    return {"P": (model.P * model.mask).detach().numpy(), "history": np.array(history)}
+
+
+# ---------------------------------------------------------------------------
+# benchmark of the closed forms
+# ---------------------------------------------------------------------------
+
+def _best_time(fn, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def benchmark() -> dict[str, float]:
+    """Timings (seconds) of the closed forms; the symbolic derivation is timed cold and cached."""
+    ar.gd_step_loss_coefficients_symbolic.cache_clear()
+    ar._gd_coefficient_functions.cache_clear()
+    start = time.perf_counter()
+    ar.optimal_gd_step(1, 1)
+    derive = time.perf_counter() - start
+    t = np.arange(1, 1001)[:, None]
+    d = np.arange(1, 65)[None, :]
+    g = np.random.default_rng(0)
+    C, p = g.standard_normal((64, 64)), g.standard_normal(1001)
+    return {
+        "ar_gd_step_symbolic_derivation_s": derive,
+        "ar_optimal_gd_step_grid_1000x64_s": _best_time(lambda: ar.optimal_gd_step(t, d)),
+        "ar_optimal_gd_step_scalar_s": _best_time(lambda: ar.optimal_gd_step(1000, 64)),
+        "ar_raw_token_loss_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss(C, p)),
+        "ar_raw_token_loss_real_orth_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss_real_orthogonal(C, p)),
+        "ar_optimal_positional_weights_d64_n200_nu4_s": _best_time(
+            lambda: ar.optimal_positional_weights(C, 200, 4.0), repeat=3),
+    }
