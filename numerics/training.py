@@ -10,13 +10,15 @@ Gradient sources (``source=``):
 ``"sgd"``         plain minibatch SGD on freshly sampled ``(π, sequence)`` pairs.
 ``"population"``  the population gradient.  Stage 1 with ``stage1_loss="linearized"``
                   uses the small-β closed form below (any size; exact for a fixed ``π``
-                  or a ``FinitePrior``, Monte Carlo over ``draws`` draws of ``π`` with the
-                  inner expectation exact for a ``DirichletPrior``).  Every other case
-                  enumerates the population (a ``DirichletPrior`` becomes the finite prior
-                  of ``draws`` draws) and refuses above ``max_sequences``; stage 2 alone
-                  falls back, above the budget, to full-batch descent on one fixed sample
-                  of ``population_size`` sequences (a sample-average approximation,
-                  reported as ``stage2_gradient="fixed-sample"``).
+                  or a ``FinitePrior``; for a ``DirichletPrior``, Monte Carlo over ``draws``
+                  draws of ``π`` with the inner expectation exact).  Otherwise a fixed ``π``
+                  or a ``FinitePrior`` is enumerated exactly and refused above
+                  ``max_sequences`` (``ValueError``); a ``DirichletPrior`` is Monte Carlo over
+                  ``π``: the finite prior of ``draws`` draws, enumerated when
+                  ``draws·S^T <= max_sequences``, else one fixed sample of
+                  ``population_size`` ``(π, sequence)`` pairs with full-batch descent (a
+                  sample-average approximation, reported as ``"fixed-sample"`` in
+                  ``ReducedRun.stage1_gradient`` / ``stage2_gradient``).
 
 Small-β closed form (derived here from the section-4 expansion, checked against
 autograd in the tests).  With ``A2 = β·I`` the layer-2 weights are
@@ -227,6 +229,7 @@ class ReducedRun:
     recovered_s: float | None = None
     sequences: int = 0
     seconds: float = 0.0
+    stage1_gradient: str = ""
     stage2_gradient: str = ""
 
     def attention(self) -> np.ndarray:
@@ -284,12 +287,16 @@ def induction_reference(graph: CausalGraph, test: TestSample, smoothing: float =
         for i, p in enumerate(par):
             if p >= 0:
                 model.A1[i, p] = 60.0
-    scales = np.linspace(0.0, 12.0, 49) if scales is None else scales
-    best = (np.inf, 0.0)
-    for c in scales:
+    def loss_at(c: float) -> float:
         with torch.no_grad():
             model.A2.copy_(float(c) * torch.eye(S, dtype=torch.float64))
-        best = min(best, (_reduced_test_loss(model, test, smoothing), float(c)))
+        return _reduced_test_loss(model, test, smoothing)
+
+    with _one_thread():
+        coarse = np.arange(0.0, 13.0, 1.0) if scales is None else np.asarray(scales, dtype=np.float64)
+        best = min((loss_at(c), float(c)) for c in coarse)
+        if scales is None:  # refine around the coarse optimum
+            best = min([best] + [(loss_at(c), float(c)) for c in best[1] + np.linspace(-0.75, 0.75, 7)])
     return best
 
 
@@ -344,18 +351,18 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     population = None
     stage1_closed = source == "population" and stage1_loss == "linearized"
     if source == "population":
-        budget_needed = (draws if isinstance(prior, DirichletPrior) else
-                         len(prior.weights) if isinstance(prior, FinitePrior) else 1) * S ** T
-        if budget_needed <= max_sequences:
-            finite = (FinitePrior(prior.sample(validate.positive_int(draws, "draws"), gen))
-                      if isinstance(prior, DirichletPrior) else prior)
+        dirichlet = isinstance(prior, DirichletPrior)
+        m = (validate.positive_int(draws, "draws") if dirichlet else
+             len(prior.weights) if isinstance(prior, FinitePrior) else 1)
+        if m * S ** T <= max_sequences:
+            finite = FinitePrior(prior.sample(draws, gen)) if dirichlet else prior
             population = enumerate_population(graph, finite, roots, max_sequences)
-        elif not stage1_closed:
-            raise ValueError(f"max_sequences: exact population training needs {budget_needed:,} weighted sequences "
-                             f"(S^T = {S}^{T} per matrix), above the budget of {max_sequences:,}; use "
-                             f"stage1_loss='linearized' (closed form at any size), source='sgd', or raise the budget")
-    M = drift_matrix(graph, prior, roots=roots, draws=draws, rng=gen) if stage1_closed else None
-
+        elif not dirichlet and (steps2 > 0 or not stage1_closed):
+            raise ValueError(f"max_sequences: exact population training needs {m * S ** T:,} weighted sequences "
+                             f"({m} matrices × S^T = {S}^{T}), above the budget of {max_sequences:,}; use "
+                             f"stage1_loss='linearized' with steps2=0 (closed form at any size), source='sgd', "
+                             f"or raise the budget")
+    population_size = validate.positive_int(population_size, "population_size")
     test = make_test_sample(graph, prior, test_size, gen, roots, est_alpha)
     ref_loss, ref_scale = induction_reference(graph, test, smoothing)
     run = ReducedRun(graph, np.zeros((T, T)), beta * np.eye(S),
@@ -375,7 +382,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         nonlocal fixed_sample
         if population is not None:
             return population_loss(model, population, loss_kind, smoothing)
-        if source == "population":  # stage 2 above the enumeration budget: one fixed sample
+        if source == "population":  # Dirichlet above the enumeration budget: one fixed Monte Carlo sample
             if fixed_sample is None:
                 fixed_sample = sample_sequences(graph, prior, population_size, gen, roots)
             draw = fixed_sample
@@ -407,7 +414,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                 _check_finite(float(np.abs(grad).sum()), step, "stage 1")
             else:
                 loss = batch_loss(stage1_loss, "stage1")
-                value = float(loss)
+                value = float(loss.detach())
                 _check_finite(value, step, "stage 1")
                 model.A1.grad = None
                 loss.backward()
@@ -427,11 +434,13 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                         break
         model.A1.requires_grad_(False)
         model.A2.requires_grad_(True)
+        run.stage1_gradient = ("closed-form" if stage1_closed else "exact" if population is not None else
+                               "fixed-sample" if source == "population" else "sgd")
         run.stage2_gradient = ("exact" if population is not None else
                                "fixed-sample" if source == "population" else "sgd")
         for step in range(1, steps2 + 1):
             loss = batch_loss(stage2_loss, "stage2")
-            value = float(loss)
+            value = float(loss.detach())
             _check_finite(value, step, "stage 2")
             model.A2.grad = None
             loss.backward()
@@ -448,5 +457,192 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                         break
     run.A1 = model.A1.detach().numpy().copy()
     run.A2 = model.A2.detach().numpy().copy()
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+# --------------------------------------------------------------------------- k-parent sequences with a random table
+def sample_k_parent_sequences(graph: CausalGraph, S: int, alpha: float, size: int, rng: Any = None) -> Batch:
+    """Sequences on a k-parent graph with a fresh conditional table per sequence (vectorised).
+
+    Table rows ``π(c_1..c_k, ·) ~ Dirichlet(α·1_S)`` i.i.d.; roots uniform; non-roots
+    ``x_i ~ π(x_{p_1(i)}, ..., x_{p_k(i)}, ·)``; query ``x_n`` uniform.  The target is the
+    law of the next token ``x_{n+1}``, whose parents sit at the offsets of position
+    ``n-1``'s parents: ``y = π(x_{n+1-d_1}, ..., x_{n+1-d_k}, ·)``, ``d_r = n-1 - p_r(n-1)``
+    (for the k-gram graph, the last ``k`` tokens, query included).
+    Returns ``Batch(tokens (B, T), pi (B, S^k, S), target (B, S))``.
+    """
+    S = validate.positive_int(S, "S", minimum=2)
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
+    size = validate.positive_int(size, "size")
+    gen = validate.rng(rng)
+    k = graph.max_in_degree
+    last = graph.parents[-1]
+    if len(last) != k or any(ps and len(ps) != k for ps in graph.parents):
+        raise ValueError(f"graph: expected every non-root, including position n-1, to have exactly {k} parents")
+    n = graph.n
+    table = gen.dirichlet(np.full(S, alpha), size=(size, S ** k))  # (B, S^k, S)
+    cum = np.cumsum(table, axis=2)
+    radix = S ** np.arange(k - 1, -1, -1)
+    tokens = np.empty((size, n + 1), dtype=np.int64)
+    u = gen.random((size, n))
+    rows = np.arange(size)
+    for i, ps in enumerate(graph.parents):
+        if not ps:
+            tokens[:, i] = np.minimum((u[:, i] * S).astype(np.int64), S - 1)
+        else:
+            row = tokens[:, list(ps)] @ radix
+            tokens[:, i] = np.minimum((u[:, i, None] >= cum[rows, row]).sum(axis=1), S - 1)
+    tokens[:, n] = gen.integers(0, S, size=size)
+    offsets = [n - 1 - p for p in last]
+    ctx = np.stack([tokens[:, n + 1 - d] for d in offsets], axis=1) @ radix
+    return Batch(tokens, table, table[rows, ctx])
+
+
+# --------------------------------------------------------------------------- the disentangled transformer
+@dataclass
+class DisentangledRun:
+    """A disentangled-transformer run: the final ``model``, ``history`` (one dict per
+    evaluation: ``step``, ``seconds``, ``test_loss``, ``min_parent_weight``),
+    ``attention (H, T, T)``: layer-1 attention averaged over the test sample,
+    ``estimator_loss`` (forests; ``nan`` otherwise) and the time to recovery."""
+
+    graph: CausalGraph
+    model: DisentangledTransformer
+    settings: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    attention: np.ndarray | None = None
+    estimator_loss: float = float("nan")
+    recovered_s: float | None = None
+    sequences: int = 0
+    seconds: float = 0.0
+
+    @property
+    def final_test_loss(self) -> float:
+        return float(self.history[-1]["test_loss"]) if self.history else float("nan")
+
+
+def head_parent_assignment(attention: np.ndarray, graph: CausalGraph) -> tuple[float, bool]:
+    """``(min weight, distinct)`` for layer-1 attention ``(H, T, T)``.
+
+    For each non-root ``i`` with parents ``P`` (``|P| = k <= H``): the best one-to-one
+    assignment of ``k`` heads to ``P`` (greedy on the weights, which is exact when
+    each head concentrates); ``min weight`` is the smallest weight a head puts on
+    its assigned parent over all ``i``; ``distinct`` says whether every head's
+    argmax lands on a different parent for every ``i``.
+    """
+    worst, distinct = 1.0, True
+    H = attention.shape[0]
+    for i, ps in enumerate(graph.parents):
+        if not ps:
+            continue
+        W = attention[:, i, list(ps)]  # (H, k)
+        free_h, free_p, weights = set(range(H)), set(range(len(ps))), []
+        for _ in range(len(ps)):
+            h, p = max(((h, p) for h in free_h for p in free_p), key=lambda hp: W[hp])
+            weights.append(W[h, p])
+            free_h.discard(h)
+            free_p.discard(p)
+        worst = min(worst, min(weights))
+        argmaxes = [int(np.argmax(attention[h, i, : i + 1])) for h in range(H)]
+        distinct &= set(ps) <= set(argmaxes) and len(set(a for a in argmaxes if a in ps)) == len(ps)
+    return float(worst), bool(distinct)
+
+
+def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...] | None = None,
+                       lr: float = 0.01, steps: int = 500, batch: int = 256, roots: str = "stationary",
+                       alpha: float | None = None, init_noise: float | None = None, test_size: int = 2048,
+                       eval_every: int = 50, stop_at_recovery: bool = False, seed: int = 0,
+                       progress: bool = True) -> DisentangledRun:
+    """Train the disentangled transformer by minibatch Adam on sampled sequences.
+
+    ``prior``: for a forest, anything :func:`theory.causal.sample_sequences` takes;
+    for a k-parent graph, a ``DirichletPrior`` whose ``S`` and ``α`` drive
+    :func:`sample_k_parent_sequences` (a fresh table per sequence; roots uniform).
+    ``heads``: heads per layer, default ``(max(1, k), 1)``; fewer layer-1 heads
+    than the graph's in-degree is refused.  All parameters start at zero as in
+    the spec; with several layer-1 heads that start is a fixed point of the
+    head-permutation symmetry (identical heads get identical gradients forever),
+    so ``init_noise`` (default ``1e-2`` when ``heads[0] > 1``, else 0) adds
+    Gaussian noise of that scale to layer 1.  Recovery: every head-assigned
+    parent weight ``>= 0.9`` and (forests) test loss within 0.02 nats of the
+    count estimator.
+    """
+    if not isinstance(graph, CausalGraph):
+        raise ValueError(f"graph: expected a CausalGraph, got {type(graph).__name__}")
+    k = graph.max_in_degree
+    heads = (max(1, k), 1) if heads is None else tuple(heads)
+    if len(heads) < 1 or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in heads):
+        raise ValueError(f"heads: expected positive head counts per layer, got {heads!r}")
+    if heads[0] < k:
+        raise ValueError(f"heads: layer 1 needs at least the graph's in-degree {k} heads, got {heads[0]}")
+    lr = validate.finite_float(lr, "lr", positive=True)
+    steps = validate.positive_int(steps, "steps")
+    batch = validate.positive_int(batch, "batch")
+    eval_every = validate.positive_int(eval_every, "eval_every")
+    test_size = validate.positive_int(test_size, "test_size", minimum=2)
+    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
+    gen = np.random.default_rng(seed)
+    if graph.is_forest:
+        S = _prior_S(prior)
+        est_alpha = _estimator_alpha(prior, alpha)
+        draw = lambda size: sample_sequences(graph, prior, size, gen, roots)  # noqa: E731
+    else:
+        if not isinstance(prior, DirichletPrior):
+            raise ValueError("prior: a k-parent graph needs a DirichletPrior (a fresh table per sequence)")
+        S = prior.S
+        draw = lambda size: sample_k_parent_sequences(graph, S, prior.alpha, size, gen)  # noqa: E731
+    T = graph.n + 1
+    noise = (1e-2 if heads[0] > 1 else 0.0) if init_noise is None else validate.finite_float(
+        init_noise, "init_noise", nonnegative=True)
+    torch.manual_seed(seed)
+    model = DisentangledTransformer(S, T, heads)
+    if noise > 0:
+        with torch.no_grad():
+            model.A[0].normal_(0.0, noise)
+    test = draw(test_size)
+    x_test, y_test = torch.as_tensor(test.tokens), torch.as_tensor(test.target)
+    run = DisentangledRun(graph, model, dict(heads=heads, lr=lr, steps=steps, batch=batch, roots=roots,
+                                             init_noise=noise, seed=seed, S=S, n=graph.n))
+    if graph.is_forest:
+        run.estimator_loss = cross_entropy_of(count_estimator(graph, test.tokens, est_alpha, S), test.target)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    start = time.perf_counter()
+
+    def evaluate(step: int) -> dict[str, Any]:
+        with torch.no_grad():
+            loss = float(-(y_test * torch.log(model(x_test))).sum(dim=1).mean())
+            att = model.attention(0, model.embed(x_test[:512])).mean(dim=0).numpy()
+        worst, distinct = head_parent_assignment(att, graph)
+        run.attention = att
+        entry = dict(step=step, seconds=time.perf_counter() - start, test_loss=loss,
+                     min_parent_weight=worst, distinct_heads=distinct)
+        run.history.append(entry)
+        return entry
+
+    with _one_thread(), _Progress(progress, "disentangled transformer (Adam)", steps) as bar:
+        evaluate(0)
+        for step in range(1, steps + 1):
+            b = draw(batch)
+            run.sequences += batch
+            yhat = model(torch.as_tensor(b.tokens))
+            loss = -(torch.as_tensor(b.target) * torch.log(yhat)).sum(dim=1).mean()
+            value = float(loss.detach())
+            _check_finite(value, step, "Adam")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            run.train_loss.append(value)
+            bar.advance()
+            if step % eval_every == 0 or step == steps:
+                entry = evaluate(step)
+                _check_finite(entry["test_loss"], step, "Adam, test loss")
+                ok = entry["min_parent_weight"] >= RECOVERY_WEIGHT and (
+                    not graph.is_forest or entry["test_loss"] <= run.estimator_loss + RECOVERY_LOSS_GAP)
+                if ok and run.recovered_s is None:
+                    run.recovered_s = entry["seconds"]
+                    if stop_at_recovery:
+                        break
     run.seconds = time.perf_counter() - start
     return run
