@@ -471,8 +471,7 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
 
     if art.counterexamples:
         n = len(art.counterexamples)
-        add(f"**Counterexamples.** {n} case{'s' if n != 1 else ''} outside the hypotheses "
-            f"where the statement fails:")
+        add(f"**Counterexamples.** {n} case{'s' if n != 1 else ''} found by the search outside the hypotheses:")
         add("")
         for rel, case in zip(art.counterexamples, r.outcome.counterexamples):
             add(f"- [{rel}]({rel}): {md_code(fmt_value(case, limit=200))}")
