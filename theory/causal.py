@@ -192,8 +192,12 @@ def stationary_distribution(pi: Any) -> np.ndarray:
 def _stationary(pis: np.ndarray) -> np.ndarray:
     """Stationary laws of a validated stack ``(m, S, S)`` → ``(m, S)``.
 
-    Solves ``(I - πᵀ) μ = 0`` with the last equation replaced by ``1ᵀ μ = 1``;
-    that system is non-singular exactly when the stationary law is unique.
+    Uniqueness: the system ``(I - πᵀ) μ = 0`` with its last equation replaced by
+    ``1ᵀ μ = 1`` is non-singular exactly when the stationary law is unique.
+    Value: the Grassmann-Taksar-Heyman state reduction, which has no
+    subtractions and so keeps every entry to high relative accuracy even for
+    nearly reducible chains (a plain solve does not); the solve's answer is
+    used where the reduction meets a zero pivot (transient states).
     """
     m, S, _ = pis.shape
     system = np.eye(S)[None] - np.swapaxes(pis, 1, 2)
@@ -204,11 +208,34 @@ def _stationary(pis: np.ndarray) -> np.ndarray:
         k = int(np.flatnonzero(bad)[0])
         raise ValueError(f"pi: expected a chain with a unique stationary law; matrix {k} has "
                          f"several (or is numerically too close to having several: condition number {cond[k]:.3g})")
-    rhs = np.zeros((m, S))
-    rhs[:, -1] = 1.0
-    mu = np.linalg.solve(system, rhs[..., None])[..., 0]
-    mu = np.clip(mu, 0.0, None)  # round-off below zero; the exact law is non-negative
-    return mu / mu.sum(axis=1, keepdims=True)
+    mu = _state_reduction(pis)
+    fallback = ~np.all(np.isfinite(mu), axis=1)
+    if np.any(fallback):
+        rhs = np.zeros((int(fallback.sum()), S))
+        rhs[:, -1] = 1.0
+        solved = np.clip(np.linalg.solve(system[fallback], rhs[..., None])[..., 0], 0.0, None)
+        mu[fallback] = solved / solved.sum(axis=1, keepdims=True)
+    return mu
+
+
+def _state_reduction(pis: np.ndarray) -> np.ndarray:
+    """GTH: censor the chain on ``{0..k-1}`` for ``k = S-1..1``, then back-substitute; ``(m, S)``.
+
+    Rows whose pivot vanishes come back as ``nan`` (the caller falls back).
+    """
+    P = pis.copy()
+    m, S, _ = P.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k in range(S - 1, 0, -1):  # states, not sequences
+            out = P[:, k, :k].sum(axis=1)  # rate of leaving k towards {0..k-1}
+            P[:, :k, k] /= out[:, None]
+            P[:, :k, :k] += P[:, :k, k][:, :, None] * P[:, k, :k][:, None, :]
+        mu = np.zeros((m, S))
+        mu[:, 0] = 1.0
+        for k in range(1, S):
+            mu[:, k] = np.einsum("mi,mi->m", mu[:, :k], P[:, :k, k])
+        mu = mu / mu.sum(axis=1, keepdims=True)
+    return np.where(np.all(np.isfinite(mu), axis=1, keepdims=True), mu, np.nan)
 
 
 def root_law(pi: np.ndarray, roots: str) -> np.ndarray:

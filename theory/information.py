@@ -65,6 +65,20 @@ def _f_information(joint: np.ndarray, kind: Any) -> np.ndarray:
     return np.sum(np.where(support, pq * kind(ratio), 0.0), axis=(-2, -1))
 
 
+def information_of_pairwise_joints(joint: Any, kind: Any = "shannon") -> np.ndarray:
+    """``[I_f(x_i; x_j)]`` from a stack of pairwise joint tables ``(..., S, S')`` → ``(...)``.
+
+    For example the ``(n, n, S, S)`` output of ``pairwise_joint``, or a mixture of such.
+    """
+    table = validate.finite_array(joint, "joint", nonnegative=True)
+    if table.ndim < 2:
+        raise ValueError(f"joint: expected a stack of 2-dimensional tables, got shape {table.shape}")
+    sums = table.sum(axis=(-2, -1))
+    if np.max(np.abs(sums - 1.0)) > validate.ROW_SUM_TOL:
+        raise ValueError("joint: expected every table to sum to 1 within 1e-9")
+    return _f_information(table, _generator(kind))
+
+
 def mutual_information(joint: Any, kind: Any = "shannon") -> float:
     """``I_f(X; Y)`` of one joint table ``(S, S')`` (entries >= 0 summing to 1 within 1e-9).
 
