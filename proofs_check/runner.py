@@ -7,6 +7,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from proofs_check.registry import Claim, Outcome, Profile
 
 
@@ -42,12 +44,15 @@ def run_claim(claim: Claim, profile: Profile) -> Result:
     start = time.perf_counter()
     try:
         outcome = claim.check(profile)
+        measured = float(outcome.measured)
     except Exception as exc:  # a crashing check is reported, not propagated
         return Result(claim, "error", None, time.perf_counter() - start,
                       error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
     seconds = time.perf_counter() - start
+    if not np.isfinite(measured):  # a nan/inf measurement is never a verdict
+        return Result(claim, "error", None, seconds, outcome, error=f"non-finite measured value {measured}")
     status = "pass" if outcome.passed else "fail"
-    return Result(claim, status, float(outcome.measured), seconds, outcome)
+    return Result(claim, status, measured, seconds, outcome)
 
 
 def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None = None) -> list[Claim]:
