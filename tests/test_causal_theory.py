@@ -1,0 +1,307 @@
+"""Core theory of the causal-structure paper against independent oracles: brute force, pgmpy, dit,
+Monte Carlo with confidence intervals, autograd."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from numerics.population import (absent_target_probability, initial_gradient_by_extrapolation,
+                                 population_gradient_A1, relative_error)
+from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, brute_force_pairwise_joint,
+                           count_estimator, enumerate_population, marginals, pairwise_joint, sample_sequences,
+                           stationary_distribution)
+from theory.gradients import attention_gradient_at_init, attention_gradient_integrand, likelihood_ratio_matrix
+from theory.information import (information_of_pairwise_joints, mutual_information, mutual_information_matrix,
+                                pairwise_information_matrix)
+from theory.strategies import (finite_priors, forests, joint_distributions, k_parent_dags, transition_matrices,
+                               trees)
+
+FAST = settings(max_examples=25, deadline=None)
+
+
+# ----------------------------------------------------------------- graphs
+def test_named_graphs():
+    assert CausalGraph.chain(4).parents == ((), (0,), (1,), (2,))
+    assert CausalGraph.icl_pairs(5).parents == ((), (0,), (), (2,), ())
+    g = CausalGraph.random_forest(30, np.random.default_rng(0))
+    assert g.is_forest and all(all(p < i for p in ps) for i, ps in enumerate(g.parents))
+    assert CausalGraph.from_networkx(g.to_networkx()) == g
+
+
+def test_random_forest_parent_law():
+    # p(i) is uniform on {root, 0..i-1}: position 3 has 4 options, each with probability 1/4
+    draws = [CausalGraph.random_forest(4, np.random.default_rng(s)).parents[3] for s in range(4000)]
+    freq = np.array([sum(d == opt for d in draws) for opt in [(), (0,), (1,), (2,)]]) / 4000
+    assert np.all(np.abs(freq - 0.25) < 5 * math.sqrt(0.25 * 0.75 / 4000))
+
+
+@given(k_parent_dags(st.integers(3, 6), k=2))
+@FAST
+def test_multi_parent_graphs_round_trip(graph):
+    assert graph.max_in_degree == 2 and not graph.is_forest
+    assert CausalGraph.from_networkx(graph.to_networkx()) == graph
+
+
+# ----------------------------------------------------------------- stationary law
+@given(transition_matrices(st.integers(2, 5)))
+@FAST
+def test_stationary_law_is_invariant(pi):
+    mu = stationary_distribution(pi)
+    assert np.all(mu > 0) and abs(mu.sum() - 1) < 1e-12
+    assert np.allclose(mu @ pi, mu, rtol=1e-9, atol=0)
+
+
+def test_stationary_law_with_transient_state_and_refusal_of_two_classes():
+    assert np.allclose(stationary_distribution([[0.0, 1.0], [0.0, 1.0]]), [0.0, 1.0])
+    with pytest.raises(ValueError, match="pi: expected a chain with a unique stationary law"):
+        stationary_distribution(np.eye(3))
+
+
+# ----------------------------------------------------------------- pairwise joints: pgmpy and Monte Carlo
+def _pgmpy_pairwise(graph, pi, roots):
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.inference import VariableElimination
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    S = pi.shape[0]
+    net = DiscreteBayesianNetwork()
+    net.add_nodes_from([f"x{i}" for i in range(graph.n)])
+    net.add_edges_from([(f"x{p}", f"x{i}") for i, ps in enumerate(graph.parents) for p in ps])
+    law = stationary_distribution(pi) if roots == "stationary" else np.full(S, 1 / S)
+    for i, ps in enumerate(graph.parents):
+        if ps:
+            net.add_cpds(TabularCPD(f"x{i}", S, pi.T, evidence=[f"x{ps[0]}"], evidence_card=[S]))
+        else:
+            net.add_cpds(TabularCPD(f"x{i}", S, law[:, None]))
+    infer = VariableElimination(net)
+    out = np.zeros((graph.n, graph.n, S, S))
+    for i, j in itertools.combinations(range(graph.n), 2):
+        factor = infer.query([f"x{i}", f"x{j}"], joint=True, show_progress=False)
+        table = factor.values if factor.variables == [f"x{i}", f"x{j}"] else factor.values.T
+        out[i, j], out[j, i] = table, table.T
+    for i in range(graph.n):
+        out[i, i] = np.diag(infer.query([f"x{i}"], show_progress=False).values)
+    return out
+
+
+@given(forests(st.integers(2, 5)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
+@settings(max_examples=10, deadline=None)
+def test_pairwise_joint_matches_pgmpy(graph, pi, roots):
+    assert np.max(np.abs(pairwise_joint(graph, pi, roots) - _pgmpy_pairwise(graph, pi, roots))) < 1e-10
+
+
+def test_sampler_matches_pairwise_joint_within_confidence_interval():
+    graph = CausalGraph.from_parents([None, 0, 0, 1, None, 4])
+    pi = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    batch = sample_sequences(graph, pi, 200_000, np.random.default_rng(1))
+    joint = pairwise_joint(graph, pi)
+    for i, j in [(3, 0), (3, 2), (5, 4), (1, 5)]:
+        empirical = np.zeros((3, 3))
+        np.add.at(empirical, (batch.tokens[:, i], batch.tokens[:, j]), 1 / 200_000)
+        se = np.sqrt(joint[i, j] * (1 - joint[i, j]) / 200_000)
+        assert np.all(np.abs(empirical - joint[i, j]) <= 5 * se)  # 5 sd: family-wise level < 1e-4 over 36 cells
+    # the query is uniform and the target is pi's row at the query
+    assert np.all(np.abs(np.bincount(batch.tokens[:, -1], minlength=3) / 200_000 - 1 / 3) < 5 * math.sqrt(2 / 9 / 200_000))
+    assert np.allclose(batch.target, pi[batch.tokens[:, -1]])
+
+
+def test_marginals_are_stationary_under_stationary_roots():
+    graph, pi = CausalGraph.random_forest(8, np.random.default_rng(2)), np.array([[0.9, 0.1], [0.4, 0.6]])
+    assert np.allclose(marginals(graph, pi), stationary_distribution(pi)[None], atol=1e-14)
+
+
+def test_finite_prior_population_is_the_mixture():
+    prior = FinitePrior([[[0.9, 0.1], [0.2, 0.8]], [[0.5, 0.5], [0.5, 0.5]]], [0.25, 0.75])
+    pop = enumerate_population(CausalGraph.chain(3), prior)
+    assert abs(pop.probability.sum() - 1) < 1e-14
+    assert pop.tokens.shape == (2 * 2 ** 4, 4)
+
+
+def test_enumeration_refuses_above_budget_with_count():
+    with pytest.raises(ValueError, match=r"max_sequences: exact enumeration needs 1,048,576 terms"):
+        enumerate_population(CausalGraph.chain(19), np.full((2, 2), 0.5), max_sequences=1000)
+
+
+# ----------------------------------------------------------------- information: dit
+@given(joint_distributions(2, 3))
+@FAST
+def test_shannon_mutual_information_matches_dit(table):
+    import dit
+
+    P = table / table.sum()
+    d = dit.Distribution.from_ndarray(P)
+    bits = dit.shannon.mutual_information(d, [0], [1])
+    assert abs(mutual_information(P, "shannon") - bits * math.log(2)) < 1e-10
+
+
+@given(forests(st.integers(2, 5)), transition_matrices(st.integers(2, 3)))
+@settings(max_examples=10, deadline=None)
+def test_information_matrix_matches_dit_on_brute_force_joint(graph, pi):
+    import dit
+
+    M = mutual_information_matrix(graph, pi, "shannon")
+    joint = brute_force_pairwise_joint(graph, pi)
+    for i, j in itertools.combinations(range(graph.n), 2):
+        d = dit.Distribution.from_ndarray(joint[i, j])
+        assert abs(M[i, j] - dit.shannon.mutual_information(d, [0], [1]) * math.log(2)) < 1e-10
+    assert np.allclose(np.diag(M), [dit.shannon.entropy(dit.Distribution.from_ndarray(np.diag(joint[i, i]).copy()))
+                                    * math.log(2) for i in range(graph.n)], atol=1e-10)
+
+
+def test_information_conventions_for_zero_probabilities():
+    P = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.0]])  # a state of probability zero
+    assert mutual_information(P, "shannon") == pytest.approx(math.log(2), abs=1e-15)
+    assert mutual_information(P, "chi2") == pytest.approx(1.0, abs=1e-15)
+    assert np.isfinite(pairwise_information_matrix(np.array([[1.0, 0.0], [0.0, 0.0]]), "shannon")).all()
+
+
+def test_information_prior_averages():
+    graph = CausalGraph.chain(3)
+    prior = FinitePrior([[[0.9, 0.1], [0.2, 0.8]], [[0.6, 0.4], [0.3, 0.7]]], [0.3, 0.7])
+    exact = mutual_information_matrix(graph, prior, "chi2")
+    expected = sum(w * mutual_information_matrix(graph, p, "chi2") for w, p in zip(prior.weights, prior.matrices))
+    assert np.allclose(exact, expected, atol=1e-14)
+    est = mutual_information_matrix(graph, DirichletPrior(2, 1.0), "shannon", draws=400, rng=0)
+    assert est.value.shape == (3, 3) and np.all(est.stderr[~np.eye(3, dtype=bool)] > 0)
+
+
+# ----------------------------------------------------------------- the gradient
+def test_gradient_matches_autograd_for_a_chain_and_icl_pairs():
+    pi = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    for graph in (CausalGraph.chain(4), CausalGraph.icl_pairs(4)):
+        for roots in ROOTS:
+            closed = attention_gradient_at_init(graph, pi, roots=roots)
+            assert relative_error(initial_gradient_by_extrapolation(graph, pi, roots=roots), closed) < 1e-8
+
+
+def test_gradient_is_linear_in_beta_at_first_order():
+    graph, pi = CausalGraph.chain(3), np.array([[0.8, 0.2], [0.3, 0.7]])
+    closed = attention_gradient_at_init(graph, pi)
+    raw = population_gradient_A1(graph, pi, 1e-6)
+    assert relative_error(raw / 1e-6, closed) < 1e-4  # O(β) remainder at β = 1e-6
+
+
+@given(forests(st.integers(1, 4)), transition_matrices(st.integers(2, 3)))
+@settings(max_examples=15, deadline=None)
+def test_closed_form_is_the_expectation_of_its_integrand(graph, pi):
+    pop = enumerate_population(graph, pi)
+    brute = np.einsum("b,bij->ij", pop.probability,
+                      attention_gradient_integrand(pop.tokens, pop.target, pop.stationary))
+    closed = attention_gradient_at_init(graph, pi)
+    assert np.max(np.abs(brute - closed)) <= 1e-12 * max(1.0, np.max(np.abs(closed)))
+
+
+@given(forests(st.integers(2, 6)), transition_matrices(st.integers(2, 4)))
+@FAST
+def test_gradient_is_finite_and_lower_triangular(graph, pi):
+    g = attention_gradient_at_init(graph, pi)
+    assert np.all(np.isfinite(g)) and np.all(np.triu(g, 1) == 0)
+
+
+@given(forests(st.integers(2, 5)), finite_priors(st.integers(2, 3)))
+@settings(max_examples=10, deadline=None)
+def test_finite_prior_gradient_is_the_weighted_average(graph, prior):
+    avg = sum(w * attention_gradient_at_init(graph, p) for w, p in zip(prior.weights, prior.matrices))
+    assert np.allclose(attention_gradient_at_init(graph, prior), avg, atol=1e-14)
+
+
+def test_dirichlet_gradient_standard_error_shrinks_like_root_draws():
+    graph, prior = CausalGraph.chain(3), DirichletPrior(3, 0.5)
+    small = attention_gradient_at_init(graph, prior, draws=200, rng=0)
+    large = attention_gradient_at_init(graph, prior, draws=3200, rng=1)
+    ratio = np.median(small.stderr[small.stderr > 0] / large.stderr[small.stderr > 0])
+    assert 2.5 < ratio < 6.5  # sqrt(16) = 4
+    assert np.all(large.z_scores(small.value)[small.stderr > 0] < 6)
+
+
+def test_absent_target_probability_and_finite_smoothed_loss():
+    graph, pi = CausalGraph.chain(2), np.array([[0.8, 0.2], [0.3, 0.7]])
+    p = absent_target_probability(graph, pi)
+    # brute force: the event needs one token missing from all three positions
+    pop = enumerate_population(graph, pi)
+    by_hand = sum(prob for toks, prob, y in zip(pop.tokens, pop.probability, pop.target)
+                  if any(y[s] > 0 and s not in toks for s in range(2)))
+    assert 0 < p == pytest.approx(by_hand, abs=1e-15)
+    g = attention_gradient_at_init(graph, pi, loss="cross_entropy")
+    assert np.all(np.isfinite(g))
+
+
+def test_linearized_loss_needs_full_support():
+    with pytest.raises(ValueError, match="pi: the linearised loss"):
+        attention_gradient_at_init(CausalGraph.chain(3), [[0.0, 1.0], [0.0, 1.0]])
+
+
+def test_count_estimator_against_a_loop():
+    graph = CausalGraph.from_parents([None, 0, 1, None, 3])
+    tokens = np.random.default_rng(3).integers(0, 3, size=(50, 6))
+    est = count_estimator(graph, tokens, 0.1, 3)
+    for row, x in zip(est, tokens):
+        hits = [x[i] for i in range(5) if graph.parents[i] and x[graph.parents[i][0]] == x[5]]
+        expected = [(0.1 + hits.count(s)) / (0.3 + len(hits)) for s in range(3)]
+        assert np.allclose(row, expected, atol=1e-15)
+
+
+# ----------------------------------------------------------------- strategies
+@given(transition_matrices(st.integers(2, 4)), trees(st.integers(1, 6)))
+@FAST
+def test_strategies_draw_valid_objects(pi, tree):
+    assert np.allclose(pi.sum(1), 1, atol=1e-12) and np.all(pi >= 0)
+    assert tree.roots == (0,)
+    assert np.all(stationary_distribution(pi) > 0)
+
+
+@given(joint_distributions(4, 2))
+@FAST
+def test_chi2_matrix_psd_on_random_laws(P):
+    M = pairwise_information_matrix(P, "chi2")
+    assert np.linalg.eigvalsh(M)[0] >= -1e-10 * max(1, np.trace(M))
+
+
+def test_information_of_pairwise_joints_matches_matrix():
+    graph, pi = CausalGraph.chain(4), np.array([[0.8, 0.2], [0.3, 0.7]])
+    assert np.allclose(information_of_pairwise_joints(pairwise_joint(graph, pi), "chi2"),
+                       mutual_information_matrix(graph, pi, "chi2"), atol=1e-14)
+
+
+# ----------------------------------------------------------------- bad input
+BAD_CALLS = [
+    (lambda: CausalGraph.from_parents([None, 1]), "parents[1]"),
+    (lambda: CausalGraph.from_parents([None, 0, [0, 0]]), "parents[2]"),
+    (lambda: CausalGraph.from_parents("abc"), "parents"),
+    (lambda: CausalGraph.chain(0), "n"),
+    (lambda: CausalGraph.chain(2.5), "n"),
+    (lambda: DirichletPrior(1, 0.1), "S"),
+    (lambda: DirichletPrior(3, 0.0), "alpha"),
+    (lambda: DirichletPrior(3, float("nan")), "alpha"),
+    (lambda: FinitePrior([[[0.5, 0.6], [0.5, 0.5]]]), "matrices"),
+    (lambda: FinitePrior([[[0.5, 0.5], [0.5, 0.5]]], [0.5]), "weights"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), [[0.5, 0.5], [0.2, 0.7]]), "pi"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), [[1.5, -0.5], [0.3, 0.7]]), "pi"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), [[np.nan, 1.0], [0.3, 0.7]]), "pi"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), [[1.0]]), "pi"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), np.ones((2, 3)) / 3), "pi"),
+    (lambda: pairwise_joint(CausalGraph.chain(3), np.eye(2) * 0.5 + 0.25, roots="cold"), "roots"),
+    (lambda: pairwise_joint(CausalGraph.from_parents([None, None, [0, 1]]), np.full((2, 2), 0.5)), "graph"),
+    (lambda: pairwise_joint("chain", np.full((2, 2), 0.5)), "graph"),
+    (lambda: mutual_information_matrix(CausalGraph.chain(2), np.full((2, 2), 0.5), "renyi"), "kind"),
+    (lambda: mutual_information_matrix(CausalGraph.chain(2), np.full((2, 2), 0.5), lambda t: t), "kind"),
+    (lambda: mutual_information_matrix(CausalGraph.chain(2), np.full((2, 2), 0.5), lambda t: -(t - 1) ** 2), "kind"),
+    (lambda: mutual_information(np.full((2, 2), 0.3)), "joint"),
+    (lambda: attention_gradient_at_init(CausalGraph.chain(2), np.full((2, 2), 0.5), loss="hinge"), "loss"),
+    (lambda: attention_gradient_at_init(CausalGraph.chain(2), DirichletPrior(2), draws=1), "draws"),
+    (lambda: attention_gradient_at_init(CausalGraph.chain(2), np.eye(2)), "pi"),
+    (lambda: sample_sequences(CausalGraph.chain(2), np.full((2, 2), 0.5), 0), "size"),
+    (lambda: sample_sequences(CausalGraph.chain(2), np.full((2, 2), 0.5), 5, rng="seed"), "rng"),
+    (lambda: count_estimator(CausalGraph.chain(2), np.zeros((4, 2), dtype=int), 0.1, 2), "tokens"),
+    (lambda: initial_gradient_by_extrapolation(CausalGraph.chain(2), np.full((2, 2), 0.5), beta=-1.0), "beta"),
+]
+
+
+@pytest.mark.parametrize("call, argument", BAD_CALLS)
+def test_bad_input_names_the_argument(call, argument):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value).startswith(argument), str(info.value)
