@@ -1,0 +1,435 @@
+"""Claims 1-7 of spec 2 (Sander et al., in-context autoregressive learning)."""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+import torch
+from scipy.optimize import minimize
+
+from model.autoregressive import AugmentedLinearAttention, gd_step_weights
+from numerics import autoregressive as nar
+from proofs_check.registry import Outcome, Profile, claim
+from theory import autoregressive as ar
+
+PAPER = "autoregressive"
+
+
+def _agg():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+# ---------------------------------------------------------------------------
+# claim 1
+# ---------------------------------------------------------------------------
+
+@claim("ar.identity", paper=PAPER,
+       statement="With Q e_t = (s_t,0,0), K e_j = (s_{j-1},0,0), V e_j = (η s_j,0,0) the causal linear-attention "
+                 "output on augmented tokens e_t = (0, s_t, s_{t-1}) equals η G_t s_t, G_t = Σ_{j≤t} s_j s_{j-1}ᵀ.",
+       hypotheses="Any real sequence s_0..s_T (no autoregressive structure needed); no 1/t normalisation.",
+       method="sympy: the forward formula with the constructed matrices on generic symbols (d = 2, T = 3) minus "
+              "η G_t s_t expands to 0; numeric: the torch model vs theory.one_step_gd_prediction for d = 64.",
+       tolerance=1e-12,
+       proof_idea="e_jᵀ Kᵀ Q e_t = s_{j-1}ᵀ s_t and V e_j keeps η s_j in the first block.")
+def check_identity(profile: Profile) -> Outcome:
+    d, T = 2, 3
+    eta = sp.Symbol("eta", real=True)
+    s = sp.Matrix(T + 1, d, lambda t, i: sp.Symbol(f"s_{t}_{i}", real=True))
+    Qt, Kt, Vt = (sp.Matrix(m.numpy().astype(int)) for m in gd_step_weights(d, 1.0))
+    Vt = eta * Vt
+    e = [sp.Matrix.vstack(sp.zeros(d, 1), s[t, :].T, s[t - 1, :].T) for t in range(1, T + 1)]
+    residual_terms = 0
+    for t in range(1, T + 1):
+        out = sum((((Kt * e[j - 1]).T * (Qt * e[t - 1]))[0, 0] * (Vt * e[j - 1]) for j in range(1, t + 1)), sp.zeros(3 * d, 1))
+        gd = eta * sum((s[j, :].T * (s[j - 1, :] * s[t, :].T)[0, 0] for j in range(1, t + 1)), sp.zeros(d, 1))
+        residual_terms += sum(1 for x in (out[:d, :] - gd) if sp.expand(x) != 0)
+        residual_terms += sum(1 for x in out[d:, :] if sp.expand(x) != 0)
+    g = profile.rng("ar.identity")
+    dn, Tn, eta_n = 64, 20, 0.37
+    S = g.standard_normal((8, Tn + 1, dn))
+    model = AugmentedLinearAttention.from_gd_step(dn, eta_n)
+    with torch.no_grad():
+        out = model(torch.from_numpy(S)).numpy()
+    ref = ar.one_step_gd_prediction(S, eta_n)
+    rel = float(np.max(np.abs(out - ref)) / np.max(np.abs(ref)))
+    measured = rel if residual_terms == 0 else float("inf")
+    return Outcome(measured, measured <= 1e-12,
+                   {"symbolic_nonzero_residual_entries": residual_terms, "numeric_rel_error_d64": rel})
+
+
+# ---------------------------------------------------------------------------
+# claim 2
+# ---------------------------------------------------------------------------
+
+@claim("ar.gd_step_loss", paper=PAPER,
+       statement="E||η G_t s_t - s_{t+1}||² = a η² - 2bη + c with a = t(t+d-1)/d², b = t/d, c = 1 (derived); "
+                 "η* = d/(t+d-1), L* = (d-1)/(t+d-1): for d = 1 η* = 1/t and L* = 0; t·η* increases to d.",
+       hypotheses="Commuting unitary W = Q diag(e^{iθ}) Q*, θ_k i.i.d. U[0, 2π); s_0 = Q·1/√d; t, d ≥ 1. "
+                  "Same coefficients for real block rotations with s_0 = √(2/d)(1,0,1,0,…).",
+       method="sympy over index coincidences (generic t, d) vs full expansion for concrete (t, d); Monte Carlo "
+              "z-scores at η ∈ {0, η*, 2η*} (pass if every |z| ≤ 4, measured = max |z|); unitary invariance "
+              "(random Q vs Q = I, same phases); exact grid enumeration of the torch model and autograd dL/dη.",
+       tolerance=4.0,
+       proof_idea="In the eigenbasis s_j[k] = λ_k^j/√d; only index patterns (l = l') with j = j' and "
+                  "(k = l = l') survive in a, only k = l in b.")
+def check_gd_step_loss(profile: Profile) -> Outcome:
+    a_s, b_s, c_s = ar.gd_step_loss_coefficients_symbolic()
+    t_, d_ = sp.symbols("t d", positive=True, integer=True)
+    eta = sp.Symbol("eta", real=True)
+    generic = a_s * eta ** 2 - 2 * b_s * eta + c_s
+    exact_mismatch = []
+    cases = [(1, 1, "unitary"), (2, 2, "unitary"), (3, 3, "unitary"), (2, 2, "orthogonal"), (3, 4, "orthogonal")]
+    if not profile.quick:
+        cases += [(4, 3, "unitary"), (2, 6, "orthogonal")]
+    for t, d, kind in cases:
+        if sp.expand(ar.gd_step_loss_symbolic(t, d, kind) - generic.subs({t_: t, d_: d})) != 0:
+            exact_mismatch.append([t, d, kind])
+    g = profile.rng("ar.gd_step_loss")
+    size = 40000 if profile.quick else 400000
+    zs = {}
+    for t, d in [(1, 1), (5, 1), (3, 4), (10, 3), (4, 8)]:
+        eta_s, _ = ar.optimal_gd_step(t, d)
+        for kind in ("unitary", "orthogonal") if d % 2 == 0 else ("unitary",):
+            samples = nar.gd_step_samples(t, d, size, g, kind)
+            for e in (0.0, eta_s, 2 * eta_s):
+                m, se = nar.mean_and_se(e ** 2 * samples["a"] - 2 * e * samples["b"] + samples["c"])
+                zs[f"t={t},d={d},{kind},eta={e:.3g}"] = nar.z_score(ar.gd_step_population_loss(e, t, d), m, se)
+    # unitary invariance: same phases, random Q
+    t, d = 4, 3
+    eta_s, _ = ar.optimal_gd_step(t, d)
+    Qr = ar.haar_unitary(d, g)
+    s_id = nar.gd_step_samples(t, d, 2000, np.random.default_rng(1))
+    s_q = nar.gd_step_samples(t, d, 2000, np.random.default_rng(1), Q=Qr)
+    invariance = float(max(np.max(np.abs(s_id[k] - s_q[k])) for k in "abc"))
+    # exact enumeration through the torch model, autograd derivative
+    grid_err = 0.0
+    for t, d in [(2, 2), (3, 4)]:
+        a, b, c = (float(x) for x in ar.gd_step_loss_coefficients(t, d))
+        for e in (0.3, ar.optimal_gd_step(t, d)[0]):
+            L, dL = nar.gd_step_loss_exact(e, t, d)
+            grid_err = max(grid_err, abs(L - (a * e * e - 2 * b * e + c)), abs(dL - (2 * a * e - 2 * b)))
+    eta1 = [ar.optimal_gd_step(t, 1) for t in (1, 2, 7)]
+    d1_ok = all(abs(e - 1 / t) < 1e-12 and abs(L) < 1e-12 for (e, L), t in zip(eta1, (1, 2, 7)))
+    teta = [t * ar.optimal_gd_step(t, 8)[0] for t in (1, 10, 100, 1000, 10 ** 6)]
+    monotone = bool(np.all(np.diff(teta) > 0) and teta[-1] < 8 and abs(teta[-1] - 8) < 1e-3)
+    zmax = float(max(zs.values()))
+    exact_ok = not exact_mismatch and invariance < 1e-12 and grid_err < 1e-10 and d1_ok and monotone
+    measured = zmax if exact_ok else float("inf")
+    L_star = {f"t={t},d={d}": ar.optimal_gd_step(t, d)[1] for t, d in [(10, 4), (100, 4), (1000, 4)]}
+    return Outcome(measured, measured <= 4.0, {
+        "derived": {"a": str(a_s), "b": str(b_s), "c": str(c_s), "eta_star": "d/(t+d-1)", "loss_star": "(d-1)/(t+d-1)"},
+        "symbolic_mismatches": exact_mismatch, "max_z": zmax, "z_scores": zs,
+        "unitary_invariance_max_diff": invariance, "grid_autograd_max_err": grid_err,
+        "d1_eta_is_1_over_t": d1_ok, "t_eta_star_d8": teta, "t_eta_increasing_to_d": monotone,
+        "loss_star_examples": L_star,
+        "note_vs_spec": "spec: optimal loss 'roughly like d/t'; derived L* = (d-1)/(t+d-1) ~ (d-1)/t "
+                        "(equivalent up to d-1 vs d; exact at d = 1 where it is 0).",
+    })
+
+
+# ---------------------------------------------------------------------------
+# claim 3
+# ---------------------------------------------------------------------------
+
+def _block_structure(model: AugmentedLinearAttention, eta: float) -> float:
+    """Relative distance of the effective 4-index tensor V'[a,e]·M'[b,c] (symmetrised in the two
+    key-side slots e, b) from the GD-step tensor η [a=e] [b = c] on (s_j, s_{j-1}, s_t) slots."""
+    d = model.d
+    M = (model.K.T @ model.Q).detach().numpy()[d:, d:]   # (2d, 2d): key (s_j, s_{j-1}) x query (s_t, s_{t-1})
+    V = model.V.detach().numpy()[:d, d:]                  # (d, 2d): value of (s_j, s_{j-1})
+    Tn = np.einsum("ae,bc->aebc", V, M)
+    Tn = 0.5 * (Tn + Tn.transpose(0, 2, 1, 3))
+    Tg = np.zeros_like(Tn)
+    for a in range(d):
+        for b in range(d):
+            Tg[a, a, d + b, b] = eta / 2
+            Tg[a, d + b, a, b] = eta / 2
+    return float(np.linalg.norm(Tn - Tg) / np.linalg.norm(Tg))
+
+
+@claim("ar.trained_equals_constructed", paper=PAPER,
+       statement="A one-layer linear transformer with full Q, K, V trained from small random initialisation on "
+                 "augmented tokens converges to the predictor η* G_t s_t (relative prediction gap small, loss = L*).",
+       hypotheses="Real commuting orthogonal contexts (2×2 rotation blocks, the realification of the unitary "
+                  "family), d = 4, fixed s_0 = √(2/d)(1,0,1,0), loss on the prediction of s_{t+1} at position t; "
+                  "training by Adam on the exact population loss (phase grid).",
+       method="Relative RMS gap between the trained and constructed predictions over the exact phase grid, "
+              "trained loss vs L*(t, d); pass if gap ≤ 0.1 and |L - L*| ≤ 0.02·L*.",
+       tolerance=0.1,
+       quick=False,
+       proof_idea="Paper: the minimiser over a block-sparse parametrisation is one GD step; full Q, K, V "
+                  "is a larger class, so the trained loss can only be ≤ L*.")
+def check_trained_equals_constructed(profile: Profile) -> Outcome:
+    d, t = 4, 3
+    steps = 500 if profile.quick else 2000
+    run = nar.train_augmented(d, t, "orthogonal", steps=steps, lr=2e-2, seed=profile.seed)
+    model, S = run["model"], run["S"]
+    eta_s, L_s = ar.optimal_gd_step(t, d)
+    with torch.no_grad():
+        pred = model(S[:, : t + 1])[:, -1].numpy()
+    gd = ar.one_step_gd_prediction(S[:, : t + 1].numpy(), eta_s)[:, -1]
+    gap = float(np.sqrt(np.mean(np.sum((pred - gd) ** 2, -1)) / np.mean(np.sum(gd ** 2, -1))))
+    L = float(run["history"][-1])
+    block = _block_structure(model, eta_s)
+    details = {"trained_loss": L, "closed_form_L_star": L_s, "eta_star": eta_s, "relative_prediction_gap": gap,
+               "block_structure_rel_distance": block, "steps": steps}
+    if L < L_s * 0.98:
+        details["disagreement"] = (f"the trained full-Q,K,V model reaches loss {L:.4f} < L* = {L_s:.4f}: with a "
+                                   "fixed s_0 the full model implements a better predictor than one GD step, "
+                                   "so 'trained equals constructed' does not hold in this setting")
+    if not profile.quick:
+        haar = nar.train_augmented(d, t, "haar", steps=800, lr=2e-2, seed=profile.seed, batch=1024)
+        S_h = torch.from_numpy(ar.sample_sequences("haar", d, t + 1, 20000, profile.rng("haar"))[0])
+        samples = ar.one_step_gd_prediction(S_h[:, : t + 1].numpy(), 1.0)[:, -1]
+        target = S_h[:, t + 1].numpy()
+        eta_h = float(np.sum(samples * target) / np.sum(samples ** 2))
+        with torch.no_grad():
+            ph = haar["model"](S_h[:, : t + 1])[:, -1].numpy()
+        details["haar"] = {"trained_loss": float(np.mean(np.sum((ph - target) ** 2, -1))),
+                           "best_gd_step_eta_mc": eta_h,
+                           "best_gd_step_loss_mc": float(np.mean(np.sum((eta_h * samples - target) ** 2, -1))),
+                           "relative_gap_to_best_gd": float(np.sqrt(np.mean(np.sum((ph - eta_h * samples) ** 2, -1))
+                                                                    / np.mean(np.sum((eta_h * samples) ** 2, -1))))}
+    history = run["history"]
+
+    def figure(path: str) -> None:
+        plt = _agg()
+        fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+        M = (model.K.T @ model.Q).detach().numpy()
+        axes[0].imshow(M, cmap="RdBu_r"); axes[0].set_title("learned KᵀQ (3d×3d)")
+        axes[1].imshow(model.V.detach().numpy(), cmap="RdBu_r"); axes[1].set_title("learned V")
+        axes[2].semilogy(history - min(history.min(), L_s) + 1e-6, label="loss - min")
+        axes[2].plot(history, label="loss"); axes[2].axhline(L_s, color="k", ls="--", label="L* (one GD step)")
+        axes[2].legend(); axes[2].set_xlabel("step")
+        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+    passed = gap <= 0.1 and abs(L - L_s) <= 0.02 * L_s
+    return Outcome(gap, passed, details, figure=figure)
+
+
+# ---------------------------------------------------------------------------
+# claim 4
+# ---------------------------------------------------------------------------
+
+def _spec_formula(d: int, n: int) -> sp.Expr:
+    C, p = ar.raw_token_symbols(d, n)
+    fro = sum(x ** 2 for x in C)
+    row = sum(sum(C[k, l] for l in range(d)) ** 2 for k in range(d))
+    return sum(x ** 2 for x in p) * fro + p[n - 1] ** 2 * (row - fro) - 2 * C.trace() * p[n] + d
+
+
+@claim("ar.raw_token_loss", paper=PAPER,
+       statement="L(C, p) = ||p||²||C||_F² + p_{n-1}²(||C·1||² - ||C||_F²) - 2 tr(C) p_n + d, C = Σ_h b_h a_hᵀ.",
+       hypotheses="Commuting unitary contexts, phases i.i.d. U[0, 2π), s_0 = 1 ∈ C^d, query s_{n-1}, n ≥ 1.",
+       method="sympy derivation from the model (phase-moment rule) for small (d, n) minus the formula expands to 0; "
+              "Monte Carlo z-scores at random (C, p) (measured = max |z|, pass ≤ 4); exact grid loss and torch "
+              "autograd gradients vs the sympy gradient.",
+       tolerance=4.0,
+       proof_idea="Split Σ_{k,l,l'} by coincidences: all-distinct and (k=l or k=l') force j = j' = n-1; "
+                  "(l = l') forces j = j'; the cross term needs l = k and j = n.")
+def check_raw_token_loss(profile: Profile) -> Outcome:
+    sizes = [(1, 1), (2, 1), (2, 2), (3, 2), (2, 3)] + ([] if profile.quick else [(3, 3), (4, 2)])
+    mismatch = [[d, n] for d, n in sizes if sp.expand(ar.raw_token_loss_symbolic(d, n) - _spec_formula(d, n)) != 0]
+    g = profile.rng("ar.raw_token_loss")
+    size = 40000 if profile.quick else 400000
+    zs = []
+    for d, n in [(3, 3), (5, 2), (2, 6)]:
+        C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
+        m, se = nar.mc_raw_token_loss(C, p, size, g)
+        zs.append(nar.z_score(ar.raw_token_population_loss(C, p), m, se))
+    d, n = 2, 2
+    C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+    L, gC, gp = nar.raw_token_loss_exact(C, p)
+    expr = ar.raw_token_loss_symbolic(d, n)
+    Cs, ps = ar.raw_token_symbols(d, n)
+    sub = dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))
+    grad_sym = np.array([float(sp.diff(expr, v).subs(sub)) for v in list(Cs) + ps])
+    grad_err = float(np.max(np.abs(np.concatenate([gC.ravel(), gp]) - grad_sym)))
+    loss_err = abs(L - ar.raw_token_population_loss(C, p))
+    zmax = float(max(zs))
+    ok = not mismatch and grad_err < 1e-9 and loss_err < 1e-10
+    measured = zmax if ok else float("inf")
+    return Outcome(measured, measured <= 4.0, {"symbolic_mismatches": mismatch, "sizes_derived": sizes,
+                                               "z_scores": zs, "grid_loss_err": loss_err,
+                                               "autograd_vs_sympy_grad_err": grad_err})
+
+
+# ---------------------------------------------------------------------------
+# claim 5
+# ---------------------------------------------------------------------------
+
+@claim("ar.global_minima", paper=PAPER,
+       statement="min_{C,p} L = d - min(H, d); minimisers have p on the last key only and C a scaled orthogonal "
+                 "projection of rank min(H, d); trained heads come out orthogonal (a_h ⊥ a_h').",
+       hypotheses="Setting of claim 4 with C = Σ_{h≤H} b_h a_hᵀ; training: Adam on the exact population loss "
+                  "from small random initialisation (scale 0.1), d = 3, n = 2.",
+       method="Closed-form minimiser attains the bound exactly; random (C, p) never go below it; trained "
+              "models for H = 1..4: measured = max |L_trained - (d - min(H, d))|, pass ≤ 1e-3; "
+              "structure reported (p off the last key, projection defect, rank, head cosines).",
+       tolerance=1e-3,
+       proof_idea="L ≥ r²||C||_F² + q²||C1||² - 2r tr C + d ≥ ||rC - I||_F² ≥ d - rank(C) (Eckart–Young).")
+def check_global_minima(profile: Profile) -> Outcome:
+    d, n = 3, 2
+    g = profile.rng("ar.global_minima")
+    bound_violations = []
+    for _ in range(2000):
+        H = int(g.integers(1, 5))
+        A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(n + 1)
+        L = ar.raw_token_population_loss(B.T @ A, p)
+        if L < ar.raw_token_global_minimum(d, H) - 1e-12:
+            bound_violations.append({"H": H, "loss": L})
+    constructed = max(abs(ar.raw_token_population_loss(B.T @ A, p) - ar.raw_token_global_minimum(d, H))
+                      for H in (1, 2, 3, 4) for A, B, p in [ar.raw_token_minimiser(d, H, g, p_last=0.7)])
+    steps = 600 if profile.quick else 2000
+    runs, gaps = {}, []
+    for H in (1, 2, 3, 4):
+        run = nar.train_raw_token(d, H, n, steps=steps, lr=3e-2, seed=profile.seed + H)
+        m = run["model"]
+        C, p = m.C().detach().numpy(), m.p.detach().numpy()
+        A = m.A.detach().numpy()
+        L = ar.raw_token_population_loss(C, p)
+        target = ar.raw_token_global_minimum(d, H)
+        gaps.append(abs(L - target))
+        Pn = C * p[-1]
+        sym = 0.5 * (Pn + Pn.T)
+        norms = np.linalg.norm(A, axis=1)
+        cos = (A @ A.T) / np.outer(norms, norms)
+        runs[H] = {"loss": L, "bound": target,
+                   "p_off_last_rel": float(np.max(np.abs(p[:-1])) / abs(p[-1])),
+                   "projection_defect": float(np.linalg.norm(Pn @ Pn - Pn) + np.linalg.norm(Pn - sym)),
+                   "rank": int(np.linalg.matrix_rank(Pn, tol=1e-3)),
+                   "max_head_cosine": float(np.max(np.abs(cos - np.diag(np.diag(cos))))) if H > 1 else 0.0,
+                   "_C": C, "_p": p, "_A": A, "_B": m.B.detach().numpy()}
+    ortho = {H: runs[H]["max_head_cosine"] for H in runs}
+    measured = float(max(gaps)) if not bound_violations and constructed < 1e-12 else float("inf")
+    details = {H: {k: v for k, v in r.items() if not k.startswith("_")} for H, r in runs.items()}
+    details = {"runs": details, "constructed_minimiser_err": constructed, "bound_violations": len(bound_violations),
+               "heads_orthogonal": {H: c < 0.05 for H, c in ortho.items() if 1 < H <= d},
+               "note": "H > d heads cannot all be orthogonal in R^d; the bound is d - min(H, d) = 0 there."}
+
+    def figure(path: str) -> None:
+        plt = _agg()
+        fig, axes = plt.subplots(2, 4, figsize=(14, 6))
+        for i, H in enumerate(runs):
+            r = runs[H]
+            axes[0, i].imshow(r["_B"].T @ r["_A"], cmap="RdBu_r"); axes[0, i].set_title(f"BᵀA, H={H}")
+            axes[1, i].bar(range(n + 1), r["_p"]); axes[1, i].set_title("positional weights p")
+        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+    return Outcome(measured, measured <= 1e-3, details, counterexamples=bound_violations[:5], figure=figure)
+
+
+# ---------------------------------------------------------------------------
+# claim 6
+# ---------------------------------------------------------------------------
+
+@claim("ar.real_orthogonal", paper=PAPER,
+       statement="For real commuting orthogonal contexts the conjugate eigenvalue pairs add terms to the loss "
+                 "(derived: with S = Σ_j p_j, v_k = C_{kσ(k)}: terms in q S and S² v²); its minima are reported.",
+       hypotheses="d even, θ_m i.i.d. U[0, 2π), eigen-coordinates of s_0 all 1, model of claim 4 in the complex "
+                  "eigenbasis (coordinates 2m, 2m+1 carry λ_m, conj λ_m), query s_{n-1}.",
+       method="sympy derivation for small (d, n) vs theory.raw_token_population_loss_real_orthogonal at random "
+              "points (relative error, tolerance 1e-10) and Monte Carlo z-scores (≤ 4); minima by "
+              "multi-start BFGS over (A, B, p) of the closed form, compared with d - min(H, d).",
+       tolerance=1e-10,
+       proof_idea="λ_{σ(k)} = conj λ_k: patterns l = σ(k) or l' = σ(k) now survive for any j.")
+def check_real_orthogonal(profile: Profile) -> Outcome:
+    g = profile.rng("ar.real_orthogonal")
+    rel = 0.0
+    for d, n in [(2, 1), (2, 2), (4, 2)] + ([] if profile.quick else [(4, 3), (6, 2)]):
+        f = ar.raw_token_loss_function(d, n, "orthogonal")
+        for _ in range(3):
+            C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+            a, b = f(C, p), ar.raw_token_population_loss_real_orthogonal(C, p)
+            rel = max(rel, abs(a - b) / abs(a))
+    zs = []
+    for d, n in [(4, 3), (6, 2)]:
+        C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
+        m, se = nar.mc_raw_token_loss(C, p, 40000, g, "orthogonal")
+        zs.append(nar.z_score(ar.raw_token_population_loss_real_orthogonal(C, p), m, se))
+    d, n = 4, 2
+    minima = {}
+    for H in (1, 2, 4):
+        def obj(x):
+            A, B, p = x[: H * d].reshape(H, d), x[H * d: 2 * H * d].reshape(H, d), x[2 * H * d:]
+            return ar.raw_token_population_loss_real_orthogonal(B.T @ A, p)
+        best = None
+        for _ in range(4 if profile.quick else 12):
+            res = minimize(obj, 0.5 * g.standard_normal(2 * H * d + n + 1), method="BFGS")
+            if best is None or res.fun < best.fun:
+                best = res
+        p = best.x[2 * H * d:]
+        minima[H] = {"min_loss": float(best.fun), "unitary_bound": d - min(H, d),
+                     "p": [float(x) for x in p / np.max(np.abs(p))]}
+    zmax = float(max(zs))
+    measured = rel if zmax <= 4 else float("inf")
+    below = {H: m["min_loss"] < m["unitary_bound"] - 1e-6 for H, m in minima.items()}
+    paired = {H: abs(m["min_loss"] - (d - 2 * min(H, d // 2))) < 1e-4 for H, m in minima.items()}
+    return Outcome(measured, measured <= 1e-10, {
+        "symbolic_vs_formula_rel_err": rel, "z_scores": zs, "minima_d4_n2": minima,
+        "minimum_below_unitary_bound": below, "minimum_equals_d_minus_2min(H,d/2)": paired,
+        "finding": "conjugate pairs let one head serve a whole rotation block: the numerical minima are "
+                   "d - 2·min(H, d/2) (below the unitary d - min(H, d) for H < d), with p_{n-1} ≈ -p_n/2 "
+                   "when H < d: the Chebyshev relation s_{n+1} = 2cos θ s_n - s_{n-1} (a trigonometric relation "
+                   "learned by the positional weights)."})
+
+
+# ---------------------------------------------------------------------------
+# claim 7
+# ---------------------------------------------------------------------------
+
+@claim("ar.positional_weights", paper=PAPER,
+       statement="With the heads fixed, the loss is quadratic in p: L = pᵀGp - 2gᵀp + d with G, g built from "
+                 "φ_ν(m) = (e^{2πim/ν} - 1)/(2πim/ν); p* = G⁺g; trained positional weights (also a full "
+                 "positional matrix over query positions) match p*.",
+       hypotheses="Commuting unitary contexts, θ i.i.d. U[0, 2π/ν), ν ∈ {1, 2, 4}; fixed heads C (d = 2); "
+                  "s_0 = 1; training: L-BFGS on 20,000 fixed Monte Carlo sequences.",
+       method="G, g vs the sympy derivation with φ_ν (d = 2, n = 2); Monte Carlo z-score of L(p*) (≤ 4); "
+              "measured = max relative error of the trained positional matrix vs the closed form, pass ≤ 0.1.",
+       tolerance=0.1,
+       proof_idea="Independent phases factorise: each coincidence pattern of (k, l, l') contributes Π φ_ν.")
+def check_positional_weights(profile: Profile) -> Outcome:
+    g = profile.rng("ar.positional_weights")
+    d, T = 2, 3
+    C = np.array([[1.0, 0.3], [-0.2, 0.8]])
+    sym_err = 0.0
+    Cs, ps = ar.raw_token_symbols(d, 2)
+    for nu in (2, 4):
+        expr = ar.raw_token_loss_symbolic(d, 2, "unitary", sp.Integer(nu))
+        for _ in range(2):
+            p = g.standard_normal(3)
+            val = complex(expr.subs(dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))).evalf())
+            sym_err = max(sym_err, abs(val - ar.positional_population_loss(p, C, nu)))
+    zs, rel, weights = {}, 0.0, {}
+    trained_P = {}
+    for nu in (1.0, 2.0, 4.0):
+        P_star, losses = ar.optimal_positional_matrix(C, T, nu)
+        p_star = P_star[-1, : T + 1]
+        m, se = nar.mc_raw_token_loss(C, p_star, 40000, g, "unitary", nu)
+        zs[nu] = nar.z_score(losses[-1], m, se)
+        run = nar.train_positional(C, T, nu, size=20000 if profile.quick else 100000, seed=profile.seed)
+        P = run["P"]
+        rel = max(rel, float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)))
+        weights[nu] = {"p_star_last_row": [float(x) for x in p_star], "trained_last_row": [float(x) for x in P[-1]],
+                       "L_star_per_row": [float(x) for x in losses]}
+        trained_P[nu] = (P, P_star)
+    ok = sym_err < 1e-9 and max(zs.values()) <= 4
+    measured = rel if ok else float("inf")
+
+    def figure(path: str) -> None:
+        plt = _agg()
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+        for ax, (nu, (P, Ps)) in zip(axes, trained_P.items()):
+            for row in range(T):
+                ax.plot(range(row + 2), Ps[row, : row + 2], "o-", label=f"closed form, n={row + 1}")
+                ax.plot(range(row + 2), P[row, : row + 2], "x", color="k")
+            ax.set_title(f"positional weights, ν = {nu:g} (x: trained)"); ax.set_xlabel("key j")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+
+    return Outcome(measured, measured <= 0.1, {"symbolic_vs_gram_err": sym_err, "z_scores": zs,
+                                                "trained_vs_closed_rel_err": rel, "weights": weights},
+                   figure=figure)
