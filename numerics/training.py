@@ -81,7 +81,7 @@ RECOVERY_WEIGHT = 0.9
 RECOVERY_LOSS_GAP = 0.02
 SOURCES = ("sgd", "population")
 
-PAPER_SETTINGS = dict(beta=1.0, lr1=100.0, lr2=20.0, batch=1024)
+PAPER_SETTINGS = dict(beta=1.0, lr1=100.0, lr2=50.0, batch=1024)
 
 
 class TrainingDiverged(ArithmeticError):
@@ -143,6 +143,23 @@ def _prior_S(prior: Any) -> int:
     if is_prior(prior):
         return prior.S
     return validate.transition_matrix(prior, "prior").shape[0]
+
+
+def _sample(graph: CausalGraph, prior: Any, size: int, gen: np.random.Generator, roots: str) -> Batch:
+    """``sample_sequences`` with a redraw when a Dirichlet(α < 1) draw of ``π`` is numerically reducible.
+
+    ``theory.causal`` refuses such a ``π`` (condition number above 1e12) under
+    stationary roots; at ``α = 0.1, S = 3`` that happens about once per 10^5
+    draws.  The batch is redrawn (a rejection of those rare matrices); after
+    ten refusals in a row the error is raised.
+    """
+    for attempt in range(10):
+        try:
+            return sample_sequences(graph, prior, size, gen, roots)
+        except ValueError as exc:
+            if "stationary law" not in str(exc) or attempt == 9:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _estimator_alpha(prior: Any, alpha: float | None) -> float:
@@ -262,7 +279,7 @@ class TestSample:
 
 def make_test_sample(graph: CausalGraph, prior: Any, size: int, rng: Any, roots: str,
                      alpha: float) -> TestSample:
-    batch = sample_sequences(graph, prior, size, rng, roots)
+    batch = _sample(graph, prior, size, validate.rng(rng), roots)
     S = batch.target.shape[1]
     est = count_estimator(graph, batch.tokens, alpha, S)
     return TestSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
@@ -277,15 +294,17 @@ def _reduced_test_loss(model: ReducedTransformer, test: TestSample, smoothing: f
 
 
 def induction_reference(graph: CausalGraph, test: TestSample, smoothing: float = REDUCED_SMOOTHING,
-                        scales: np.ndarray | None = None) -> tuple[float, float]:
+                        scales: np.ndarray | None = None, A1: np.ndarray | None = None) -> tuple[float, float]:
     """``(loss, c*)``: the reduced model with ``A1`` one-hot on the parents (other rows
-    uniform) and ``A2 = c·I``, ``c*`` the best of ``scales`` on the test sample."""
+    uniform; or the given ``A1``) and ``A2 = c·I``, ``c*`` the best of ``scales`` on the test sample."""
     S, T = test.batch.target.shape[1], graph.n + 1
     model = ReducedTransformer(S, T)
     par = graph.parent_array()
     with torch.no_grad():
+        if A1 is not None:
+            model.A1.copy_(torch.as_tensor(A1))
         for i, p in enumerate(par):
-            if p >= 0:
+            if p >= 0 and A1 is None:
                 model.A1[i, p] = 60.0
     def loss_at(c: float) -> float:
         with torch.no_grad():
@@ -311,7 +330,7 @@ def _validate_common(lr1: float, steps1: int, lr2: float, steps2: int) -> tuple[
 
 
 def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: float = 1.0,
-                  lr1: float = 100.0, steps1: int = 200, lr2: float = 20.0, steps2: int = 200,
+                  lr1: float = 100.0, steps1: int = 200, lr2: float = 50.0, steps2: int = 200,
                   stage1_loss: str = "cross_entropy", stage2_loss: str = "cross_entropy",
                   batch: int = 1024, roots: str = "stationary", smoothing: float = REDUCED_SMOOTHING,
                   draws: int = 2000, population_size: int = 16384, max_sequences: int = 2_000_000,
@@ -384,10 +403,10 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
             return population_loss(model, population, loss_kind, smoothing)
         if source == "population":  # Dirichlet above the enumeration budget: one fixed Monte Carlo sample
             if fixed_sample is None:
-                fixed_sample = sample_sequences(graph, prior, population_size, gen, roots)
+                fixed_sample = _sample(graph, prior, population_size, gen, roots)
             draw = fixed_sample
         else:
-            draw = sample_sequences(graph, prior, batch, gen, roots)
+            draw = _sample(graph, prior, batch, gen, roots)
             run.sequences += batch
         yhat = model(torch.as_tensor(draw.tokens))
         mu = (torch.as_tensor(_stationary(draw.pi)) if loss_kind == "linearized"
@@ -587,7 +606,7 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
     if graph.is_forest:
         S = _prior_S(prior)
         est_alpha = _estimator_alpha(prior, alpha)
-        draw = lambda size: sample_sequences(graph, prior, size, gen, roots)  # noqa: E731
+        draw = lambda size: _sample(graph, prior, size, gen, roots)  # noqa: E731
     else:
         if not isinstance(prior, DirichletPrior):
             raise ValueError("prior: a k-parent graph needs a DirichletPrior (a fresh table per sequence)")
@@ -646,3 +665,38 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
                         break
     run.seconds = time.perf_counter() - start
     return run
+
+
+# --------------------------------------------------------------------------- benchmark
+def benchmark(seed: int = 0) -> dict[str, Any]:
+    """Issue-5 performance figures at ``S = 10, n = 19, α = 0.1`` (chain, stationary roots).
+
+    ``*_recovery_s``: wall seconds of training (sampling included, the one-off
+    test sample and reference excluded) until every parent weight is >= 0.9 and
+    the test loss is within 0.02 nats of the induction-head reference;
+    ``*_stage1_s``: until the attention criterion alone.  The population trainer
+    here is the Dirichlet Monte Carlo one (a fixed sample of 8,192 ``(π, sequence)``
+    pairs, cross-entropy); ``closed_form_stage1_s`` is the small-β linearised
+    population gradient (exact inner expectation, 2,000 draws of ``π``).
+    ``sgd_sequences_per_s``: SGD throughput over the run (sampling included).
+    The count estimator's gap is reported: the reduced model cannot close it.
+    """
+    graph, prior = CausalGraph.chain(19), DirichletPrior(10, 0.1)
+    common = dict(steps1=300, steps2=300, stop_at_recovery=True, progress=False, seed=seed, eval_every=5)
+    sgd = train_reduced(graph, prior, source="sgd", **common)
+    pop = train_reduced(graph, prior, source="population", population_size=8192, **common)
+    closed = train_reduced(graph, prior, source="population", stage1_loss="linearized", lr1=3000.0, steps1=300,
+                           steps2=0, stop_at_recovery=True, progress=False, seed=seed, eval_every=1,
+                           test_size=256)
+    stage1_steps = sum(1 for h in sgd.history if h["stage"] == "stage1")
+    return {
+        "training_S": 10, "training_n": 19, "training_alpha": 0.1,
+        "sgd_recovery_s": sgd.recovered_s, "sgd_stage1_s": sgd.stage1_recovered_s,
+        "sgd_sequences_per_s": sgd.sequences / sgd.seconds,
+        "population_recovery_s": pop.recovered_s, "population_stage1_s": pop.stage1_recovered_s,
+        "closed_form_stage1_s": closed.stage1_recovered_s,
+        "sgd_final_test_loss": sgd.final_test_loss, "reference_loss": sgd.reference_loss,
+        "count_estimator_loss": sgd.estimator_loss,
+        "sgd_gap_to_count_estimator": sgd.final_test_loss - sgd.estimator_loss,
+        "sgd_eval_points_stage1": stage1_steps,
+    }
