@@ -1,0 +1,93 @@
+"""Training dynamics (numerics.training): closed form, bad input, divergence, quick claims."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model.reduced import ReducedTransformer
+from numerics import training as tr
+from numerics.population import population_loss
+from proofs_check.registry import Profile, all_claims
+from proofs_check.runner import run_claim
+from theory.causal import CausalGraph, DirichletPrior, FinitePrior, enumerate_population
+
+
+def test_small_beta_gradient_matches_autograd_at_random_A1():
+    rng = np.random.default_rng(1)
+    graph, S, T = CausalGraph.random_forest(4, rng), 3, 5
+    pi = rng.dirichlet(np.ones(S), size=S)
+    A1 = rng.normal(size=(T, T))
+    beta = 1e-6
+    model = ReducedTransformer(S, T, beta=beta)
+    with torch.no_grad():
+        model.A1.copy_(torch.as_tensor(A1))
+    population_loss(model, enumerate_population(graph, pi), "linearized").backward()
+    auto = model.A1.grad.numpy() * np.tril(np.ones((T, T)))
+    closed = tr.small_beta_attention_gradient(tr.drift_matrix(graph, pi), A1, beta)
+    assert np.abs(auto - closed).max() <= 1e-5 * np.abs(closed).max()
+
+
+def test_exact_population_training_recovers_a_small_chain():
+    rng = np.random.default_rng(0)
+    prior = FinitePrior(DirichletPrior(3, 0.3).sample(2, rng))
+    run = tr.train_reduced(CausalGraph.chain(4), prior, source="population", steps1=200, steps2=5,
+                           lr1=300.0, progress=False, test_size=64, eval_every=50)
+    assert run.stage1_gradient == "exact" and run.stage2_gradient == "exact"
+    assert np.all(tr.attention_argmax_matches(run.attention(), run.graph))
+
+
+def test_sgd_is_reproducible():
+    kw = dict(source="sgd", steps1=3, steps2=2, batch=64, progress=False, test_size=32, seed=7)
+    a = tr.train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
+    b = tr.train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
+    assert np.array_equal(a.A1, b.A1) and np.array_equal(a.A2, b.A2)
+
+
+def test_k_parent_sampler_shapes():
+    graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, 6)])
+    batch = tr.sample_k_parent_sequences(graph, 3, 0.5, 10, np.random.default_rng(0))
+    assert batch.tokens.shape == (10, 7) and batch.pi.shape == (10, 9, 3)
+    assert np.allclose(batch.target.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(lr1=0.0), "lr1"), (dict(lr1=-1.0), "lr1"), (dict(lr2=0.0), "lr2"),
+    (dict(steps1=0), "steps1"), (dict(steps2=-1), "steps2"), (dict(beta=0.0), "beta"),
+    (dict(source="adam"), "source"), (dict(smoothing=1.5), "smoothing"),
+])
+def test_bad_reduced_settings(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        tr.train_reduced(CausalGraph.chain(4), DirichletPrior(3, 0.1), progress=False, **kwargs)
+
+
+def test_enumeration_budget_refused():
+    pi = DirichletPrior(4, 1.0).sample(1, np.random.default_rng(0))[0]
+    with pytest.raises(ValueError, match="max_sequences"):
+        tr.train_reduced(CausalGraph.chain(8), pi, source="population", progress=False, max_sequences=1000)
+
+
+def test_bad_disentangled_settings():
+    graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, 5)])
+    with pytest.raises(ValueError, match="heads"):
+        tr.train_disentangled(graph, DirichletPrior(3, 0.5), heads=(1, 1), progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.0, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), steps=0, progress=False)
+
+
+def test_divergence_names_the_step():
+    with pytest.raises(tr.TrainingDiverged, match=r"step \d+"):
+        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=1e300, steps=20, batch=16,
+                              test_size=16, progress=False)
+
+
+def test_quick_claims_pass():
+    claims = {k: c for k, c in all_claims().items() if k.startswith("causal.train_") and c.quick}
+    assert len(claims) >= 5
+    for claim_ in claims.values():
+        result = run_claim(claim_, Profile("quick"))
+        assert result.status == "pass", (claim_.id, result.measured, result.error, result.outcome and
+                                         result.outcome.details)
