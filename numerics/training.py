@@ -382,6 +382,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                              f"stage1_loss='linearized' with steps2=0 (closed form at any size), source='sgd', "
                              f"or raise the budget")
     population_size = validate.positive_int(population_size, "population_size")
+    M = drift_matrix(graph, prior, roots=roots, draws=draws, rng=gen) if stage1_closed else None
     test = make_test_sample(graph, prior, test_size, gen, roots, est_alpha)
     ref_loss, ref_scale = induction_reference(graph, test, smoothing)
     run = ReducedRun(graph, np.zeros((T, T)), beta * np.eye(S),

@@ -38,6 +38,14 @@ def test_exact_population_training_recovers_a_small_chain():
     assert np.all(tr.attention_argmax_matches(run.attention(), run.graph))
 
 
+def test_closed_form_stage1_recovers_at_any_size():
+    run = tr.train_reduced(CausalGraph.chain(12), DirichletPrior(6, 0.1), source="population",
+                           stage1_loss="linearized", lr1=3000.0, steps1=100, steps2=0, draws=100,
+                           progress=False, test_size=64, eval_every=10)
+    assert run.stage1_gradient == "closed-form"
+    assert run.min_parent_weight >= 0.9
+
+
 def test_sgd_is_reproducible():
     kw = dict(source="sgd", steps1=3, steps2=2, batch=64, progress=False, test_size=32, seed=7)
     a = tr.train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
