@@ -12,6 +12,8 @@ through the torch model, with autograd.  Float64 / complex128 throughout.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from typing import Any
 
@@ -21,6 +23,25 @@ import torch
 from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead
 from theory import autoregressive as ar
 from theory.validate import finite_array, finite_float, positive_int, rng as as_rng
+
+
+@contextlib.contextmanager
+def _single_thread():
+    """The tensors here are tiny: intra-op threads only contend (10x slower on a busy machine)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def single_threaded(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _single_thread():
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 # ---------------------------------------------------------------------------
@@ -38,7 +59,7 @@ def z_score(closed: float, mean: float, se: float) -> float:
     diff = abs(closed - mean)
     if diff <= 1e-12 * (1 + abs(closed)):  # deterministic quantities (d = 1, η = 0): no sampling error
         return 0.0
-    return float("inf") if se == 0 else diff / se
+    return 1e12 if se == 0 else diff / se  # a finite sentinel: a disagreement with no sampling error
 
 
 def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "unitary",
@@ -134,6 +155,7 @@ def grid_eigen_tokens(kind: str, d: int, n: int, M: int) -> torch.Tensor:
     return torch.polar(torch.ones_like(ang), ang)
 
 
+@single_threaded
 def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
     """Population loss of the constructed augmented model at position ``t`` on real orthogonal
     contexts (``d`` even), exact by grid enumeration, and its autograd derivative ``dL/dη``."""
@@ -147,6 +169,7 @@ def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
     return float(loss.detach()), float(eta_t.grad)
 
 
+@single_threaded
 def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, np.ndarray, np.ndarray]:
     """Raw-token population loss through the torch model on an exact phase grid (every phase
     exponent of the squared error is at most ``2n + 1`` in absolute value, so ``M = 2n + 3``),
@@ -169,6 +192,7 @@ def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, 
 # training loops
 # ---------------------------------------------------------------------------
 
+@single_threaded
 def train_augmented(d: int, t: int, kind: str = "orthogonal", steps: int = 1500, lr: float = 1e-2,
                     init_scale: float = 1e-2, seed: int = 0, batch: int = 2048) -> dict[str, Any]:
     """Train the full-Q,K,V augmented model to predict ``s_{t+1}`` at position ``t`` (Adam).
@@ -197,6 +221,7 @@ def train_augmented(d: int, t: int, kind: str = "orthogonal", steps: int = 1500,
     return {"model": model, "history": history, "S": S}
 
 
+@single_threaded
 def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 1500, lr: float = 2e-2,
                     init_scale: float = 0.1, seed: int = 0) -> dict[str, Any]:
     """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam)."""
@@ -216,6 +241,7 @@ def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 
     return {"model": model, "history": history}
 
 
+@single_threaded
 def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0,
                      steps: int = 60) -> dict[str, Any]:
     """Learn the positional matrix P (T, T+1) with fixed heads ``C`` on a fixed Monte Carlo
