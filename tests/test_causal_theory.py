@@ -305,3 +305,19 @@ def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(ValueError) as info:
         call()
     assert str(info.value).startswith(argument), str(info.value)
+
+
+@given(forests(st.integers(1, 7)), st.one_of(transition_matrices(st.integers(2, 4)), finite_priors(st.integers(2, 3))),
+       st.sampled_from(ROOTS))
+@FAST
+def test_fast_N_equals_its_definition_through_the_joints(graph, pi, roots):
+    from theory.gradients import likelihood_ratio_from_joint
+    from theory.causal import _pairwise_joint, _stationary, root_law
+
+    pis = pi.matrices if isinstance(pi, FinitePrior) else pi[None]
+    weights = pi.weights if isinstance(pi, FinitePrior) else np.ones(1)
+    by_definition = np.einsum("k,kij->ij", weights,
+                              likelihood_ratio_from_joint(_pairwise_joint(graph, pis, root_law(pis, roots)), pis,
+                                                          _stationary(pis)))
+    fast = likelihood_ratio_matrix(graph, pi, roots)
+    assert np.max(np.abs(fast - by_definition)) <= 1e-12 * np.max(np.abs(by_definition))

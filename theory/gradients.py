@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _pairwise_joint, _stationary,
-                           enumerate_population, is_prior, root_law)
+from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _stationary, enumerate_population,
+                           is_prior, root_law, transition_powers)
 from theory.estimates import Estimate, mean_and_stderr
 
 LOSSES = ("linearized", "cross_entropy")
@@ -64,11 +64,40 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
 
 
 def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> np.ndarray:
-    """``(m, T, T)`` matrices ``N`` for a validated stack ``pis (m, S, S)``."""
+    """``(m, T, T)`` matrices ``N`` for a validated stack ``pis (m, S, S)``, without forming the joints.
+
+    Same tree, lowest common ancestor ``c``, distances ``d_i, d_j``:
+        N[i, j] = Σ_z law_c(z) Σ_b A_{d_i}[z, b] π^{d_j}[z, b],   A_d = π^d Rᵀ,  R[b, a] = π(b, a)/μ(a);
+    different trees: ``N[i, j] = Σ_{a,b} P(x_i=a) P(x_j=b) R[b, a]``.  Cost
+    ``O(D S³ + n² S²)`` per matrix instead of the joints' ``O(n² S³)``;
+    :func:`likelihood_ratio_from_joint` is the definition it is tested against.
+    """
     mu = _stationary(pis)
     _require_full_support(mu)
     start = mu if roots == "stationary" else root_law(pis, roots)
-    return likelihood_ratio_from_joint(_pairwise_joint(graph, pis, start), pis, mu)
+    n, S = graph.n, pis.shape[1]
+    depth = graph.depths()
+    lca = graph.lowest_common_ancestors()
+    same = lca >= 0
+    c = np.where(same, lca, 0)
+    d_i = np.where(same, depth[:, None] - depth[c], 0)
+    d_j = np.where(same, depth[None, :] - depth[c], 0)
+    ratio = pis / mu[:, None, :]
+    powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
+    A = powers @ np.swapaxes(ratio, 1, 2)[None]  # A_d = π^d Rᵀ
+    law = np.swapaxes((start[None, :, None, :] @ powers[depth])[:, :, 0], 0, 1)  # (m, n, S) marginals
+    # Σ_b A_{d_i}[z,b] π^{d_j}[z,b], once per distinct distance pair (a chain has 2n - 1 of them)
+    pairs, index = np.unique(np.stack([d_i.ravel(), d_j.ravel()]), axis=1, return_inverse=True)
+    kernel = (A[pairs[0]] * powers[pairs[1]]).sum(axis=-1)  # (U, m, S)
+    N = np.empty((len(pis), n + 1, n + 1))
+    N[:, :n, :n] = np.einsum("mijz,ijmz->mij", law[:, c], kernel[index.reshape(n, n)], optimize=True)
+    if not np.all(same):  # Σ_{a,b} P(x_i=a) P(x_j=b) R[b, a] across trees
+        across = law @ np.swapaxes(law @ ratio, 1, 2)
+        N[:, :n, :n] = np.where(same[None], N[:, :n, :n], across)
+    N[:, n, :n] = np.einsum("mja,maa->mj", law, ratio)
+    N[:, :n, n] = np.einsum("mia,mca->mi", law, ratio)
+    N[:, n, n] = np.einsum("maa->m", ratio)
+    return N
 
 
 def likelihood_ratio_from_joint(joint: np.ndarray, pis: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -174,7 +203,7 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
 
 
 def _gradient_stack(graph: CausalGraph, pis: np.ndarray, loss: str, roots: str, max_sequences: int,
-                    chunk: int = 64) -> np.ndarray:
+                    chunk: int = 256) -> np.ndarray:
     """``(m, T, T)`` coefficients ``g`` for a validated stack ``(m, S, S)``."""
     S = pis.shape[1]
     if loss == "cross_entropy":
