@@ -192,28 +192,29 @@ def stationary_distribution(pi: Any) -> np.ndarray:
 def _stationary(pis: np.ndarray) -> np.ndarray:
     """Stationary laws of a validated stack ``(m, S, S)`` → ``(m, S)``.
 
-    Uniqueness: the system ``(I - πᵀ) μ = 0`` with its last equation replaced by
-    ``1ᵀ μ = 1`` is non-singular exactly when the stationary law is unique.
-    Value: the Grassmann-Taksar-Heyman state reduction, which has no
-    subtractions and so keeps every entry to high relative accuracy even for
-    nearly reducible chains (a plain solve does not); the solve's answer is
-    used where the reduction meets a zero pivot (transient states).
+    The Grassmann-Taksar-Heyman state reduction has no subtractions, so it
+    keeps every entry to high relative accuracy even for nearly reducible
+    chains (Dirichlet draws with small α).  When all its pivots are positive,
+    every state reaches state 0, so there is one recurrent class and the law is
+    unique.  Otherwise (transient states, or several classes) the law is
+    solved from ``(I - πᵀ) μ = 0`` with the last equation replaced by
+    ``1ᵀ μ = 1``, a system that is non-singular exactly when the law is unique.
     """
     m, S, _ = pis.shape
-    system = np.eye(S)[None] - np.swapaxes(pis, 1, 2)
-    system[:, -1, :] = 1.0
-    cond = np.linalg.cond(system)
-    bad = ~np.isfinite(cond) | (cond > 1e12)
-    if np.any(bad):
-        k = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"pi: expected a chain with a unique stationary law; matrix {k} has "
-                         f"several (or is numerically too close to having several: condition number {cond[k]:.3g})")
     mu = _state_reduction(pis)
-    fallback = ~np.all(np.isfinite(mu), axis=1)
-    if np.any(fallback):
-        rhs = np.zeros((int(fallback.sum()), S))
+    fallback = np.flatnonzero(~np.all(np.isfinite(mu), axis=1))
+    if len(fallback):
+        system = np.eye(S)[None] - np.swapaxes(pis[fallback], 1, 2)
+        system[:, -1, :] = 1.0
+        cond = np.linalg.cond(system)
+        bad = ~np.isfinite(cond) | (cond > 1e12)
+        if np.any(bad):
+            k = int(fallback[np.flatnonzero(bad)[0]])
+            raise ValueError(f"pi: expected a chain with a unique stationary law; matrix {k} has several (or is "
+                             f"numerically too close to having several: condition number {cond[bad][0]:.3g})")
+        rhs = np.zeros((len(fallback), S))
         rhs[:, -1] = 1.0
-        solved = np.clip(np.linalg.solve(system[fallback], rhs[..., None])[..., 0], 0.0, None)
+        solved = np.clip(np.linalg.solve(system, rhs[..., None])[..., 0], 0.0, None)
         mu[fallback] = solved / solved.sum(axis=1, keepdims=True)
     return mu
 
@@ -221,13 +222,14 @@ def _stationary(pis: np.ndarray) -> np.ndarray:
 def _state_reduction(pis: np.ndarray) -> np.ndarray:
     """GTH: censor the chain on ``{0..k-1}`` for ``k = S-1..1``, then back-substitute; ``(m, S)``.
 
-    Rows whose pivot vanishes come back as ``nan`` (the caller falls back).
+    Rows where some pivot vanishes come back as ``nan`` (the caller falls back).
     """
     P = pis.copy()
     m, S, _ = P.shape
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(S - 1, 0, -1):  # states, not sequences
             out = P[:, k, :k].sum(axis=1)  # rate of leaving k towards {0..k-1}
+            out = np.where(out > 0, out, np.nan)
             P[:, :k, k] /= out[:, None]
             P[:, :k, :k] += P[:, :k, k][:, :, None] * P[:, k, :k][:, None, :]
         mu = np.zeros((m, S))
