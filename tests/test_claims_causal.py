@@ -26,3 +26,19 @@ def test_boundary_searches_report_their_counterexamples():
     for cid in ("causal.edge_ranking_uniform_roots_boundary", "causal.data_processing_mixture_boundary"):
         outcome = all_claims()[cid].check(Profile("quick", seed=0))
         assert outcome.counterexamples and outcome.counterexamples[0]["violation"] > 1e-6
+
+
+def test_boundary_counterexamples_replay(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    claims = all_claims()
+    for cid in ("causal.edge_ranking_uniform_roots_boundary", "causal.data_processing_mixture_boundary"):
+        case = claims[cid].check(Profile("quick", seed=0)).counterexamples[0]
+        replayed = claims[cid].replay(case)
+        assert replayed.passed and replayed.measured > 1e-6
+        path = tmp_path / f"{cid}.json"
+        path.write_text(json.dumps({"claim": cid, "seed": 0, "case": case}))
+        done = subprocess.run([sys.executable, "-m", "proofs_check", "replay", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

@@ -46,6 +46,14 @@ def _case(graph: CausalGraph, pi, **extra) -> dict:
     return {"parents": _graph_json(graph), **source, **extra}
 
 
+def _from_case(case: dict) -> tuple[CausalGraph, object]:
+    """Inverse of :func:`_case`: the graph and the fixed π or finite prior of a saved counterexample."""
+    graph = CausalGraph.from_parents([list(ps) if ps else None for ps in case["parents"]])
+    if "matrices" in case:
+        return graph, FinitePrior(case["matrices"], case["weights"])
+    return graph, np.asarray(case["pi"], dtype=np.float64)
+
+
 def _non_parent_pairs(graph: CausalGraph):
     """``(i, p(i), j)`` for every non-root ``i`` and earlier ``j != p(i)``."""
     par = graph.parent_array()
@@ -155,7 +163,13 @@ def _mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str) -> 
     return information_of_pairwise_joints(joint, "shannon")
 
 
-@claim("causal.data_processing_mixture_boundary", paper=PAPER,
+def _replay_mixture(case: dict) -> Outcome:
+    graph, prior = _from_case(case)
+    v = _dpi_violation(_mixture_information(graph, prior, "stationary"), graph)
+    return Outcome(v, v > 1e-6, {"note": "violation of the DPI for the π-mixture's Shannon MI"})
+
+
+@claim("causal.data_processing_mixture_boundary", paper=PAPER, replay=_replay_mixture,
        statement="Outside the hypotheses: the data-processing inequality on the graph FAILS for the information of "
                  "the π-mixture (π integrated out), because π is a latent shared by all positions.",
        hypotheses="Dropped hypothesis: fixed π. Forest, finite prior of 2-3 matrices, stationary roots, Shannon MI "
@@ -262,7 +276,13 @@ def check_edge_ranking(profile: Profile) -> Outcome:
     return _outcome_from_search(result, 1e-10, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
 
-@claim("causal.edge_ranking_uniform_roots_boundary", paper=PAPER,
+def _replay_uniform_roots(case: dict) -> Outcome:
+    graph, pi = _from_case(case)
+    v = _ranking_violation(_brute_force_N(graph, pi, "uniform"), graph)
+    return Outcome(v, v > 1e-6, {"note": "(N[i,j] - N[i,p(i)]) / max|N| under uniform roots, brute-force N"})
+
+
+@claim("causal.edge_ranking_uniform_roots_boundary", paper=PAPER, replay=_replay_uniform_roots,
        statement="Outside the hypotheses: with uniform roots the ranking N[i, p(i)] >= N[i, j] FAILS for some "
                  "forest and π (the marginals are no longer all μ).",
        hypotheses="Dropped hypothesis: stationary roots (roots uniform instead). Searched: forests on 3-4 positions, "
