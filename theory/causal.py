@@ -165,6 +165,20 @@ class CausalGraph:
         lca = np.argmax(score, axis=2)
         return np.where(common.any(axis=2), lca, -1)
 
+    def lca_distances(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Four ``(n, n)`` arrays for every pair ``(i, j)``: ``same`` (one tree), the lowest common
+        ancestor ``c`` (0 across trees) and the distances ``d_i, d_j`` from ``c`` (0 across trees).
+
+        Forests only.
+        """
+        depth = self.depths()
+        lca = self.lowest_common_ancestors()
+        same = lca >= 0
+        c = np.where(same, lca, 0)
+        d_i = np.where(same, depth[:, None] - depth[c], 0)
+        d_j = np.where(same, depth[None, :] - depth[c], 0)
+        return same, c, d_i, d_j
+
     def _require_forest(self, what: str) -> None:
         if not self.is_forest:
             raise ValueError(f"graph: {what} needs a forest (every position has at most one parent), "
@@ -455,11 +469,7 @@ def _pairwise_joint(graph: CausalGraph, pis: np.ndarray, start: np.ndarray) -> n
     No validation; works for object (sympy) arrays.
     """
     depth = graph.depths()
-    lca = graph.lowest_common_ancestors()
-    same = lca >= 0
-    c = np.where(same, lca, 0)
-    d_i = np.where(same, depth[:, None] - depth[c], 0)
-    d_j = np.where(same, depth[None, :] - depth[c], 0)
+    same, c, d_i, d_j = graph.lca_distances()
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
     law = np.einsum("mz,imza->mia", start, powers[depth])  # (m, n, S) marginals
     law_c = law[:, c]  # (m, n, n, S)

@@ -77,11 +77,7 @@ def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> 
     start = mu if roots == "stationary" else root_law(pis, roots)
     n, S = graph.n, pis.shape[1]
     depth = graph.depths()
-    lca = graph.lowest_common_ancestors()
-    same = lca >= 0
-    c = np.where(same, lca, 0)
-    d_i = np.where(same, depth[:, None] - depth[c], 0)
-    d_j = np.where(same, depth[None, :] - depth[c], 0)
+    same, c, d_i, d_j = graph.lca_distances()
     ratio = pis / mu[:, None, :]
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
     A = powers @ np.swapaxes(ratio, 1, 2)[None]  # A_d = π^d Rᵀ
