@@ -12,7 +12,6 @@ through the torch model, with autograd.  Float64 / complex128 throughout.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from typing import Any
@@ -21,25 +20,15 @@ import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead
+from numerics.threads import single_thread
 from theory import autoregressive as ar
 from theory.validate import finite_array, finite_float, positive_int, rng as as_rng
-
-
-@contextlib.contextmanager
-def _single_thread():
-    """The tensors here are tiny: intra-op threads only contend (10x slower on a busy machine)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def single_threaded(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with _single_thread():
+        with single_thread():
             return fn(*args, **kwargs)
     return wrapper
 

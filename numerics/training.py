@@ -60,10 +60,9 @@ second thread costs more in synchronisation than it gains).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -71,6 +70,7 @@ import torch
 from model.disentangled import DisentangledTransformer
 from model.reduced import ReducedTransformer
 from numerics.population import per_sequence_loss, population_loss
+from numerics.threads import single_thread
 from theory import validate
 from theory.causal import (Batch, CausalGraph, DirichletPrior, FinitePrior, _stationary, count_estimator,
                            enumerate_population, is_prior, sample_sequences)
@@ -89,16 +89,6 @@ class TrainingDiverged(ArithmeticError):
 
 
 # --------------------------------------------------------------------------- helpers
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 class _Progress:
     """A rich progress bar that can be switched off (``enabled=False``)."""
 
@@ -311,7 +301,7 @@ def induction_reference(graph: CausalGraph, test: TestSample, smoothing: float =
             model.A2.copy_(float(c) * torch.eye(S, dtype=torch.float64))
         return _reduced_test_loss(model, test, smoothing)
 
-    with _one_thread():
+    with single_thread():
         coarse = np.arange(0.0, 13.0, 1.0) if scales is None else np.asarray(scales, dtype=np.float64)
         best = min((loss_at(c), float(c)) for c in coarse)
         if scales is None:  # refine around the coarse optimum
@@ -327,6 +317,14 @@ def _validate_common(lr1: float, steps1: int, lr2: float, steps2: int) -> tuple[
     if isinstance(steps2, bool) or not isinstance(steps2, int) or steps2 < 0:
         raise ValueError(f"steps2: expected an integer >= 0 (0 skips stage 2), got {steps2!r}")
     return lr1, steps1, lr2, steps2
+
+
+def _gradient_step(param: torch.Tensor, loss: torch.Tensor, lr: float) -> None:
+    """One plain gradient-descent step ``param -= lr · ∂loss/∂param``."""
+    param.grad = None
+    loss.backward()
+    with torch.no_grad():
+        param -= lr * param.grad
 
 
 def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: float = 1.0,
@@ -421,7 +419,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         run.history.append(entry)
         return entry
 
-    with _one_thread(), _Progress(progress, f"reduced model ({source})", steps1 + steps2) as bar:
+    with single_thread(), _Progress(progress, f"reduced model ({source})", steps1 + steps2) as bar:
         model.A2.requires_grad_(False)
         evaluate("stage1", 0)
         for step in range(1, steps1 + 1):
@@ -436,10 +434,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                 loss = batch_loss(stage1_loss, "stage1")
                 value = float(loss.detach())
                 _check_finite(value, step, "stage 1")
-                model.A1.grad = None
-                loss.backward()
-                with torch.no_grad():
-                    model.A1 -= lr1 * model.A1.grad
+                _gradient_step(model.A1, loss, lr1)
             run.train_loss.append(value)
             bar.advance()
             if step in snaps:
@@ -462,10 +457,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
             loss = batch_loss(stage2_loss, "stage2")
             value = float(loss.detach())
             _check_finite(value, step, "stage 2")
-            model.A2.grad = None
-            loss.backward()
-            with torch.no_grad():
-                model.A2 -= lr2 * model.A2.grad
+            _gradient_step(model.A2, loss, lr2)
             run.train_loss.append(value)
             bar.advance()
             if step % eval_every == 0 or step == steps2:
@@ -641,7 +633,7 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
         run.history.append(entry)
         return entry
 
-    with _one_thread(), _Progress(progress, "disentangled transformer (Adam)", steps) as bar:
+    with single_thread(), _Progress(progress, "disentangled transformer (Adam)", steps) as bar:
         evaluate(0)
         for step in range(1, steps + 1):
             b = draw(batch)
