@@ -434,13 +434,13 @@ def marginals(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndar
     """``(n, S)``: ``P(x_i = a) = (law_root π^{depth(i)})[a]`` for a forest and fixed ``π``."""
     graph = _graph(graph)
     pi = validate.transition_matrix(pi)
-    return _marginals(graph, pi[None], root_law(pi[None], roots))[0]
-
-
-def _marginals(graph: CausalGraph, pis: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``(m, n, S)`` marginals for a stack ``pis (m, S, S)`` with root laws ``start (m, S)``."""
     depth = graph.depths()
-    powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
+    return _marginals(root_law(pi[None], roots), transition_powers(pi[None], int(depth.max())), depth)[0]
+
+
+def _marginals(start: np.ndarray, powers: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """``(m, n, S)`` marginals ``start π^{depth(i)}`` from root laws ``start (m, S)`` and
+    ``powers (D+1, m, S, S)``; works for object (sympy) arrays."""
     return np.einsum("mz,imza->mia", start, powers[depth])
 
 
@@ -471,7 +471,7 @@ def _pairwise_joint(graph: CausalGraph, pis: np.ndarray, start: np.ndarray) -> n
     depth = graph.depths()
     same, c, d_i, d_j = graph.lca_distances()
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
-    law = np.einsum("mz,imza->mia", start, powers[depth])  # (m, n, S) marginals
+    law = _marginals(start, powers, depth)  # (m, n, S)
     law_c = law[:, c]  # (m, n, n, S)
     pi_i = np.moveaxis(powers[d_i], 2, 0)  # (m, n, n, S, S)
     pi_j = np.moveaxis(powers[d_j], 2, 0)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _stationary, enumerate_population,
-                           is_prior, root_law, transition_powers)
+from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _marginals, _stationary,
+                           enumerate_population, is_prior, root_law, transition_powers)
 from theory.estimates import Estimate, mean_and_stderr
 
 LOSSES = ("linearized", "cross_entropy")
@@ -81,7 +81,7 @@ def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> 
     ratio = pis / mu[:, None, :]
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
     A = powers @ np.swapaxes(ratio, 1, 2)[None]  # A_d = π^d Rᵀ
-    law = np.swapaxes((start[None, :, None, :] @ powers[depth])[:, :, 0], 0, 1)  # (m, n, S) marginals
+    law = _marginals(start, powers, depth)  # (m, n, S)
     # Σ_b A_{d_i}[z,b] π^{d_j}[z,b], once per distinct distance pair (a chain has 2n - 1 of them)
     pairs, index = np.unique(np.stack([d_i.ravel(), d_j.ravel()]), axis=1, return_inverse=True)
     kernel = (A[pairs[0]] * powers[pairs[1]]).sum(axis=-1)  # (U, m, S)
