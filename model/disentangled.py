@@ -47,17 +47,28 @@ class DisentangledTransformer(nn.Module):
 
     def attention(self, layer: int, stream: torch.Tensor) -> torch.Tensor:
         """(B, H, T, T) attention weights of ``layer`` on ``stream (B, T, d)``."""
-        scores = torch.einsum("bid,hde,bje->bhij", stream, self.A[layer], stream)
+        queries = torch.matmul(stream.unsqueeze(1), self.A[layer])  # (B, H, T, d): s_iᵀ A_h
+        scores = torch.matmul(queries, stream.unsqueeze(1).transpose(-1, -2))  # (B, H, T, T)
         return torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens (B, T) long, query last -> ŷ (B, S)."""
+        """tokens (B, T) long, query last -> ŷ (B, S).
+
+        Every layer but the last updates all positions; the readout reads only the
+        query's final stream, so the last layer is evaluated at the query alone
+        (the same output at a ``T``-th of that layer's cost).
+        """
         s = self.embed(tokens)  # (B, T, d0)
-        for layer in range(len(self.heads)):
+        for layer in range(len(self.heads) - 1):
             att = self.attention(layer, s)  # (B, H, T, T)
-            outs = torch.einsum("bhij,bjd->bihd", att, s).flatten(2)  # (B, T, H·d)
+            outs = torch.matmul(att, s.unsqueeze(1)).transpose(1, 2).flatten(2)  # (B, T, H·d)
             s = torch.cat([s, outs], dim=-1)  # (B, T, d·(1+H))
-        return torch.softmax(s[:, -1] @ self.readout, dim=-1)  # (B, S)
+        query = s[:, -1:].unsqueeze(1)  # (B, 1, 1, d)
+        keys = s.unsqueeze(1)  # (B, 1, T, d); the query sees every position
+        att = torch.softmax(torch.matmul(torch.matmul(query, self.A[-1]), keys.transpose(-1, -2)), dim=-1)
+        out = torch.matmul(att, keys).flatten(1)  # (B, H·d)
+        final = torch.cat([s[:, -1], out], dim=-1)  # (B, d·(1+H))
+        return torch.softmax(final @ self.readout, dim=-1)  # (B, S)
 
     def position_block(self, layer: int = 0, head: int = 0) -> torch.Tensor:
         """(T, T) block of ``A[layer][head]`` acting position -> position (layer 0: rows/cols S..S+T)."""

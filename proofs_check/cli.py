@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the registered claims")
     run = sub.add_parser("run", help="run claims and print their verdicts")
     run.add_argument("--quick", action="store_true", help="small sizes, whole suite under 2 minutes")
-    run.add_argument("--claim", action="append", metavar="ID", help="run only this claim (repeatable)")
+    run.add_argument("--claim", action="append", metavar="ID", help="run only this claim; a shell pattern such as 'causal.train_*' selects several (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
     run.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     run.add_argument("--report", metavar="DIR",

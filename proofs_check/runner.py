@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -56,12 +58,16 @@ def run_claim(claim: Claim, profile: Profile) -> Result:
 
 
 def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None = None) -> list[Claim]:
-    """Claims to run: the named ``ids`` (unknown ones raise), else the profile's."""
+    """Claims to run: the named ``ids`` in registry order, else the profile's.
+
+    An id may be a shell-style pattern (``causal.train_*``); a name or pattern that
+    matches no claim raises ``ValueError``.  Named claims run whatever the profile.
+    """
     if ids:
-        unknown = [i for i in ids if i not in claims]
+        unknown = [i for i in ids if not any(fnmatch.fnmatchcase(c, i) for c in claims)]
         if unknown:
             raise ValueError(f"claim: unknown claim id(s) {', '.join(unknown)}; see 'proofs-check list'")
-        return [claims[i] for i in ids]
+        return [c for cid, c in claims.items() if any(fnmatch.fnmatchcase(cid, i) for i in ids)]
     return [c for c in claims.values() if c.quick or not profile.quick]
 
 

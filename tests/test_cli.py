@@ -100,6 +100,14 @@ def test_run_single_claim_full_profile(fake_claims, tmp_path, capsys):
     assert main(["run", "--claim", "fake.pass"]) == 0
 
 
+def test_claim_patterns_select_in_registry_order(fake_claims, tmp_path, capsys):
+    main(["run", "--claim", "fake.[cp]*", "--claim", "fake.pass", "--json", str(tmp_path / "r.json")])
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [c["id"] for c in report["claims"]] == ["fake.pass", "fake.cex"]
+    assert main(["run", "--claim", "zzz.*"]) == 2  # a pattern that matches nothing is an unknown id
+    assert "zzz.*" in _one_line_error(capsys)
+
+
 def test_same_seed_same_numbers(fake_claims, tmp_path, capsys):
     for name in ("a", "b"):
         main(["run", "--claim", "fake.pass", "--seed", "9", "--json", str(tmp_path / f"{name}.json")])

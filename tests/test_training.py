@@ -99,3 +99,23 @@ def test_quick_claims_pass():
         result = run_claim(claim_, Profile("quick"))
         assert result.status == "pass", (claim_.id, result.measured, result.error, result.outcome and
                                          result.outcome.details)
+
+
+def test_induction_head_excess_splits_by_query_seen():
+    graph = CausalGraph.chain(6)
+    gap = tr.induction_head_excess(graph, DirichletPrior(3, 0.3), size=400, rng=5)
+    assert gap.excess.shape == gap.query_seen.shape == (400,)
+    assert np.all(np.isfinite(gap.excess)) and gap.c_star >= 0
+    # query seen as a parent, by a plain loop over the parents x_0..x_{n-2}
+    rng = np.random.default_rng(5)
+    tr.make_test_sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary", 0.3)  # the fitting sample
+    batch = tr._sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary")
+    loop = [any(seq[j] == seq[-1] for j in range(graph.n - 1)) for seq in batch.tokens]
+    assert gap.query_seen.tolist() == loop
+    total = gap.mean("all").value
+    parts = gap.query_seen.mean() * gap.mean("seen").value + (1 - gap.query_seen.mean()) * gap.mean("unseen").value
+    assert abs(total - parts) < 1e-12
+    # the model cannot fall back to the uniform law: unseen queries cost far more than seen ones
+    assert gap.mean("unseen").value > gap.mean("seen").value + 4 * (gap.mean("unseen").stderr + gap.mean("seen").stderr)
+    with pytest.raises(ValueError, match="subset"):
+        gap.mean("some")

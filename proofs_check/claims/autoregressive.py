@@ -22,6 +22,18 @@ def _agg():
     return plt
 
 
+def _heatmap(fig, ax, M, title: str) -> None:
+    """A signed matrix on a symmetric diverging scale, with a colour bar and integer ticks."""
+    from matplotlib.ticker import MaxNLocator
+
+    scale = float(np.abs(M).max()) or 1.0
+    im = ax.imshow(M, cmap="RdBu_r", vmin=-scale, vmax=scale)
+    ax.set_title(title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.colorbar(im, ax=ax, fraction=0.046)
+
+
 # ---------------------------------------------------------------------------
 # claim 1
 # ---------------------------------------------------------------------------
@@ -197,8 +209,8 @@ def check_trained_equals_constructed(profile: Profile) -> Outcome:
         plt = _agg()
         fig, axes = plt.subplots(1, 3, figsize=(13, 4))
         M = (model.K.T @ model.Q).detach().numpy()
-        axes[0].imshow(M, cmap="RdBu_r"); axes[0].set_title("learned KᵀQ (3d×3d)")
-        axes[1].imshow(model.V.detach().numpy(), cmap="RdBu_r"); axes[1].set_title("learned V")
+        _heatmap(fig, axes[0], M, "learned KᵀQ (3d×3d)")
+        _heatmap(fig, axes[1], model.V.detach().numpy(), "learned V")
         axes[2].semilogy(history - min(history.min(), L_s) + 1e-6, label="loss - min")
         axes[2].plot(history, label="loss"); axes[2].axhline(L_s, color="k", ls="--", label="L* (one GD step)")
         axes[2].legend(); axes[2].set_xlabel("step")
@@ -313,8 +325,9 @@ def check_global_minima(profile: Profile) -> Outcome:
         fig, axes = plt.subplots(2, 4, figsize=(14, 6))
         for i, H in enumerate(runs):
             r = runs[H]
-            axes[0, i].imshow(r["_B"].T @ r["_A"], cmap="RdBu_r"); axes[0, i].set_title(f"BᵀA, H={H}")
-            axes[1, i].bar(range(n + 1), r["_p"]); axes[1, i].set_title("positional weights p")
+            _heatmap(fig, axes[0, i], r["_B"].T @ r["_A"], f"BᵀA, H={H}")
+            axes[1, i].bar(range(n + 1), r["_p"]); axes[1, i].set_title(f"positional weights p, H={H}")
+            axes[1, i].set_xticks(range(n + 1)); axes[1, i].set_xlabel("key j")
         fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
 
     return Outcome(measured, exact_ok and measured <= 1e-3, details, counterexamples=bound_violations[:5], figure=figure)
@@ -425,6 +438,7 @@ def check_positional_weights(profile: Profile) -> Outcome:
                 ax.plot(range(row + 2), Ps[row, : row + 2], "o-", label=f"closed form, n={row + 1}")
                 ax.plot(range(row + 2), P[row, : row + 2], "x", color="k")
             ax.set_title(f"positional weights, ν = {nu:g} (x: trained)"); ax.set_xlabel("key j")
+            ax.set_xticks(range(T + 1))
         axes[0].legend(fontsize=7)
         fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
 

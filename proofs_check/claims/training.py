@@ -27,6 +27,19 @@ def _graphs(n: int, rng: np.random.Generator) -> dict[str, CausalGraph]:
     return {"chain": CausalGraph.chain(n), "icl_pairs": CausalGraph.icl_pairs(n), "random_forest": forest}
 
 
+def _attention_figure(panels, curve=None):
+    def draw(path: str) -> None:
+        from numerics.figures_training import layer1_attention_figure
+
+        layer1_attention_figure(panels, path, curve=curve)
+
+    return draw
+
+
+def _disentangled_curve(run: tr.DisentangledRun):
+    return [h["step"] for h in run.history], [h["test_loss"] for h in run.history], run.estimator_loss
+
+
 def _figures(run: tr.ReducedRun, gradient: np.ndarray | None = None, mi: np.ndarray | None = None):
     def draw(path: str) -> None:
         from numerics.figures_training import training_summary_figure
@@ -52,17 +65,18 @@ def _figures(run: tr.ReducedRun, gradient: np.ndarray | None = None, mi: np.ndar
 def check_argmax_parent(profile: Profile) -> Outcome:
     S, n = _sizes(profile)
     rng = profile.rng("causal.train_argmax_parent")
-    wrong, details = 0, {}
+    wrong, details, panels = 0, {}, []
     for name, graph in _graphs(n, rng).items():
         run = tr.train_reduced(graph, DirichletPrior(S, 0.1), source="sgd", steps1=300, steps2=0,
                                stop_at_recovery=True, seed=int(rng.integers(2**31)), progress=False,
                                test_size=512, eval_every=5)
         bad = int((~tr.attention_argmax_matches(run.attention(), graph)).sum())
         wrong += bad
+        panels.append((f"{name}: softmax(A1) after stage 1", run.attention(), graph))
         details[name] = dict(wrong_rows=bad, min_parent_weight=run.min_parent_weight,
                              steps=run.history[-1]["step"], seconds=round(run.seconds, 2),
                              parents=graph.parent_array().tolist())
-    return Outcome(measured=wrong, passed=wrong <= 0, details=details)
+    return Outcome(measured=wrong, passed=wrong <= 0, details=details, figure=_attention_figure(panels))
 
 
 # --------------------------------------------------------------------------- early direction
@@ -202,8 +216,81 @@ def check_loss_vs_estimator(profile: Profile) -> Outcome:
                                 ideal_induction_head_loss=ideal, ideal_c_star=c_ideal,
                                 count_estimator_loss=test.estimator_loss,
                                 gap_to_count_estimator=loss - test.estimator_loss,
-                                curve=[(h["step"], h["stage"], round(h["test_loss"], 4)) for h in run.history]),
-                   figure=_figures(run))
+                                curve=[(h["step"], h["stage"], round(h["test_loss"], 4)) for h in run.history]))
+
+
+# --------------------------------------------------------------------------- approach to the count estimator
+def _log_log_slope(n: np.ndarray, mean: np.ndarray, stderr: np.ndarray) -> tuple[float, float]:
+    """Weighted least-squares slope of ``log mean`` on ``log n`` and its standard error
+    (delta method: ``sd(log m) ≈ stderr / m``; weights the inverse variances)."""
+    x, y = np.log(n), np.log(mean)
+    w = (mean / stderr) ** 2
+    xc = x - np.sum(w * x) / np.sum(w)
+    slope = float(np.sum(w * xc * y) / np.sum(w * xc ** 2))
+    return slope, float(1.0 / np.sqrt(np.sum(w * xc ** 2)))
+
+
+@claim("causal.induction_head_vs_estimator", paper="causal",
+       statement="The reduced model's induction head approaches the count estimator where the estimator has "
+                 "data: on sequences whose query occurs as a parent, the excess cross-entropy of the ideal "
+                 "induction head over the count estimator decreases as the context grows.  On the other "
+                 "sequences the count estimator falls back to the uniform law, which the reduced model cannot "
+                 "(ŷ is a convex combination of the tokens present); that excess stays of order one nat and "
+                 "is reported, as is the overall gap, which it dominates.",
+       hypotheses="Chain p(i) = i-1, stationary roots, Dirichlet(0.1) prior; A1 one-hot on the parents, "
+                  "A2 = c*·I with c* fitted on an independent sample per n; cross-entropy with ε = 1e-2 for the "
+                  "model, count estimator with α = 0.1; 4,096 test sequences per n; quick S = 5, "
+                  "n = 9, 19, 39, 79; full S = 10, n = 19, 39, 79, 159, 319.",
+       method="Paired per-sequence excess ℓ_head - ℓ_count, averaged over the sequences whose query is seen as "
+              "a parent; weighted least-squares slope of log(mean excess) on log n; the number is the slope's "
+              "upper 95% bound (slope + 1.96 se), which must be negative.",
+       tolerance=0.0,
+       proof_idea="Given m matches the head outputs their empirical next-token law and the count estimator "
+                  "(counts + α)/(m + Sα); both tend to π(x_n, ·) as m grows, so their cross-entropies meet.  "
+                  "With m = 0 the head's ŷ is the context's unigram law, which vanishes on absent tokens.")
+def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
+    S, lengths = (5, (9, 19, 39, 79)) if profile.quick else (10, (19, 39, 79, 159, 319))
+    rng = profile.rng("causal.induction_head_vs_estimator")
+    rows = []
+    for n in lengths:
+        gap = tr.induction_head_excess(CausalGraph.chain(n), DirichletPrior(S, 0.1), size=4096, rng=rng)
+        seen, unseen, overall = gap.mean("seen"), gap.mean("unseen"), gap.mean("all")
+        rows.append(dict(n=n, seen=float(seen.value), seen_stderr=float(seen.stderr),
+                         unseen=float(unseen.value), unseen_stderr=float(unseen.stderr),
+                         all=float(overall.value), all_stderr=float(overall.stderr),
+                         query_seen_fraction=float(gap.query_seen.mean()), c_star=gap.c_star))
+    n = np.array(lengths, dtype=np.float64)
+    mean = np.array([r["seen"] for r in rows])
+    se = np.array([r["seen_stderr"] for r in rows])
+    details = dict(S=S, per_length=rows)
+    if np.any(mean <= 0):
+        details["note"] = "a non-positive mean excess: the log-log fit is undefined"
+        return Outcome(measured=float("nan"), passed=False, details=details)
+    slope, slope_se = _log_log_slope(n, mean, se)
+    upper = slope + 1.96 * slope_se
+    details.update(slope=slope, slope_stderr=slope_se)
+
+    def figure(path: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for key, label in (("seen", "query seen as a parent"), ("unseen", "query unseen"), ("all", "all")):
+            ax.errorbar(n, [r[key] for r in rows], yerr=[1.96 * r[key + "_stderr"] for r in rows],
+                        marker="o", capsize=3, label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("context length n")
+        ax.set_ylabel("excess over count estimator (nats)")
+        ax.set_title(f"ideal induction head vs count estimator (S = {S}), 95% CI")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+
+    return Outcome(measured=upper, passed=upper < 0.0, details=details, figure=figure)
 
 
 # --------------------------------------------------------------------------- disentangled transformer
@@ -231,7 +318,9 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
     return Outcome(measured=worst, passed=worst <= 1.0,
                    details=dict(ratios=ratios, min_parent_weight=last["min_parent_weight"],
                                 test_loss=last["test_loss"], count_estimator_loss=run.estimator_loss,
-                                seconds=round(run.seconds, 2)))
+                                seconds=round(run.seconds, 2)),
+                   figure=_attention_figure([("layer-1 attention (test average)", run.attention[0], run.graph)],
+                                            curve=_disentangled_curve(run)))
 
 
 @claim("causal.train_k_parents", paper="causal", quick=False,
@@ -239,26 +328,41 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
        hypotheses="Disentangled transformer, heads (2, 1), layer 1 started at N(0, 1e-2) noise (exact zero is "
                   "a fixed point of the head-swap symmetry), other parameters zero; 2-gram graph "
                   "p(i) = (i-2, i-1) for i >= 2, roots uniform, a fresh table π(c1, c2, ·) per sequence with "
-                  "Dirichlet rows; S = 2, n = 10, α = 0.5, 1500 steps (full profile only); "
-                  "Adam lr 0.05, batches of 256.",
-       method="Greedy one-to-one assignment of heads to parents per position; the number is 1 if the heads' "
-              "argmaxes do not cover the parents with distinct heads, else 1 - (smallest assigned weight); "
-              "passes below 0.5 (each head puts most of its weight on its own parent).",
+                  "Dirichlet(0.5) rows; S = 3, n = 20; Adam lr 0.03, batches of 256, 1500 steps; two seeds, "
+                  "both must pass (full profile only).",
+       method="Per seed: greedy one-to-one assignment of heads to parents per position on the test-averaged "
+              "layer-1 attention; the seed's number is 1 if the heads' argmaxes do not land on distinct "
+              "parents at some position, else 1 - (smallest assigned weight).  The claim's number is the "
+              "worst seed's; it passes below 0.5 (each head puts most of its weight on its own parent).",
        tolerance=0.5,
-       proof_idea="Each parent carries its own χ²-information about the child; once symmetry is broken the "
-                  "heads specialise because a second head on the same parent adds nothing.")
+       proof_idea="Each parent carries its own information about the child; a second head on the same parent "
+                  "adds nothing, so once the head-swap symmetry is broken the heads specialise.  Training sits "
+                  "on a plateau (both heads near uniform, the readout learning the unigram law) before the "
+                  "split; smaller S or n make the 2-gram gain over the bigram too small to leave it in "
+                  "1500 steps (S = 2, n = 10 and n = 20 did not).")
 def check_k_parents(profile: Profile) -> Outcome:
-    n = 10
+    S, n = 3, 20
     graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, n)])
-    run = tr.train_disentangled(graph, DirichletPrior(2, 0.5), lr=0.05, steps=1500,
-                                batch=256, eval_every=250, seed=int(profile.rng("k-parents").integers(2**31)),
-                                progress=False)
-    worst, distinct = tr.head_parent_assignment(run.attention, graph)
-    measured = (1 - worst) if distinct else 1.0
-    return Outcome(measured=measured, passed=measured <= 0.5,
-                   details=dict(min_assigned_weight=worst, distinct=distinct, test_loss=run.final_test_loss,
-                                curve=[(h["step"], round(h["min_parent_weight"], 3), h["distinct_heads"])
-                                       for h in run.history], seconds=round(run.seconds, 2)))
+    rng = profile.rng("k-parents")
+    worst, details, panels = 0.0, {}, []
+    for k in range(2):
+        seed = int(rng.integers(2**31))
+        run = tr.train_disentangled(graph, DirichletPrior(S, 0.5), lr=0.03, steps=1500, batch=256,
+                                    eval_every=100, seed=seed, progress=False)
+        weight, distinct = tr.head_parent_assignment(run.attention, graph)
+        measured = (1 - weight) if distinct else 1.0
+        worst = max(worst, measured)
+        details[f"seed_{seed}"] = dict(
+            number=measured, min_assigned_weight=weight, distinct=distinct, test_loss=run.final_test_loss,
+            first_distinct_step=next((h["step"] for h in run.history if h["distinct_heads"]), None),
+            curve=[(h["step"], round(h["min_parent_weight"], 3), h["distinct_heads"]) for h in run.history],
+            seconds=round(run.seconds, 2))
+        if k == 0:
+            panels = [(f"head {h}: layer-1 attention (seed {seed})", run.attention[h], graph)
+                      for h in range(run.attention.shape[0])]
+            curve = _disentangled_curve(run)
+    return Outcome(measured=worst, passed=worst <= 0.5, details=details,
+                   figure=_attention_figure(panels, curve=curve))
 
 
 # --------------------------------------------------------------------------- out of distribution
