@@ -12,7 +12,8 @@ from proofs_check import registry
 from proofs_check.registry import Outcome, Profile
 from proofs_check.report import (PNG_MAGIC, ReportError, deterministic_view, md_cell, md_text,
                                  prepare_report_dir, slug, write_report)
-from proofs_check.runner import run_claims, select
+from proofs_check.registry import all_claims
+from proofs_check.runner import run_claim, run_claims, select
 
 
 def _plot(path: str) -> None:
@@ -209,3 +210,22 @@ def test_markdown_renders(fake_claims, tmp_path):
     assert "<code>a|b</code>" in html
     assert '<img src="figures/fake.cex.png" alt="Figure for fake.cex" />' in html
     assert "\\" not in re.sub(r"<pre>.*?</pre>", "", html, flags=re.S)
+
+
+@pytest.mark.parametrize("claim_id", ["causal.train_argmax_parent", "causal.edge_ranking_uniform_roots_boundary",
+                                      "causal.initial_gradient_dirichlet"])
+def test_real_claims_are_deterministic(claim_id):
+    """Same seed and profile: the same verdict, number and details (training, property search, Monte Carlo)."""
+    claim = all_claims()[claim_id]
+
+    def untimed(value):  # wall-clock entries ("seconds") are the only legitimate difference
+        if isinstance(value, dict):
+            return {k: untimed(v) for k, v in value.items() if "seconds" not in str(k)}
+        if isinstance(value, (list, tuple)):
+            return [untimed(v) for v in value]
+        return value
+
+    first, second = (run_claim(claim, Profile("quick", seed=3)) for _ in range(2))
+    assert first.status == second.status and first.status in ("pass", "fail")
+    assert first.measured == second.measured
+    assert repr(untimed(first.as_json())) == repr(untimed(second.as_json()))
