@@ -238,3 +238,14 @@ def test_malformed_replay_file_in_a_real_process(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error:") and "not valid JSON" in proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_readme_table_matches_the_registry():
+    """The committed README carries the table generated from the real registry (regenerate with
+    ``python -m proofs_check.readme_table --write README.md``)."""
+    from pathlib import Path
+
+    from proofs_check.readme_table import claims_table, replace_between_markers
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert replace_between_markers(readme, claims_table(registry.all_claims())) == readme
