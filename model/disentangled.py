@@ -51,22 +51,46 @@ class DisentangledTransformer(nn.Module):
         scores = torch.matmul(queries, stream.unsqueeze(1).transpose(-1, -2))  # (B, H, T, T)
         return torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
 
+    def first_layer(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer 1 through the embedding's structure: ``(attention (B, H, T, T), stream (B, T, d1))``.
+
+        With ``s_i = [e_{x_i}; e_i]`` and ``A_h = [[A_xx, A_xp], [A_px, A_pp]]`` (token / position
+        blocks), ``s_iᵀ A_h s_j = A_xx[x_i, x_j] + A_xp[x_i, j] + A_px[i, x_j] + A_pp[i, j]``, i.e.
+        ``scores = (X A_xx + A_px) Xᵀ + X A_xp + A_pp`` with ``X (B, T, S)`` the one-hot tokens, and
+        the head output ``Σ_j a_ij s_j = [a X; a]``.  The same numbers as :meth:`attention` on
+        :meth:`embed` at ``O(T² S)`` per head instead of ``O(T (S + T)²)``.
+        """
+        S, T, B = self.S, self.T, tokens.shape[0]
+        X = F.one_hot(tokens, S).to(self.readout.dtype).unsqueeze(1)  # (B, 1, T, S)
+        A = self.A[0]  # (H, S + T, S + T)
+        H, d = A.shape[0], A.shape[1]
+        # token rows of every head in one product: XA[b, h, i] = A_h[x_i, :]  (B, H, T, S + T)
+        XA = (X.reshape(B * T, S) @ A[:, :S, :].transpose(0, 1).reshape(S, H * d)).reshape(B, T, H, d).transpose(1, 2)
+        scores = torch.matmul(XA[..., :S] + A[:, S:, :S], X.transpose(-1, -2)) + XA[..., S:] + A[:, S:, S:]
+        att = torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
+        outs = torch.cat([torch.matmul(att, X), att], dim=-1)  # (B, H, T, S + T) = Σ_j a_ij s_j
+        P = torch.eye(self.T, dtype=X.dtype).expand(X.shape[0], self.T, self.T)
+        stream = torch.cat([X.squeeze(1), P, outs.transpose(1, 2).flatten(2)], dim=-1)  # (B, T, d·(1+H))
+        return att, stream
+
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (B, T) long, query last -> ŷ (B, S).
 
-        Every layer but the last updates all positions; the readout reads only the
-        query's final stream, so the last layer is evaluated at the query alone
-        (the same output at a ``T``-th of that layer's cost).
+        Layer 1 uses :meth:`first_layer`; every later layer but the last updates all
+        positions; the readout reads only the query's final stream, so the last layer
+        is evaluated at the query alone (the same output at a ``T``-th of its cost).
         """
-        s = self.embed(tokens)  # (B, T, d0)
-        for layer in range(len(self.heads) - 1):
+        layers = len(self.heads)
+        s = self.first_layer(tokens)[1] if layers > 1 else self.embed(tokens)  # (B, T, d)
+        for layer in range(1, layers - 1):
             att = self.attention(layer, s)  # (B, H, T, T)
             outs = torch.matmul(att, s.unsqueeze(1)).transpose(1, 2).flatten(2)  # (B, T, H·d)
             s = torch.cat([s, outs], dim=-1)  # (B, T, d·(1+H))
-        query = s[:, -1:].unsqueeze(1)  # (B, 1, 1, d)
-        keys = s.unsqueeze(1)  # (B, 1, T, d); the query sees every position
-        att = torch.softmax(torch.matmul(torch.matmul(query, self.A[-1]), keys.transpose(-1, -2)), dim=-1)
-        out = torch.matmul(att, keys).flatten(1)  # (B, H·d)
+        A = self.A[-1]  # (H, d, d)
+        H, d = A.shape[0], A.shape[1]
+        queries = (s[:, -1] @ A.transpose(0, 1).reshape(d, H * d)).reshape(-1, H, d)  # (B, H, d): s_nᵀ A_h
+        att = torch.softmax(torch.bmm(queries, s.transpose(1, 2)), dim=-1)  # (B, H, T); the query sees every j
+        out = torch.bmm(att, s).flatten(1)  # (B, H·d)
         final = torch.cat([s[:, -1], out], dim=-1)  # (B, d·(1+H))
         return torch.softmax(final @ self.readout, dim=-1)  # (B, S)
 

@@ -44,6 +44,12 @@ def test_forward_matches_the_spec_loop(heads):
     mats = [[A[h].detach().numpy() for h in range(A.shape[0])] for A in model.A]
     want = np.stack([_spec_forward(x, S, mats, model.readout.detach().numpy()) for x in tokens])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    with torch.no_grad():  # the structured first layer and the generic attention on the embedding agree
+        x = torch.as_tensor(tokens)
+        att, stream = model.first_layer(x)
+        generic = model.attention(0, model.embed(x))
+        np.testing.assert_allclose(att.numpy(), generic.numpy(), rtol=0, atol=1e-13)
+        assert stream.shape == (6, T, model.widths[1])
 
 
 def test_zero_parameters_give_the_uniform_law():
