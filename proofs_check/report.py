@@ -217,6 +217,19 @@ def fmt_value(value: Any, limit: int = 160) -> str:
     return text
 
 
+def flatten_details(details: dict[str, Any], depth: int = 3, prefix: str = "") -> list[tuple[str, Any]]:
+    """``(key, value)`` rows with nested dicts unfolded into ``outer · inner`` keys (``depth`` levels),
+    so that every number of a nested record gets its own row in the Markdown table."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in details.items():
+        name = f"{prefix} · {key}" if prefix else str(key)
+        if isinstance(value, dict) and value and depth > 1:
+            rows.extend(flatten_details(value, depth - 1, name))
+        else:
+            rows.append((name, value))
+    return rows
+
+
 def _round(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         x = float(value)
@@ -465,7 +478,7 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
         add("")
         add("| quantity | value |")
         add("|---|---|")
-        for key, value in details.items():
+        for key, value in flatten_details(details):
             add(f"| {md_cell(key)} | {md_code_cell(fmt_value(value))} |")
         add("")
 

@@ -229,3 +229,10 @@ def test_real_claims_are_deterministic(claim_id):
     assert first.status == second.status and first.status in ("pass", "fail")
     assert first.measured == second.measured
     assert repr(untimed(first.as_json())) == repr(untimed(second.as_json()))
+
+
+def test_nested_details_get_one_row_per_number():
+    from proofs_check.report import flatten_details
+
+    rows = flatten_details({"a": 1, "b": {"c": 2.5, "d": {"e": [1, 2], "f": {"g": 4}}}, "h": {}})
+    assert rows == [("a", 1), ("b · c", 2.5), ("b · d · e", [1, 2]), ("b · d · f", {"g": 4}), ("h", {})]
