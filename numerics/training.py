@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -253,6 +253,19 @@ class ReducedRun:
     def attention(self) -> np.ndarray:
         return _softmax_rows(self.A1)
 
+    def model(self) -> ReducedTransformer:
+        """A fresh ``ReducedTransformer`` holding the run's final ``A1`` and ``A2``."""
+        S, T = self.A2.shape[0], self.A1.shape[0]
+        model = ReducedTransformer(S, T)
+        with torch.no_grad():
+            model.A1.copy_(torch.as_tensor(self.A1))
+            model.A2.copy_(torch.as_tensor(self.A2))
+        return model
+
+    def test_loss(self, test: "TestSample") -> float:
+        """The run's cross-entropy (``ε`` of the run) on another test sample."""
+        return _reduced_test_loss(self.model(), test, self.settings["smoothing"])
+
     @property
     def min_parent_weight(self) -> float:
         return float(parent_weights(self.attention(), self.graph).min())
@@ -280,9 +293,12 @@ class TestSample:
 
 def make_test_sample(graph: CausalGraph, prior: Any, size: int, rng: Any, roots: str,
                      alpha: float) -> TestSample:
-    batch = _sample(graph, prior, size, validate.rng(rng), roots)
-    S = batch.target.shape[1]
-    est = count_estimator(graph, batch.tokens, alpha, S)
+    return test_sample_of(graph, _sample(graph, prior, size, validate.rng(rng), roots), alpha)
+
+
+def test_sample_of(graph: CausalGraph, batch: Batch, alpha: float) -> TestSample:
+    """A :class:`TestSample` of a given batch, with the count estimator's (``α``) cross-entropy."""
+    est = count_estimator(graph, batch.tokens, alpha, batch.target.shape[1])
     return TestSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
                       cross_entropy_of(est, batch.target))
 
@@ -380,9 +396,14 @@ def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, r
         head = per_sequence_loss(yhat, torch.as_tensor(batch.target), torch.ones_like(yhat), "cross_entropy",
                                  smoothing).numpy()
     count = cross_entropies(count_estimator(graph, batch.tokens, est_alpha, S), batch.target)
+    return InductionHeadGap(head - count, query_seen_as_parent(graph, batch.tokens), c_star)
+
+
+def query_seen_as_parent(graph: CausalGraph, tokens: np.ndarray) -> np.ndarray:
+    """``(B,)`` bool: the query ``x_n`` equals ``x_{p(i)}`` for some non-root ``i`` (the count estimator
+    has at least one match); ``tokens (B, n + 1)``."""
     par = graph.parent_array()
-    seen = (batch.tokens[:, par[par >= 0]] == batch.tokens[:, -1:]).any(axis=1)
-    return InductionHeadGap(head - count, seen, c_star)
+    return (tokens[:, par[par >= 0]] == tokens[:, -1:]).any(axis=1)
 
 
 # --------------------------------------------------------------------------- reduced-model training

@@ -140,14 +140,10 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
     from theory.causal import sample_sequences
 
     batch = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, rng)
-    model = tr.ReducedTransformer(S, graph.n + 1)
     with torch.no_grad():
-        model.A1.copy_(torch.as_tensor(run.A1))
-        model.A2.copy_(torch.as_tensor(run.A2))
-        yhat = model(torch.as_tensor(batch.tokens)).numpy()
+        yhat = run.model()(torch.as_tensor(batch.tokens)).numpy()
     bigram = count_estimator(graph, batch.tokens, 1e-9, S)  # α -> 0: the plain bigram frequencies
-    par = graph.parent_array()
-    seen = (batch.tokens[:, par[par >= 0]] == batch.tokens[:, -1:]).any(axis=1)
+    seen = tr.query_seen_as_parent(graph, batch.tokens)
     return float(0.5 * np.abs(yhat - bigram)[seen].sum(axis=1).mean())
 
 
@@ -204,13 +200,8 @@ def check_loss_vs_estimator(profile: Profile) -> Outcome:
     from theory.causal import sample_sequences
 
     batch = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, profile.rng("loss-test"))
-    test = tr.TestSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
-                         tr.cross_entropy_of(count_estimator(graph, batch.tokens, 0.1, S), batch.target))
-    model = tr.ReducedTransformer(S, n + 1)
-    with torch.no_grad():
-        model.A1.copy_(torch.as_tensor(run.A1))
-        model.A2.copy_(torch.as_tensor(run.A2))
-    loss = tr._reduced_test_loss(model, test, tr.REDUCED_SMOOTHING)
+    test = tr.test_sample_of(graph, batch, 0.1)
+    loss = run.test_loss(test)
     own, c_own = tr.induction_reference(graph, test, A1=run.A1)
     ideal, c_ideal = tr.induction_reference(graph, test)
     gap = loss - own
@@ -394,13 +385,8 @@ def check_ood_query(profile: Profile) -> Outcome:
     shifted = Batch(tokens, base.pi, base.pi[np.arange(len(tokens)), tokens[:, n]])
     out = {}
     for name, b in (("in_distribution", base), ("ood", shifted)):
-        test = tr.TestSample(b, torch.as_tensor(b.tokens), torch.as_tensor(b.target),
-                             tr.cross_entropy_of(count_estimator(graph, b.tokens, 0.1, S), b.target))
-        model = tr.ReducedTransformer(S, n + 1)
-        with torch.no_grad():
-            model.A1.copy_(torch.as_tensor(run.A1))
-            model.A2.copy_(torch.as_tensor(run.A2))
-        loss = tr._reduced_test_loss(model, test, tr.REDUCED_SMOOTHING)
+        test = tr.test_sample_of(graph, b, 0.1)
+        loss = run.test_loss(test)
         ref, c = tr.induction_reference(graph, test)
         out[name] = dict(test_loss=loss, reference_loss=ref, reference_scale=c, excess=loss - ref,
                          count_estimator_loss=test.estimator_loss)
