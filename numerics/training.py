@@ -255,10 +255,8 @@ class ReducedRun:
 
     def model(self) -> ReducedTransformer:
         """A fresh ``ReducedTransformer`` holding the run's final ``A1`` and ``A2``."""
-        S, T = self.A2.shape[0], self.A1.shape[0]
-        model = ReducedTransformer(S, T)
+        model = _head_model(self.graph, self.A2.shape[0], self.A1)
         with torch.no_grad():
-            model.A1.copy_(torch.as_tensor(self.A1))
             model.A2.copy_(torch.as_tensor(self.A2))
         return model
 
@@ -392,9 +390,8 @@ def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, r
     model = _head_model(graph, S)
     _set_identity_multiple(model, c_star)
     with torch.no_grad(), single_thread():
-        yhat = model(torch.as_tensor(batch.tokens))
-        head = per_sequence_loss(yhat, torch.as_tensor(batch.target), torch.ones_like(yhat), "cross_entropy",
-                                 smoothing).numpy()
+        yhat = model(torch.as_tensor(batch.tokens)).numpy()
+    head = cross_entropies(yhat, batch.target, smoothing)
     count = cross_entropies(count_estimator(graph, batch.tokens, est_alpha, S), batch.target)
     return InductionHeadGap(head - count, query_seen_as_parent(graph, batch.tokens), c_star)
 
@@ -725,7 +722,7 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
     def evaluate(step: int) -> dict[str, Any]:
         with torch.no_grad():
             loss = float(-(y_test * torch.log(model(x_test))).sum(dim=1).mean())
-            att = model.attention(0, model.embed(x_test[:512])).mean(dim=0).numpy()
+            att = model.first_layer(x_test[:512])[0].mean(dim=0).numpy()
         worst, distinct = head_parent_assignment(att, graph)
         run.attention = att
         entry = dict(step=step, seconds=time.perf_counter() - start, test_loss=loss,

@@ -86,6 +86,14 @@ def test_bad_disentangled_settings():
         tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), steps=0, progress=False)
 
 
+def test_learning_rate_schedules():
+    with pytest.raises(ValueError, match="lr_schedule"):
+        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr_schedule="step", progress=False)
+    run = tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.05, steps=20, batch=32,
+                                lr_schedule="cosine", eval_every=10, progress=False)
+    assert run.settings["lr_schedule"] == "cosine" and np.isfinite(run.final_test_loss)
+
+
 def test_divergence_names_the_step():
     with pytest.raises(tr.TrainingDiverged, match=r"step \d+"):
         tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=1e300, steps=20, batch=16,
