@@ -346,18 +346,17 @@ def induction_reference(graph: CausalGraph, test: TestSample, smoothing: float =
 
 
 @dataclass(frozen=True)
-class InductionHeadGap:
-    """Per-sequence excess of the ideal induction head over the count estimator.
+class EstimatorGap:
+    """Per-sequence excess cross-entropy of a predictor over the count estimator.
 
-    ``excess (B,)``: ``ℓ_head - ℓ_count`` per test sequence; ``query_seen (B,)``: the
+    ``excess (B,)``: ``ℓ_model - ℓ_count`` per test sequence; ``query_seen (B,)``: the
     query token occurs as some parent in the context (otherwise no position matches
-    and the count estimator falls back to uniform, which the reduced model, whose
-    ``ŷ`` lives on the tokens present, cannot do); ``c_star``: the fitted ``A2 = c*·I``.
+    and the count estimator falls back to the uniform law, which the reduced model,
+    whose ``ŷ`` lives on the tokens present, cannot do).
     """
 
     excess: np.ndarray
     query_seen: np.ndarray
-    c_star: float
 
     def mean(self, subset: str = "all") -> Estimate:
         """Mean excess with its standard error over ``"all"``, ``"seen"`` or ``"unseen"`` sequences."""
@@ -368,16 +367,26 @@ class InductionHeadGap:
         return mean_and_stderr(self.excess[mask])
 
 
+def gap_to_count_estimator(graph: CausalGraph, yhat: np.ndarray, batch: Batch, alpha: float,
+                           smoothing: float = 0.0) -> EstimatorGap:
+    """:class:`EstimatorGap` of predictions ``yhat (B, S)`` on ``batch``: ``ℓ_model`` with the
+    ``ε = smoothing`` mixture, ``ℓ_count`` the count estimator's with ``α = alpha``."""
+    S = batch.target.shape[1]
+    excess = cross_entropies(yhat, batch.target, smoothing) - cross_entropies(
+        count_estimator(graph, batch.tokens, alpha, S), batch.target)
+    return EstimatorGap(excess, query_seen_as_parent(graph, batch.tokens))
+
+
 def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, rng: Any = None,
                           roots: str = "stationary", smoothing: float = REDUCED_SMOOTHING,
-                          alpha: float | None = None) -> InductionHeadGap:
-    """How far the ideal induction head is from the count estimator, sequence by sequence.
+                          alpha: float | None = None) -> tuple[EstimatorGap, float]:
+    """``(gap, c*)``: how far the ideal induction head is from the count estimator, per sequence.
 
-    ``excess = ℓ_head - ℓ_count`` on ``size`` fresh sequences, where
-    ``ℓ_head = -Σ_s y_s log((1-ε) ŷ_s + ε/S)`` is the reduced model with ``A1`` one-hot
-    on the parents and ``A2 = c*·I``, ``c*`` fitted by :func:`induction_reference` on an
-    independent sample of the same size, and ``ℓ_count = -Σ_s y_s log ŷ^count_s``
-    (``α`` of the prior unless given).  Returns an :class:`InductionHeadGap`.
+    The head is the reduced model with ``A1`` one-hot on the parents and ``A2 = c*·I``,
+    ``c*`` fitted by :func:`induction_reference` on an independent sample of ``size``
+    sequences; ``gap`` is :func:`gap_to_count_estimator` on ``size`` fresh ones (the
+    head's loss with ``ε = smoothing``, the count estimator's with the prior's ``α``
+    unless given).
     """
     graph = _forest(graph)
     size = validate.positive_int(size, "size", minimum=2)
@@ -386,14 +395,11 @@ def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, r
     gen = validate.rng(rng)
     _, c_star = induction_reference(graph, make_test_sample(graph, prior, size, gen, roots, est_alpha), smoothing)
     batch = _sample(graph, prior, size, gen, roots)
-    S = batch.target.shape[1]
-    model = _head_model(graph, S)
+    model = _head_model(graph, batch.target.shape[1])
     _set_identity_multiple(model, c_star)
     with torch.no_grad(), single_thread():
         yhat = model(torch.as_tensor(batch.tokens)).numpy()
-    head = cross_entropies(yhat, batch.target, smoothing)
-    count = cross_entropies(count_estimator(graph, batch.tokens, est_alpha, S), batch.target)
-    return InductionHeadGap(head - count, query_seen_as_parent(graph, batch.tokens), c_star)
+    return gap_to_count_estimator(graph, yhat, batch, est_alpha, smoothing), c_star
 
 
 def query_seen_as_parent(graph: CausalGraph, tokens: np.ndarray) -> np.ndarray:

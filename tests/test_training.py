@@ -111,9 +111,9 @@ def test_quick_claims_pass():
 
 def test_induction_head_excess_splits_by_query_seen():
     graph = CausalGraph.chain(6)
-    gap = tr.induction_head_excess(graph, DirichletPrior(3, 0.3), size=400, rng=5)
+    gap, c_star = tr.induction_head_excess(graph, DirichletPrior(3, 0.3), size=400, rng=5)
     assert gap.excess.shape == gap.query_seen.shape == (400,)
-    assert np.all(np.isfinite(gap.excess)) and gap.c_star >= 0
+    assert np.all(np.isfinite(gap.excess)) and c_star >= 0
     # query seen as a parent, by a plain loop over the parents x_0..x_{n-2}
     rng = np.random.default_rng(5)
     tr.make_test_sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary", 0.3)  # the fitting sample
@@ -127,3 +127,10 @@ def test_induction_head_excess_splits_by_query_seen():
     assert gap.mean("unseen").value > gap.mean("seen").value + 4 * (gap.mean("unseen").stderr + gap.mean("seen").stderr)
     with pytest.raises(ValueError, match="subset"):
         gap.mean("some")
+    # the count estimator against itself: no excess anywhere; the uniform law: log S - ℓ_count per sequence
+    from theory.causal import count_estimator
+
+    est = count_estimator(graph, batch.tokens, 0.3, 3)
+    assert np.all(tr.gap_to_count_estimator(graph, est, batch, 0.3).excess == 0.0)
+    uniform = tr.gap_to_count_estimator(graph, np.full_like(est, 1 / 3), batch, 0.3).excess
+    np.testing.assert_allclose(uniform, np.log(3) + (batch.target * np.log(est)).sum(axis=1), atol=1e-12)

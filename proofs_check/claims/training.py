@@ -247,12 +247,12 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
     rng = profile.rng("causal.induction_head_vs_estimator")
     rows = []
     for n in lengths:
-        gap = tr.induction_head_excess(CausalGraph.chain(n), DirichletPrior(S, 0.1), size=4096, rng=rng)
+        gap, c_star = tr.induction_head_excess(CausalGraph.chain(n), DirichletPrior(S, 0.1), size=4096, rng=rng)
         seen, unseen, overall = gap.mean("seen"), gap.mean("unseen"), gap.mean("all")
         rows.append(dict(n=n, seen=float(seen.value), seen_stderr=float(seen.stderr),
                          unseen=float(unseen.value), unseen_stderr=float(unseen.stderr),
                          all=float(overall.value), all_stderr=float(overall.stderr),
-                         query_seen_fraction=float(gap.query_seen.mean()), c_star=gap.c_star))
+                         query_seen_fraction=float(gap.query_seen.mean()), c_star=c_star))
     n = np.array(lengths, dtype=np.float64)
     mean = np.array([r["seen"] for r in rows])
     se = np.array([r["seen_stderr"] for r in rows])
@@ -312,17 +312,15 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
     # where the gap sits: unlike the reduced model, a softmax readout can fall back to ~uniform
     # when the query never occurred as a parent (reported, not tested)
     from theory.causal import sample_sequences
-    from theory.estimates import mean_and_stderr
 
     batch = sample_sequences(run.graph, DirichletPrior(S, 0.1), 4096, profile.rng("disentangled-split"))
     with torch.no_grad():
         yhat = run.model(torch.as_tensor(batch.tokens)).numpy()
-    excess = tr.cross_entropies(yhat, batch.target) - tr.cross_entropies(
-        count_estimator(run.graph, batch.tokens, 0.1, S), batch.target)
-    seen = tr.query_seen_as_parent(run.graph, batch.tokens)
-    split = {name: dict(mean=float(e.value), stderr=float(e.stderr), fraction=float(m.mean()))
-             for name, m in (("query_seen", seen), ("query_unseen", ~seen))
-             for e in [mean_and_stderr(excess[m])]}
+    gap = tr.gap_to_count_estimator(run.graph, yhat, batch, 0.1)
+    split = {name: dict(mean=float(e.value), stderr=float(e.stderr), fraction=float(fraction))
+             for name, subset, fraction in (("query_seen", "seen", gap.query_seen.mean()),
+                                            ("query_unseen", "unseen", 1 - gap.query_seen.mean()))
+             for e in [gap.mean(subset)]}
     return Outcome(measured=worst, passed=worst <= 1.0,
                    details=dict(ratios=ratios, min_parent_weight=last["min_parent_weight"],
                                 test_loss=last["test_loss"], count_estimator_loss=run.estimator_loss,
