@@ -1,10 +1,13 @@
 """The ``proofs-check`` command: ``list``, ``run``, ``explain`` and ``replay``.
 
-    proofs-check list                              the registered claims
-    proofs-check run [--quick] [--claim ID]... [--seed N] [--json FILE] [--report DIR]
-    proofs-check explain ID                        one claim: statement, proof idea, hypotheses, method
+    proofs-check list [--kind KIND]                the registered claims (theorem, boundary, finding)
+    proofs-check run [--quick] [--claim ID]... [--param NAME=VALUE]... [--seed N] [--json FILE] [--report DIR]
+    proofs-check explain ID                        one claim: statement, proof idea, hypotheses, method, test
     proofs-check replay FILE                       re-check one saved counterexample case
 
+``run`` exits 0 iff every claim's verdict is the one its kind expects: a
+theorem holds, a boundary search finds its counterexample, a finding stays
+refuted.  Otherwise it exits 1 and the table says which claim and why.
 Bad input (an unknown claim, an unwritable folder, a malformed case file)
 gives a one-line error on stderr and exit status 2.
 """
@@ -23,8 +26,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from proofs_check import registry
-from proofs_check.registry import Claim, Outcome, Profile
-from proofs_check.runner import run_claims, select
+from proofs_check.registry import KINDS, Claim, Outcome, Profile
+from proofs_check.runner import Result, parse_overrides, run_claims, select
+from proofs_check.verdicts import judge, requirement
 
 BAD_INPUT = 2
 
@@ -59,12 +63,26 @@ def _load_claims() -> dict[str, Claim]:
                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
+MARKER = {"theorem": "", "boundary": "◆ boundary", "finding": "★ finding"}
+VERDICT_COLOUR = {"holds": "green", "refuted": "red", "inconclusive": "yellow", "error": "magenta"}
+
+
+def _id_column(table: Table, claims: list[Claim]) -> None:
+    """The claim column, never cut: full ids at any terminal width, piped output included."""
+    width = max((len(c.id) for c in claims), default=5)
+    table.add_column("claim", no_wrap=True, min_width=width)
+
+
 def _list(args: argparse.Namespace, console: Console) -> int:
-    table = Table(title="Registered claims")
-    for col in ("id", "paper", "profile", "method"):
-        table.add_column(col)
-    for c in _load_claims().values():
-        table.add_row(c.id, c.paper, "quick+full" if c.quick else "full", escape(c.method.splitlines()[0][:70]))
+    claims = [c for c in _load_claims().values() if args.kind is None or c.kind == args.kind]
+    table = Table(title="Registered claims" + (f" of kind {args.kind}" if args.kind else ""))
+    _id_column(table, claims)
+    for col in ("kind", "paper", "profile"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("statement", ratio=1)
+    for c in claims:
+        table.add_row(c.id, c.kind, c.paper, "quick+full" if c.quick else "full",
+                      escape(" ".join(c.statement.split())[:100]))
     console.print(table)
     return 0
 
@@ -75,8 +93,10 @@ def _reproduce_command(args: argparse.Namespace) -> str:
         parts.append("--quick")
     for claim_id in args.claim or []:
         parts += ["--claim", claim_id]
+    for assignment in args.param or []:
+        parts += ["--param", assignment]
     parts += ["--seed", str(args.seed)]
-    if args.report:
+    if args.report is not None:
         parts += ["--report", args.report]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -86,9 +106,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     claims = _load_claims()
     try:
         selected = select(claims, profile, args.claim)
+        overrides = parse_overrides(args.param or [], selected)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if args.report:
+    if args.json is not None:
+        _check_writable(args.json, "--json")
+    if args.report is not None:
         from proofs_check.report import ReportError, prepare_report_dir
 
         try:
@@ -102,22 +125,19 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         def advance(result):
             progress.update(task, advance=1, description=f"{result.claim.id}: {result.status}")
 
-        results = run_claims(selected, profile, on_result=advance)
+        results = run_claims(selected, profile, on_result=advance, overrides=overrides)
 
-    table = Table(title=f"proofs-check ({profile.name} profile, seed {profile.seed})")
-    for col in ("claim", "verdict", "measured", "tolerance", "seconds"):
-        table.add_column(col)
-    colour = {"pass": "green", "fail": "red", "error": "magenta"}
+    console.print(_results_table(results, f"proofs-check ({profile.name} profile, seed {profile.seed})"))
     for r in results:
-        table.add_row(r.claim.id, f"[{colour[r.status]}]{r.status}[/]", _fmt(r.measured),
-                      _fmt(r.claim.tolerance), f"{r.seconds:.2f}")
-    console.print(table)
-    for r in results:
-        if r.status == "error":
-            console.print(f"[magenta]{escape(r.claim.id)}[/]: {escape(r.error)}")
+        if r.status != "pass":
+            colour = "magenta" if r.status == "error" else "red"
+            console.print(f"[{colour}]{escape(r.claim.id)}[/]: {r.verdict}, expected {r.expected}: "
+                          f"{escape(r.explanation())}", soft_wrap=True)
     counts = {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")}
-    console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors")
-    if args.json:
+    known = [r for r in results if r.claim.kind != "theorem" and r.status == "pass"]
+    console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
+                  f"({len(known)} of the passes are known refutations: findings and boundaries, marked ★ ◆)")
+    if args.json is not None:
         from proofs_check.report import jsonable
 
         try:
@@ -126,7 +146,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                            "claims": [r.as_json() for r in results]}, fh, indent=2, default=jsonable)
         except OSError as exc:
             raise UsageError(f"cannot write --json file {args.json!r}: {exc.strerror or exc}") from None
-    if args.report:
+    if args.report is not None:
         from proofs_check.report import ReportError, write_report
 
         chosen = {c.id for c in selected}
@@ -140,6 +160,47 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     return 0 if counts["pass"] == len(results) else 1
 
 
+def _results_table(results: list[Result], title: str) -> Table:
+    """Verdict table: the test with its direction, the verdict against the expected one, the reason."""
+    table = Table(title=title)
+    _id_column(table, [r.claim for r in results])
+    for col in ("kind", "verdict", "test", "status", "seconds"):
+        table.add_column(col, no_wrap=col in ("verdict", "status", "seconds"))
+    for r in results:
+        verdict = f"[{VERDICT_COLOUR[r.verdict]}]{r.verdict}[/]"
+        if r.verdict != r.expected:
+            verdict += f" (expected {r.expected})"
+        status = {"pass": "[green]pass[/]", "fail": "[red]FAIL[/]", "error": "[magenta]ERROR[/]"}[r.status]
+        table.add_row(r.claim.id, MARKER[r.claim.kind] or "theorem", verdict, escape(_test_text(r)), status,
+                      f"{r.seconds:.2f}")
+    return table
+
+
+def _test_text(r: Result) -> str:
+    """``0.0218 >= 1e-06 required`` for the measured value, with each failing condition after it."""
+    if not r.tests:
+        return f"{r.claim.direction} {_fmt(r.claim.tolerance)} required: nothing measured"
+    head = r.tests[0]
+    text = f"{_fmt(head.value)} {r.claim.direction} {_fmt(r.claim.tolerance)} required"
+    failing = [t for t in r.tests[1:] if not t.ok]
+    if failing:
+        text += "; " + "; ".join(t.describe() for t in failing)
+    return text
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Refuse an empty or unwritable output path before any claim runs."""
+    import os
+
+    if not path.strip():
+        raise UsageError(f"{option}: expected a file path, got an empty string")
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option}: {path!r} is a folder, expected a file path")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise UsageError(f"{option}: cannot write {path!r}: folder {folder!r} is missing or not writable")
+
+
 def _explain(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.report import clean_text
 
@@ -147,37 +208,47 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
     if args.id not in claims:
         raise UsageError(f"claim: unknown claim id {args.id}; see 'proofs-check list'")
     c = claims[args.id]
-    console.print(f"[bold]{escape(c.id)}[/bold]  ({'quick+full' if c.quick else 'full'} profile)")
-    console.print(f"[dim]{escape(registry.PAPERS.get(c.paper, c.paper))}[/dim]")
+    console.print(f"[bold]{escape(c.id)}[/bold]  {c.kind} (expected verdict: {c.expected}; "
+                  f"{'quick+full' if c.quick else 'full'} profile)")
+    ref = c.paper_reference
+    console.print(f"[dim]{escape(ref['paper'])}, arXiv {ref['arxiv']}: {escape(ref['where'])}[/dim]")
     for label, text in (("Statement", c.statement), ("Proof idea", c.proof_idea),
                         ("Hypotheses", c.hypotheses), ("Method", c.method)):
         console.print()
         console.print(f"[bold cyan]{label}[/bold cyan]")
         console.print(escape(clean_text(text) or "(none given)"))
     console.print()
-    console.print(f"[bold cyan]Tolerance[/bold cyan] {c.tolerance:.3g}")
+    console.print(f"[bold cyan]Holds when[/bold cyan] {escape(requirement(c))}")
+    if c.premises:
+        console.print(f"[bold cyan]Premises[/bold cyan] " + escape("; ".join(
+            f"{name} {op} {bound}" for name, (op, bound) in c.premises.items())))
+    if c.parameters:
+        console.print("[bold cyan]Parameters[/bold cyan] (quick / full)")
+        for name, p in c.parameters.items():
+            console.print(f"  {name} = {escape(repr(p.quick))} / {escape(repr(p.full))}  {escape(p.help)}")
     console.print(f"[bold cyan]Profile[/bold cyan] {'quick and full' if c.quick else 'full only'}")
     console.print(f"[bold cyan]Replay hook[/bold cyan] {'yes' if c.replay is not None else 'no'}")
     return 0
 
 
-def _print_replay(value: Any, console: Console) -> None:
-    from proofs_check.report import dumps, fmt_number, fmt_value
+def _print_replay(value: Outcome, claim: Claim, verdict: str, reason: str, console: Console) -> None:
+    from proofs_check.report import fmt_number, fmt_value
 
-    if isinstance(value, Outcome):
-        verdict = "[green]holds[/green]" if value.passed else "[red]fails[/red]"
-        console.print(f"measured {fmt_number(value.measured)}: the checked property {verdict} on this case")
-        if value.details:
-            table = Table(show_header=True)
-            table.add_column("quantity")
-            table.add_column("value")
-            for key, v in value.details.items():
-                table.add_row(escape(str(key)), escape(fmt_value(v, limit=400)))
-            console.print(table)
-    elif isinstance(value, str):
-        console.print(escape(value))
+    if verdict == "refuted":
+        said = f"[red]the case still violates the claimed property[/red] ({escape(reason)})"
+    elif verdict == "holds":
+        said = "[green]the claimed property holds on this case[/green]"
     else:
-        console.print(escape(dumps(value)))
+        said = f"[magenta]{verdict}[/magenta]: {escape(reason)}"
+    console.print(f"{escape(claim.measured)} = {fmt_number(value.measured)} "
+                  f"({claim.direction} {fmt_number(claim.tolerance)} required): {said}", soft_wrap=True)
+    if value.details:
+        table = Table(show_header=True)
+        table.add_column("quantity")
+        table.add_column("value")
+        for key, v in value.details.items():
+            table.add_row(escape(str(key)), escape(fmt_value(v, limit=400)))
+        console.print(table)
 
 
 def _replay(args: argparse.Namespace, console: Console) -> int:
@@ -193,11 +264,18 @@ def _replay(args: argparse.Namespace, console: Console) -> int:
     console.print(escape(json.dumps(case.case)), soft_wrap=True)
     try:
         value = found.replay(case.case)
-    except Exception as exc:  # the hook's own failure, reported in one line
-        _error(f"the replay hook of {found.id!r} raised {type(exc).__name__}: {exc}")
-        return 1
-    _print_replay(value, console)
-    return 0
+        if not isinstance(value, Outcome):
+            raise TypeError(f"the hook returned {type(value).__name__}, expected an Outcome")
+    except Exception as exc:  # a case the hook cannot read is bad input, reported in one line
+        raise UsageError(f"replay file {case.path!r}: the case cannot be replayed by {found.id!r}: "
+                         f"{type(exc).__name__}: {exc}") from None
+    judgement = judge(found, value)
+    _print_replay(value, found, judgement.verdict, judgement.reason, console)
+    if judgement.verdict == case.verdict:
+        console.print(f"reproduced: the recorded verdict {case.verdict!r}")
+        return 0
+    console.print(f"[red]not reproduced[/red]: recorded {case.verdict!r}, now {judgement.verdict!r}")
+    return 1
 
 
 class _Parser(argparse.ArgumentParser):
@@ -208,16 +286,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(BAD_INPUT)
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="proofs-check", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    sub.add_parser("list", help="list the registered claims")
+    listing = sub.add_parser("list", help="list the registered claims")
+    listing.add_argument("--kind", choices=KINDS, help="only claims of this kind ('finding': what the toolkit "
+                                                       "shows the papers do not say)")
     run = sub.add_parser("run", help="run claims and print their verdicts")
     run.add_argument("--quick", action="store_true", help="small sizes, whole suite under 2 minutes")
     run.add_argument("--claim", action="append", metavar="ID", help="run only this claim; a shell pattern such as 'causal.train_*' selects several (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    run.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    run.add_argument("--seed", type=_seed, default=0, help="seed of every random draw, a non-negative integer "
+                                                           "(default 0)")
+    run.add_argument("--param", action="append", metavar="NAME=VALUE",
+                     help="override a declared parameter of the selected claims, e.g. n=39 or nu=50,100 "
+                          "(repeatable; see 'proofs-check explain ID')")
     run.add_argument("--report", metavar="DIR",
                      help="write DIR/report.md, DIR/report.json, figures and counterexample cases")
     explain = sub.add_parser("explain", help="print one claim's statement, proof idea, hypotheses and method")
@@ -229,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console()
+    # piped or under CI the width is not a terminal's: give tables room so no id or verdict is cut
+    console = Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=False)
     handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay}
     try:
         return handlers[args.command](args, console)

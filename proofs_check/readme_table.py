@@ -38,17 +38,19 @@ def first_sentence(text: str) -> str:
 
 
 def claims_table(claims: dict[str, Claim]) -> str:
-    """The Markdown table: id, paper, first sentence of the statement, method, tolerance, profile."""
+    """The Markdown table: id, paper, kind, first sentence of the statement, the test, reference, profile."""
     from proofs_check.report import md_cell
 
-    lines = ["| id | paper | statement | method | tolerance | profile |",
-             "|---|---|---|---|---:|---|"]
+    from proofs_check.verdicts import requirement
+
+    lines = ["| id | paper | kind | statement | holds when | reference | profile |",
+             "|---|---|---|---|---|---|---|"]
     for c in sorted(claims.values(), key=lambda c: (list(registry.PAPERS).index(c.paper), c.id)):
-        lines.append(f"| `{c.id}` | {md_cell(c.paper)} | {md_cell(first_sentence(c.statement))} "
-                     f"| {md_cell(first_sentence(c.method))} | {c.tolerance:.3g} "
+        lines.append(f"| `{c.id}` | {md_cell(c.paper)} | {c.kind} | {md_cell(first_sentence(c.statement))} "
+                     f"| {md_cell(requirement(c))} | {md_cell(c.reference)} "
                      f"| {'quick+full' if c.quick else 'full'} |")
     if not claims:
-        lines.append("| (no claims registered yet) | | | | | |")
+        lines.append("| (no claims registered yet) | | | | | | |")
     return "\n".join(lines)
 
 

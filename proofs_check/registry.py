@@ -1,10 +1,29 @@
-"""The claims registry.
+"""The claims registry: one contract for every claim.
 
 A claim is one statement of a paper with its exact hypotheses, the method that
-checks it, a tolerance, and a check function.  The check function receives a
-:class:`Profile` and returns an :class:`Outcome`; the verdict is the
-``Outcome.passed`` flag it computes by comparing the measured value with the
-tolerance (so every check can fail).
+checks it, and, as data the runner reads, everything that decides its verdict:
+
+- ``kind``: ``"theorem"`` (a statement of a paper, expected to hold),
+  ``"boundary"`` (a search outside a stated hypothesis, expected to find a
+  counterexample) or ``"finding"`` (a statement of a paper that the toolkit
+  shows false in a stated setting, expected to stay refuted);
+- ``measured``, ``direction`` and ``tolerance``: the property holds when the
+  measured quantity is ``<=`` (or ``>=``) the tolerance;
+- ``conditions``: every further part of the property, ``name -> (operator, bound)``;
+- ``premises``: tests of the measurement's own validity (an oracle agrees, a
+  counterexample is confirmed by brute force), ``name -> (operator, bound)``;
+  a failed premise makes the verdict ``error``: the measurement is no evidence
+  either way, whatever the kind;
+- ``parameters``: sizes, seeds and hyperparameters with their quick and full
+  values (:class:`Param`), overridable from the command line;
+- ``reference``: the theorem, lemma, section or figure of the paper.
+
+The check function receives a :class:`Profile` (its ``params`` are the
+resolved parameters) and returns an :class:`Outcome` of measurements only:
+the runner, not the check, turns them into a verdict (``holds``,
+``refuted``, ``inconclusive`` or ``error``; see :mod:`proofs_check.verdicts`).
+The direction and tolerance always describe the paper's property, whatever
+the kind, so a ``finding`` or a ``boundary`` is expected to be ``refuted``.
 
 Claims register themselves with the :func:`claim` decorator when their module
 under ``proofs_check.claims`` is imported; :func:`all_claims` imports every
@@ -12,34 +31,28 @@ such module.
 
 Replay hooks
 ------------
-A property search that finds a case outside a claim's hypotheses puts it in
+A search that finds a case violating the property puts it in
 ``Outcome.counterexamples`` as a small JSON-serialisable dict.  The report
 saves each one as ``counterexamples/<claim-id>-<k>.json`` holding
-``{"claim": id, "seed": ..., "case": {...}}``, and
-``proofs-check replay FILE`` calls the claim's replay hook on ``case`` and
-prints what it returns.  A claim provides the hook with the ``replay``
-keyword of :func:`claim`; the hook takes the case dict and returns an
-:class:`Outcome` for that one case (or any JSON-serialisable value)::
+``{"claim": id, "seed": ..., "verdict": "refuted", "case": {...}}``, and
+``proofs-check replay FILE`` calls the claim's replay hook on ``case``: the
+hook re-measures exactly that case and returns an :class:`Outcome`, which is
+judged by the claim's own contract::
 
     def replay_dpi_case(case: dict) -> Outcome:
-        # Recompute the claimed inequality on exactly this case.
         gap = dpi_gap(np.asarray(case["pi"]), case["edges"])
-        return Outcome(measured=gap, passed=gap >= 0, details={"gap": gap})
+        return Outcome(measured=gap, details={"gap": gap})
 
-    @claim("causal.dpi-edges-largest", paper="causal", ..., replay=replay_dpi_case)
-    def check_dpi_edges_largest(profile: Profile) -> Outcome:
+    @claim("causal.dpi", paper="causal", kind="theorem", measured="max DPI gap",
+           direction="<=", tolerance=1e-10, replay=replay_dpi_case, ...)
+    def check_dpi(profile: Profile) -> Outcome:
         ...
-        return Outcome(measured=..., passed=...,
-                       counterexamples=[{"pi": pi.tolist(), "edges": edges}])
+        return Outcome(measured=..., counterexamples=[{"pi": pi.tolist(), "edges": edges}])
 
 Keep cases small (hypothesis shrinks them) and made of plain numbers, lists
-and strings, so the JSON file is the whole record of the case.  For the same
-seed to give the same case, seed the search from the profile and keep
-hypothesis's example database out of it, e.g.
-``hypothesis.find(strategy, violates, settings=settings(database=None),
-random=random.Random(profile.seed))`` returns the shrunk case.  A claim
-without a hook can still report counterexamples; replaying one of its files
-is refused with a one-line error.
+and strings, so the JSON file is the whole record of the case.  Seed searches
+from the profile and keep hypothesis's example database out of them, so the
+same seed gives the same case.
 """
 
 from __future__ import annotations
@@ -47,7 +60,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -55,14 +68,74 @@ PAPERS = {
     "causal": "How Transformers Learn Causal Structure with Gradient Descent (Nichani, Damian, Lee, 2024)",
     "autoregressive": "How do Transformers perform In-Context Autoregressive Learning? (Sander et al., 2024)",
 }
+ARXIV = {"causal": "2402.14735", "autoregressive": "2402.05787"}
+
+KINDS = ("theorem", "boundary", "finding")
+EXPECTED_VERDICT = {"theorem": "holds", "boundary": "refuted", "finding": "refuted"}
+DIRECTIONS = ("<=", ">=")
+OPERATORS = ("<=", ">=", "<", ">", "==")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter of a claim: its quick-profile and full-profile values.
+
+    The type of the full value fixes how a command-line override is read: an
+    ``int``, ``float``, ``bool`` or ``str``, or a tuple of one of these
+    (written ``a,b,c``).
+    """
+
+    quick: Any
+    full: Any
+    help: str = ""
+
+    def value(self, profile_name: str) -> Any:
+        return self.quick if profile_name == "quick" else self.full
+
+
+class Params(Mapping[str, Any]):
+    """The resolved parameters of one claim run: a read-only, hashable mapping."""
+
+    def __init__(self, values: Mapping[str, Any] | None = None):
+        self._values = dict(values or {})
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise KeyError(f"parameter {name!r} is not declared by this claim "
+                           f"(declared: {', '.join(sorted(self._values)) or 'none'})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted((k, repr(v)) for k, v in self._values.items())))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Params) and self._values == other._values
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How hard a run checks: ``quick`` (small sizes, < 2 min in all) or ``full``."""
+    """How hard a run checks: ``quick`` (small sizes, < 2 min in all) or ``full``.
+
+    ``params`` holds the claim's resolved parameters while its check runs.
+    """
 
     name: str = "quick"
     seed: int = 0
+    params: Params = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Params):
+            object.__setattr__(self, "params", Params(self.params))
 
     @property
     def quick(self) -> bool:
@@ -77,65 +150,123 @@ class Profile:
 
 @dataclass
 class Outcome:
-    """What a check measured.
+    """What a check measured; never a verdict (the runner decides it).
 
-    ``measured`` is the number compared with the claim's tolerance (an error,
-    a gap, a count of counterexamples...).  ``details`` holds anything worth
-    reporting (a rate, the worst case); ``counterexamples`` holds small
-    JSON-serialisable cases found by searches outside the hypotheses;
-    ``figure`` is an optional callable ``figure(path)`` that writes a PNG.
+    ``measured`` is the number compared with the claim's tolerance in the
+    claim's direction; ``conditions`` and ``premises`` hold the value of every
+    condition and premise the claim declares, by name.  ``stderr`` (optional) is the standard error of
+    ``measured`` when it is a Monte Carlo estimate, and ``samples`` the
+    number of draws behind it: a 95% interval that straddles the tolerance
+    makes the verdict ``inconclusive``.  ``details`` holds anything worth
+    reporting; ``counterexamples`` small JSON-serialisable cases that violate
+    the property; ``figure`` an optional callable ``figure(path)`` writing a PNG.
     """
 
     measured: float
-    passed: bool
+    conditions: dict[str, Any] = field(default_factory=dict)
+    premises: dict[str, Any] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     figure: Callable[[str], None] | None = None
+    stderr: float | None = None
+    samples: int | None = None
 
 
 @dataclass(frozen=True)
 class Claim:
     id: str
     paper: str
+    kind: str
     statement: str
     hypotheses: str
     method: str
+    measured: str
+    direction: str
     tolerance: float
     check: Callable[[Profile], Outcome]
+    conditions: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    premises: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    parameters: dict[str, Param] = field(default_factory=dict)
+    reference: str = ""
     quick: bool = True
     proof_idea: str = ""
-    replay: Callable[[dict[str, Any]], Any] | None = None
+    replay: Callable[[dict[str, Any]], Outcome] | None = None
+
+    @property
+    def expected(self) -> str:
+        """The verdict this claim's kind expects: ``holds`` for a theorem, ``refuted`` otherwise."""
+        return EXPECTED_VERDICT[self.kind]
+
+    @property
+    def paper_reference(self) -> dict[str, str]:
+        return {"paper": PAPERS[self.paper], "arxiv": ARXIV[self.paper], "where": self.reference}
+
+    def resolve(self, profile_name: str, overrides: Mapping[str, Any] | None = None) -> Params:
+        """The parameter values for ``profile_name``, with ``overrides`` (already typed) applied."""
+        values = {name: p.value(profile_name) for name, p in self.parameters.items()}
+        for name, value in (overrides or {}).items():
+            if name in values:
+                values[name] = value
+        return Params(values)
 
 
 _REGISTRY: dict[str, Claim] = {}
+
+
+def _check_contract(id: str, kind: str, direction: str, tolerance: float,
+                    tests: Mapping[str, tuple[str, Any]], parameters: Mapping[str, Param]) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS} for claim {id!r}, got {kind!r}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction: expected '<=' or '>=' for claim {id!r}, got {direction!r}")
+    if not np.isfinite(tolerance):
+        raise ValueError(f"tolerance: expected a finite number for claim {id!r}, got {tolerance!r}")
+    for name, test in tests.items():
+        if not (isinstance(test, tuple) and len(test) == 2 and test[0] in OPERATORS):
+            raise ValueError(f"conditions: expected {name!r}: (operator, bound) with an operator in "
+                             f"{OPERATORS} for claim {id!r}, got {test!r}")
+    for name, param in parameters.items():
+        if not isinstance(param, Param):
+            raise ValueError(f"parameters: expected {name!r} to be a Param(quick=..., full=...) for claim {id!r}")
 
 
 def claim(
     id: str,
     *,
     paper: str,
+    kind: str,
     statement: str,
     hypotheses: str,
     method: str,
+    measured: str,
+    direction: str,
     tolerance: float,
+    conditions: Mapping[str, tuple[str, Any]] | None = None,
+    premises: Mapping[str, tuple[str, Any]] | None = None,
+    parameters: Mapping[str, Param] | None = None,
+    reference: str = "",
     quick: bool = True,
     proof_idea: str = "",
-    replay: Callable[[dict[str, Any]], Any] | None = None,
+    replay: Callable[[dict[str, Any]], Outcome] | None = None,
 ) -> Callable[[Callable[[Profile], Outcome]], Callable[[Profile], Outcome]]:
-    """Register ``check`` as the check of claim ``id``.
+    """Register ``check`` as the check of claim ``id`` under the contract of the module docstring.
 
     ``quick=False`` keeps the claim out of the quick profile.  ``replay``
-    is the optional hook that re-checks one saved counterexample case (see
-    the module docstring).
+    is the optional hook that re-measures one saved counterexample case.
     """
     if paper not in PAPERS:
         raise ValueError(f"paper: expected one of {sorted(PAPERS)}, got {paper!r}")
+    conditions, premises, parameters = dict(conditions or {}), dict(premises or {}), dict(parameters or {})
+    if set(conditions) & set(premises):
+        raise ValueError(f"premises: {sorted(set(conditions) & set(premises))} also named as conditions of {id!r}")
+    _check_contract(id, kind, direction, float(tolerance), {**conditions, **premises}, parameters)
 
     def register(check: Callable[[Profile], Outcome]) -> Callable[[Profile], Outcome]:
         if id in _REGISTRY:
             raise ValueError(f"id: claim {id!r} is registered twice")
-        _REGISTRY[id] = Claim(id, paper, statement.strip(), hypotheses.strip(), method.strip(),
-                              float(tolerance), check, quick, proof_idea.strip(), replay)
+        _REGISTRY[id] = Claim(id, paper, kind, statement.strip(), hypotheses.strip(), method.strip(),
+                              measured.strip(), direction, float(tolerance), check, conditions, premises,
+                              parameters, reference.strip(), quick, proof_idea.strip(), replay)
         return check
 
     return register

@@ -27,6 +27,7 @@ class Case:
     seed: int | None = None
     profile: str | None = None
     path: str = ""
+    verdict: str = "refuted"  # the verdict recorded with the case (a counterexample: refuted)
 
 
 def load_case(path: str | Path) -> Case:
@@ -57,8 +58,12 @@ def load_case(path: str | Path) -> Case:
     if not isinstance(record["case"], dict):
         raise ReplayError(f"replay file {str(p)!r}: 'case' must be a JSON object; {expected}")
     seed = record.get("seed")
+    verdict = record.get("verdict", "refuted")
+    if verdict not in ("holds", "refuted", "inconclusive", "error"):
+        raise ReplayError(f"replay file {str(p)!r}: 'verdict' must be holds, refuted, inconclusive or error, "
+                          f"got {verdict!r}")
     return Case(record["claim"], record["case"], seed if isinstance(seed, int) else None,
-                record.get("profile"), str(p))
+                record.get("profile"), str(p), verdict)
 
 
 def find_replay_hook(case: Case, claims: dict[str, registry.Claim] | None = None) -> registry.Claim:
@@ -72,9 +77,3 @@ def find_replay_hook(case: Case, claims: dict[str, registry.Claim] | None = None
         raise ReplayError(f"claim {case.claim!r} has no replay hook, so its cases cannot be replayed "
                           f"(add one with @claim(..., replay=...))")
     return found
-
-
-def replay_case(case: Case, claims: dict[str, registry.Claim] | None = None) -> Any:
-    """Call the claim's replay hook on the case and return what it returns."""
-    found = find_replay_hook(case, claims)
-    return found.replay(case.case)

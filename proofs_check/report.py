@@ -40,7 +40,9 @@ from proofs_check.registry import PAPERS, Claim, Profile  # noqa: E402
 from proofs_check.runner import Result  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-VERDICT = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+STATUS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+MARKER = {"theorem": "", "boundary": "◆", "finding": "★"}
+GENERATOR = "proofs-check report"
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "sympy", "torch", "hypothesis", "matplotlib", "networkx", "rich")
 
 
@@ -256,12 +258,37 @@ def profile_label(claim: Claim) -> str:
 # --------------------------------------------------------------------------- the report folder
 
 
+def previous_report_files(path: Path) -> list[str] | None:
+    """The files a previous report wrote in ``path`` (its manifest), or ``None`` if ``path`` holds none.
+
+    A folder is a previous report of the toolkit when its ``report.json`` names
+    this generator; the manifest lists every file that report wrote.
+    """
+    try:
+        record = json.loads((path / "report.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("generator") != GENERATOR:
+        return None
+    files = record.get("files", [])
+    return [f for f in files if isinstance(f, str)]
+
+
 def prepare_report_dir(directory: str | os.PathLike) -> Path:
-    """Create ``directory`` and check that files can be written in it (before any claim runs)."""
+    """Create ``directory`` and check that files can be written in it (before any claim runs).
+
+    An existing folder must be empty or a previous report of the toolkit:
+    the report never deletes or overwrites a file it did not write.
+    """
+    if not str(directory).strip():
+        raise ReportError("--report: expected a folder path, got an empty string")
     path = Path(directory)
     try:
         if path.exists() and not path.is_dir():
             raise ReportError(f"report folder {str(path)!r} exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()) and previous_report_files(path) is None:
+            raise ReportError(f"report folder {str(path)!r} is not empty and is not a previous proofs-check "
+                              f"report; choose a new or empty folder")
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".proofs-check-write-test"
         probe.write_text("")
@@ -272,12 +299,13 @@ def prepare_report_dir(directory: str | os.PathLike) -> Path:
 
 
 def _clear_generated(path: Path) -> None:
-    """Remove the figures and cases a previous report left, so none is mistaken for this run's."""
-    for sub, pattern in (("figures", "*.png"), ("counterexamples", "*.json")):
-        folder = path / sub
-        if folder.is_dir():
-            for old in folder.glob(pattern):
-                old.unlink()
+    """Remove the files a previous report of the toolkit wrote here (its manifest), and nothing else,
+    so that no old figure or case is mistaken for this run's."""
+    root = path.resolve()
+    for rel in previous_report_files(path) or []:
+        target = (path / rel).resolve()
+        if root in target.parents and target.is_file():  # never outside the folder
+            target.unlink()
 
 
 def _write_figure(result: Result, path: Path) -> ClaimArtifacts:
@@ -316,7 +344,8 @@ def _write_counterexamples(result: Result, path: Path, profile: Profile) -> list
         (path / "counterexamples").mkdir(exist_ok=True)
     for k, case in enumerate(cases, start=1):
         rel = f"counterexamples/{safe_name(result.claim.id)}-{k}.json"
-        record = {"claim": result.claim.id, "seed": profile.seed, "profile": profile.name, "case": case}
+        record = {"claim": result.claim.id, "seed": profile.seed, "profile": profile.name, "verdict": "refuted",
+                  "case": case}
         (path / rel).write_text(dumps(record) + "\n")
         written.append(rel)
     return written
@@ -332,6 +361,7 @@ def claim_record(result: Result, art: ClaimArtifacts) -> dict[str, Any]:
         "method": clean_text(c.method),
         "proof_idea": clean_text(c.proof_idea),
         "profile": profile_label(c),
+        "explanation": result.explanation(),
         "figure": art.figure,
         "counterexample_files": art.counterexamples,
         "replay_hook": c.replay is not None,
@@ -360,13 +390,20 @@ def write_report(results: list[Result], profile: Profile, directory: str | os.Pa
             artifacts[r.claim.id] = art
         records = [claim_record(r, artifacts[r.claim.id]) for r in results]
         not_run = list(not_run)
+        written = sorted({"report.json", "report.md"}
+                         | {a.figure for a in artifacts.values() if a.figure}
+                         | {f for a in artifacts.values() for f in a.counterexamples})
         report = {
+            "generator": GENERATOR,
             "profile": profile.name,
             "seed": profile.seed,
             "command": command,
             "summary": {s: sum(r.status == s for r in results) for s in ("pass", "fail", "error")},
+            "verdicts": {v: sum(r.verdict == v for r in results) for v in ("holds", "refuted", "inconclusive",
+                                                                            "error")},
             "claims": records,
             "not_run": [c.id for c in not_run],
+            "files": written,
             "environment": environment(profile),
             "generated_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
@@ -394,6 +431,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
         f"{counts['pass']} passed, {counts['fail']} failed, {_plural(counts['error'], 'error')} "
         f"({total_seconds:.1f} s of checking).")
     add("")
+    out.extend(_findings_section(results))
     if report.get("command"):
         add("Reproduce with:")
         add("")
@@ -401,18 +439,22 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
         add(report["command"])
         add("```")
         add("")
-    add("A claim *passes* when its measured value is within its tolerance. Numbers are printed to "
-        "4 significant digits; `report.json` has them in full.")
+    add("Each claim's verdict is decided by its declared test (measured value, direction, tolerance, "
+        "conditions): *holds*, *refuted*, *inconclusive* or *error*. A claim *passes* when its verdict is the "
+        "one its kind expects: a theorem holds; a boundary search (◆) and a finding (★) are refuted. "
+        "Numbers are printed to 4 significant digits; `report.json` has them in full.")
     add("")
 
     add("## Summary")
     add("")
-    add("| claim | paper | verdict | measured | tolerance | seconds |")
-    add("|---|---|---|---:|---:|---:|")
+    add("| claim | kind | verdict | test | status | seconds |")
+    add("|---|---|---|---|---|---:|")
     for r in results:
         link = f"[{md_cell(r.claim.id)}](#{slug(r.claim.id)})"
-        add(f"| {link} | {md_cell(r.claim.paper)} | **{VERDICT[r.status]}** | {fmt_number(r.measured)} "
-            f"| {fmt_number(r.claim.tolerance)} | {r.seconds:.2f} |")
+        kind = f"{MARKER[r.claim.kind]} {r.claim.kind}".strip()
+        verdict = r.verdict if r.verdict == r.expected else f"{r.verdict} (expected {r.expected})"
+        add(f"| {link} | {kind} | {verdict} | {md_cell(_test_cell(r))} | **{STATUS[r.status]}** "
+            f"| {r.seconds:.2f} |")
     add("")
     if not_run:
         add("Not run in this profile: " + ", ".join(f"`{c.id}`" for c in not_run)
@@ -451,13 +493,29 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
     add = out.append
     add(f"### {c.id}")
     add("")
-    if r.status == "error":
-        add(f"**Verdict: ERROR** — the check raised an exception after {r.seconds:.2f} s, so nothing was "
-            f"measured against tolerance {fmt_number(c.tolerance)} ({profile_label(c)} profile).")
-    else:
-        add(f"**Verdict: {VERDICT[r.status]}** — measured {fmt_number(r.measured)} against tolerance "
-            f"{fmt_number(c.tolerance)}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
+    add(f"*{c.kind}*{' ' + MARKER[c.kind] if MARKER[c.kind] else ''} · {md_text(c.reference)} "
+        f"(arXiv {c.paper_reference['arxiv']})")
     add("")
+    if r.verdict == "error":
+        add(f"**Verdict: error** ({STATUS[r.status]}): {md_text(r.explanation())} "
+            f"({r.seconds:.2f} s, {profile_label(c)} profile).")
+    else:
+        add(f"**Verdict: {r.verdict}** (expected {r.expected}: **{STATUS[r.status]}**) — "
+            f"{md_text(_test_cell(r))}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
+        if r.status != "pass":
+            add("")
+            add(f"**Why.** {md_text(r.explanation())}")
+    add("")
+    if len(r.tests) > 1:
+        add("| test | role | value | required | met |")
+        add("|---|---|---:|---|---|")
+        for t in r.tests:
+            add(f"| {md_cell(t.name)} | {t.role} | {fmt_number(t.value)} | {t.op} {fmt_number(t.bound)} "
+                f"| {'yes' if t.ok else 'no'} |")
+        add("")
+    if r.parameters:
+        add("**Parameters.** " + ", ".join(f"{md_code(k)} = {md_code(fmt_value(v))}" for k, v in r.parameters.items()))
+        add("")
     for label, text in (("Statement", c.statement), ("Hypotheses", c.hypotheses),
                         ("Method", c.method), ("Proof idea", c.proof_idea)):
         if clean_text(text):
@@ -466,7 +524,7 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
             add(md_text(text))
             add("")
 
-    if r.status == "error":
+    if r.error:
         add("**Error.** The check raised an exception:")
         add("")
         out.extend(_fenced(r.error.rstrip(), "text"))
@@ -502,6 +560,50 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
         add(f"**Figure.** Not drawn: {md_text(art.figure_error)}")
         add("")
     return out
+
+
+def _test_cell(r: Result) -> str:
+    """``0.0218 >= 1e-06 required`` and every failing condition."""
+    if not r.tests:
+        return f"{r.claim.measured}: nothing measured"
+    text = f"{r.claim.measured} = {fmt_number(r.tests[0].value)}, {r.claim.direction} " \
+           f"{fmt_number(r.claim.tolerance)} required"
+    failing = [t for t in r.tests[1:] if not t.ok]
+    if failing:
+        text += "; " + "; ".join(f"{t.name} = {fmt_number(t.value)}, {t.op} {fmt_number(t.bound)} required"
+                                 for t in failing)
+    return text
+
+
+def _findings_section(results: list[Result]) -> list[str]:
+    """The top section: every finding and boundary, its verdict and its evidence."""
+    known = [r for r in results if r.claim.kind != "theorem"]
+    if not known:
+        return []
+    out = ["## What this toolkit finds that the papers do not say", "",
+           "Findings (★) are statements of a paper that the toolkit shows false in a stated setting; boundaries "
+           "(◆) are searches outside a stated hypothesis that find a counterexample. Both are expected to be "
+           "refuted; a line marked **FAIL** means the refutation no longer reproduces.", ""]
+    for r in known:
+        c = r.claim
+        status = "" if r.status == "pass" else f" **{STATUS[r.status]}**: {md_text(r.explanation())}."
+        evidence = r.reason if r.verdict == "refuted" else ""
+        add = f"- {MARKER[c.kind]} [{md_text(c.id)}](#{slug(c.id)}) ({c.kind}, {r.verdict}){status} " \
+              f"{md_text(first_line(c.statement))}"
+        if evidence:
+            add += f" Evidence: {md_text(evidence)}."
+        if r.outcome is not None and r.outcome.counterexamples:
+            add += f" {_plural(len(r.outcome.counterexamples), 'counterexample')} saved."
+        out.append(add)
+    out.append("")
+    return out
+
+
+def first_line(text: str) -> str:
+    """The statement's first sentence, on one line."""
+    from proofs_check.readme_table import first_sentence
+
+    return first_sentence(clean_text(text))
 
 
 def _fenced(text: str, lang: str = "") -> list[str]:

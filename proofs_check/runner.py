@@ -1,60 +1,108 @@
-"""Run claims and collect verdicts."""
+"""Run claims and collect verdicts.
+
+:func:`run_claim` resolves the claim's declared parameters for the profile
+(with command-line overrides), runs its check, and judges the measurements
+with :func:`proofs_check.verdicts.judge`.  A result's ``status`` is
+``"pass"`` iff the verdict is the one the claim's kind expects (a theorem
+holds; a boundary or a finding is refuted), ``"error"`` when the check
+raised or measured nothing usable, and ``"fail"`` otherwise.
+"""
 
 from __future__ import annotations
 
 import fnmatch
-
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
-import numpy as np
-
-from proofs_check.registry import Claim, Outcome, Profile
+from proofs_check.registry import Claim, Outcome, Param, Profile
+from proofs_check.verdicts import Judgement, Test, judge
 
 
 @dataclass
 class Result:
     claim: Claim
-    status: str  # "pass", "fail" or "error"
+    verdict: str  # "holds", "refuted", "inconclusive" or "error"
     measured: float | None
     seconds: float
     outcome: Outcome | None = None
     error: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    tests: list[Test] = field(default_factory=list)
+    reason: str = ""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expected(self) -> str:
+        return self.claim.expected
+
+    @property
+    def status(self) -> str:
+        """``pass`` iff the verdict is the expected one; ``error`` if the check raised; else ``fail``."""
+        if self.verdict == self.expected:
+            return "pass"
+        return "error" if self.verdict == "error" else "fail"
+
+    def explanation(self) -> str:
+        """Why the verdict is not the expected one (empty when it is)."""
+        if self.status == "pass":
+            return ""
+        if self.verdict == "error":
+            return self.reason or self.error.splitlines()[0]
+        if self.verdict == "holds":
+            what = {"boundary": "the search found no counterexample", "finding": "the refuted statement now holds"}
+            met = "; ".join(t.describe() for t in self.tests)
+            return f"{what[self.claim.kind]}: {met}"
+        return self.reason
 
     def as_json(self) -> dict[str, Any]:
+        c = self.claim
         out = {
-            "id": self.claim.id,
-            "paper": self.claim.paper,
+            "id": c.id,
+            "paper": c.paper,
+            "kind": c.kind,
+            "verdict": self.verdict,
+            "expected": self.expected,
             "status": self.status,
             "measured": self.measured,
-            "tolerance": self.claim.tolerance,
+            "measured_quantity": c.measured,
+            "direction": c.direction,
+            "tolerance": c.tolerance,
+            "tests": [t.as_json() for t in self.tests],
+            "reason": self.explanation() or self.reason,
+            "reference": c.paper_reference,
+            "parameters": self.parameters,
             "seconds": round(self.seconds, 3),
         }
         if self.outcome is not None:
             out["details"] = self.outcome.details
             out["counterexamples"] = self.outcome.counterexamples
+            if self.outcome.stderr is not None:
+                out["stderr"] = self.outcome.stderr
         if self.error:
             out["error"] = self.error
         return out
 
 
-def run_claim(claim: Claim, profile: Profile) -> Result:
-    """Run one claim; an exception becomes status ``error`` with its message."""
+def run_claim(claim: Claim, profile: Profile, overrides: Mapping[str, Any] | None = None) -> Result:
+    """Run one claim at ``profile`` with its parameters resolved (``overrides`` applied where declared).
+
+    An exception in the check becomes the verdict ``error`` with its message.
+    """
+    params = claim.resolve(profile.name, overrides)
     start = time.perf_counter()
     try:
-        outcome = claim.check(profile)
-        measured = float(outcome.measured)
+        outcome = claim.check(Profile(profile.name, profile.seed, params))
     except Exception as exc:  # a crashing check is reported, not propagated
         return Result(claim, "error", None, time.perf_counter() - start,
-                      error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+                      error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
+                      reason=f"the check raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                      parameters=dict(params))
     seconds = time.perf_counter() - start
-    if not np.isfinite(measured):  # a nan/inf measurement is never a verdict
-        return Result(claim, "error", None, seconds, outcome, error=f"non-finite measured value {measured}")
-    status = "pass" if outcome.passed else "fail"
-    return Result(claim, status, measured, seconds, outcome)
+    judgement: Judgement = judge(claim, outcome)
+    measured = judgement.tests[0].value if judgement.tests else None
+    return Result(claim, judgement.verdict, measured, seconds, outcome, tests=judgement.tests,
+                  reason=judgement.reason, parameters=dict(params))
 
 
 def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None = None) -> list[Claim]:
@@ -71,11 +119,57 @@ def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None
     return [c for c in claims.values() if c.quick or not profile.quick]
 
 
+def parse_overrides(assignments: Iterable[str], selected: list[Claim]) -> dict[str, Any]:
+    """``["n=39", "nu=50,100"]`` -> typed values, each typed by the declaring claims' :class:`Param`.
+
+    Raises ``ValueError`` (message starting with ``param``) for a malformed
+    assignment, a name no selected claim declares, or a value of the wrong type.
+    """
+    declared: dict[str, list[Param]] = {}
+    for c in selected:
+        for name, p in c.parameters.items():
+            declared.setdefault(name, []).append(p)
+    out: dict[str, Any] = {}
+    for text in assignments:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"param: expected NAME=VALUE, got {text!r}")
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ValueError(f"param: {name!r} is not a parameter of the selected claims (declared: {known})")
+        out[name] = parse_value(name, raw.strip(), declared[name][0].full)
+    return out
+
+
+def parse_value(name: str, raw: str, like: Any) -> Any:
+    """``raw`` read with the type of ``like`` (a tuple reads comma-separated items)."""
+    if isinstance(like, tuple):
+        item = like[0] if like else raw
+        return tuple(parse_value(name, part.strip(), item) for part in raw.split(",") if part.strip())
+    try:
+        if isinstance(like, bool):
+            if raw.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return raw.lower() in ("true", "1")
+        if isinstance(like, int):
+            return int(raw)
+        if isinstance(like, float):
+            value = float(raw)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            return value
+    except ValueError:
+        raise ValueError(f"param: {name} expects a finite {type(like).__name__}, got {raw!r}") from None
+    return raw
+
+
 def run_claims(selected: list[Claim], profile: Profile,
-               on_result: Callable[[Result], None] | None = None) -> list[Result]:
+               on_result: Callable[[Result], None] | None = None,
+               overrides: Mapping[str, Any] | None = None) -> list[Result]:
     results = []
     for claim in selected:
-        result = run_claim(claim, profile)
+        result = run_claim(claim, profile, overrides)
         results.append(result)
         if on_result is not None:
             on_result(result)

@@ -10,7 +10,7 @@ from proofs_check import registry
 from proofs_check.cli import main
 from proofs_check.readme_table import END, START, claims_table, first_sentence
 from proofs_check.readme_table import main as readme_main
-from proofs_check.registry import Outcome, Profile
+from proofs_check.registry import Outcome, Param, Profile
 from proofs_check.report import PNG_MAGIC
 
 
@@ -24,7 +24,7 @@ def _plot(path: str) -> None:
 
 def _replay_sum(case: dict) -> Outcome:
     total = sum(case["xs"])
-    return Outcome(measured=total, passed=total <= 1.0, details={"sum": total, "len": len(case["xs"])})
+    return Outcome(measured=total, details={"sum": total, "len": len(case["xs"])})
 
 
 def _replay_crash(case: dict) -> Outcome:
@@ -36,27 +36,32 @@ def fake_claims(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setattr(registry, "all_claims", lambda: dict(registry._REGISTRY))
 
-    @registry.claim("fake.pass", paper="causal", statement="The gap is small. It shrinks with n.",
+    @registry.claim("fake.pass", paper="causal", kind="theorem", statement="The gap is small. It shrinks with n.",
                     hypotheses="pi [full support].", method="Exact enumeration, e.g. over all graphs. More.",
-                    tolerance=1e-3, proof_idea="Data processing inequality.")
+                    measured="gap", direction="<=", tolerance=1e-3, proof_idea="Data processing inequality.",
+                    parameters={"n": Param(9, 19, "context length"), "nus": Param((1.0,), (1.0, 2.0), "angles")},
+                    reference="Theorem 1")
     def _pass(profile: Profile) -> Outcome:
         x = float(profile.rng("fake.pass").uniform(0, 1e-4))
-        return Outcome(measured=x, passed=True, details={"x": x})
+        return Outcome(measured=x, details={"x": x, "n": profile.params["n"], "nus": profile.params["nus"]})
 
-    @registry.claim("fake.fail", paper="causal", statement="Always | fails.", hypotheses="none",
-                    method="Monte Carlo.", tolerance=0.1, quick=False)
+    @registry.claim("fake.fail", paper="causal", kind="theorem", statement="Always | fails.", hypotheses="none",
+                    method="Monte Carlo.", measured="error", direction="<=", tolerance=0.1, quick=False,
+                    conditions={"agrees": ("==", True)})
     def _fail(profile: Profile) -> Outcome:
-        return Outcome(measured=0.5, passed=False)
+        return Outcome(measured=0.5, conditions={"agrees": True})
 
-    @registry.claim("fake.error", paper="autoregressive", statement="Crashes.", hypotheses="none",
-                    method="Autograd.", tolerance=0.1, replay=_replay_crash)
+    @registry.claim("fake.error", paper="autoregressive", kind="theorem", statement="Crashes.", hypotheses="none",
+                    method="Autograd.", measured="x", direction="<=", tolerance=0.1, replay=_replay_crash)
     def _error(profile: Profile) -> Outcome:
         raise RuntimeError("boom")
 
-    @registry.claim("fake.cex", paper="autoregressive", statement="Sums stay below one.",
-                    hypotheses="xs nonnegative.", method="Property search.", tolerance=0.0, replay=_replay_sum)
+    @registry.claim("fake.cex", paper="autoregressive", kind="boundary",
+                    statement="Outside the hypotheses: sums stay below one FAILS.",
+                    hypotheses="xs nonnegative.", method="Property search.", measured="largest sum found",
+                    direction="<=", tolerance=1.0, replay=_replay_sum)
     def _cex(profile: Profile) -> Outcome:
-        return Outcome(measured=0.0, passed=True, counterexamples=[{"xs": [0.75, 0.5]}], figure=_plot)
+        return Outcome(measured=1.25, counterexamples=[{"xs": [0.75, 0.5]}], figure=_plot)
 
     return registry.all_claims()
 
@@ -90,7 +95,14 @@ def test_run_report_then_replay(fake_claims, tmp_path, capsys):
     assert main(["replay", str(case_file)]) == 0
     stdout = capsys.readouterr().out
     assert "replaying fake.cex" in stdout and "seed 4" in stdout
-    assert "measured 1.25" in stdout and "fails" in stdout
+    assert "largest sum found = 1.25" in stdout and "still violates the claimed property" in stdout
+    assert "reproduced" in stdout and json.loads(case_file.read_text())["verdict"] == "refuted"
+    plain = json.loads((tmp_path / "r.json").read_text())["claims"]
+    assert [(c["kind"], c["verdict"], c["expected"]) for c in plain] == [
+        ("theorem", "holds", "holds"), ("theorem", "error", "holds"), ("boundary", "refuted", "refuted")]
+    assert plain[0]["reference"] == {"paper": registry.PAPERS["causal"], "arxiv": "2402.14735",
+                                     "where": "Theorem 1"}
+    assert plain[0]["parameters"] == {"n": 9, "nus": [1.0]} and plain[0]["direction"] == "<="
 
 
 def test_run_single_claim_full_profile(fake_claims, tmp_path, capsys):
@@ -121,8 +133,9 @@ def test_explain(fake_claims, capsys):
     assert main(["explain", "fake.pass"]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines at the terminal width
     for text in ("fake.pass", registry.PAPERS["causal"], "The gap is small. It shrinks with n.",
-                 "Data processing inequality.", "pi [full support].", "Exact enumeration", "Tolerance 0.001",
-                 "quick and full", "Replay hook no"):
+                 "Data processing inequality.", "pi [full support].", "Exact enumeration", "Holds when gap <= 0.001",
+                 "quick and full", "Replay hook no", "theorem (expected verdict: holds", "Theorem 1",
+                 "n = 9 / 19 context length"):
         assert text in out, text
 
 
@@ -174,11 +187,19 @@ def test_bad_replay_files(fake_claims, tmp_path, capsys, content, message):
     assert message in _one_line_error(capsys)
 
 
-def test_replay_hook_that_raises(fake_claims, tmp_path, capsys):
+def test_replay_hook_that_raises_is_a_bad_case(fake_claims, tmp_path, capsys):
     path = tmp_path / "case.json"
     path.write_text('{"claim": "fake.error", "seed": 0, "case": {"xs": []}}')
-    assert main(["replay", str(path)]) == 1
+    assert main(["replay", str(path)]) == 2
     assert "KeyError" in _one_line_error(capsys)
+
+
+def test_replay_that_no_longer_reproduces_exits_1(fake_claims, tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text('{"claim": "fake.cex", "seed": 0, "verdict": "refuted", "case": {"xs": [0.25, 0.5]}}')
+    assert main(["replay", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "the claimed property holds on this case" in out and "not reproduced" in out
 
 
 def test_broken_claims_module_is_one_line(monkeypatch, capsys):
@@ -193,10 +214,9 @@ def test_broken_claims_module_is_one_line(monkeypatch, capsys):
 def test_readme_table(fake_claims, tmp_path, capsys):
     table = claims_table(fake_claims)
     rows = table.splitlines()
-    assert rows[0] == "| id | paper | statement | method | tolerance | profile |"
+    assert rows[0] == "| id | paper | kind | statement | holds when | reference | profile |"
     assert len(rows) == 2 + len(fake_claims)
-    assert "| `fake.pass` | causal | The gap is small. | Exact enumeration, e.g. over all graphs. | 0.001 " \
-           "| quick+full |" in rows
+    assert "| `fake.pass` | causal | theorem | The gap is small. | gap \\<= 0.001 | Theorem 1 | quick+full |" in rows
     assert any("Always \\| fails." in r and r.endswith("| full |") for r in rows)
 
     assert readme_main([]) == 0
@@ -249,3 +269,80 @@ def test_readme_table_matches_the_registry():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert replace_between_markers(readme, claims_table(registry.all_claims())) == readme
+
+
+def test_finding_that_stops_being_refuted_fails_the_run(monkeypatch, tmp_path, capsys):
+    """Strict xfail: a finding whose statement now holds is exit 1, with the reason in the table."""
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "all_claims", lambda: dict(registry._REGISTRY))
+
+    @registry.claim("fake.finding", paper="autoregressive", kind="finding", statement="Trained equals constructed.",
+                    hypotheses="fixed s_0", method="training", measured="prediction gap", direction="<=",
+                    tolerance=0.1, parameters={"gap": Param(0.5, 0.5, "the gap this fake measures")})
+    def _finding(profile: Profile) -> Outcome:
+        return Outcome(measured=profile.params["gap"])
+
+    assert main(["run", "--claim", "fake.finding"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--claim", "fake.finding", "--param", "gap=0.05", "--json", str(tmp_path / "r.json")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "holds (expected refuted)" in out and "the refuted statement now holds" in out
+    record = json.loads((tmp_path / "r.json").read_text())["claims"][0]
+    assert (record["verdict"], record["expected"], record["status"]) == ("holds", "refuted", "fail")
+    assert record["parameters"] == {"gap": 0.05}
+    assert main(["list", "--kind", "finding"]) == 0
+    assert "fake.finding" in capsys.readouterr().out
+
+
+def test_param_overrides_are_typed(fake_claims, tmp_path, capsys):
+    assert main(["run", "--claim", "fake.pass", "--param", "n=39", "--param", "nus=1,2.5",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    record = json.loads((tmp_path / "r.json").read_text())["claims"][0]
+    assert record["parameters"] == {"n": 39, "nus": [1.0, 2.5]} and record["details"]["n"] == 39
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--claim", "fake.pass", "--param", "n=abc"], "param: n expects a finite int"),
+    (["run", "--claim", "fake.pass", "--param", "m=3"], "param: 'm' is not a parameter"),
+    (["run", "--claim", "fake.pass", "--param", "n"], "param: expected NAME=VALUE"),
+    (["run", "--claim", "fake.pass", "--json", ""], "--json: expected a file path"),
+    (["run", "--claim", "fake.pass", "--json", "/nonexistent-dir/x.json"], "--json: cannot write"),
+    (["run", "--claim", "fake.pass", "--report", ""], "--report: expected a folder path"),
+    (["run", "--seed", "-1"], "non-negative integer"),
+])
+def test_bad_run_arguments_are_refused_before_any_work(fake_claims, capsys, argv, message):
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    assert message in _one_line_error(capsys)
+
+
+def test_report_never_touches_files_it_did_not_write(fake_claims, tmp_path, capsys):
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert main(["run", "--quick", "--report", str(foreign)]) == 2
+    assert "not a previous proofs-check report" in _one_line_error(capsys)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+    out = tmp_path / "report"
+    main(["run", "--quick", "--report", str(out)])
+    (out / "figures" / "mine.png").write_bytes(b"not ours")
+    (out / "counterexamples" / "mine.json").write_text("{}")
+    main(["run", "--claim", "fake.pass", "--report", str(out)])  # a rerun writes no figure or case
+    assert (out / "figures" / "mine.png").read_bytes() == b"not ours"
+    assert (out / "counterexamples" / "mine.json").read_text() == "{}"
+    assert not (out / "figures" / "fake.cex.png").exists()  # the old report's own figure is gone
+    files = json.loads((out / "report.json").read_text())["files"]
+    assert files == ["report.json", "report.md"]
+
+
+def test_findings_stand_out_in_the_report(fake_claims, tmp_path, capsys):
+    out = tmp_path / "report"
+    main(["run", "--quick", "--report", str(out)])
+    text = (out / "report.md").read_text()
+    section = text.split("## What this toolkit finds that the papers do not say")[1].split("## Summary")[0]
+    assert "fake.cex" in section and "fake.pass" not in section and "largest sum found = 1.25" in section
+    assert "◆ boundary" in text.split("## Summary")[1]

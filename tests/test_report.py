@@ -30,7 +30,7 @@ def _broken_plot(path: str) -> None:
 
 def _replay_sum(case: dict) -> Outcome:
     total = sum(case["xs"])
-    return Outcome(measured=total, passed=total <= 1.0, details={"sum": total})
+    return Outcome(measured=total, details={"sum": total})
 
 
 @pytest.fixture
@@ -44,35 +44,36 @@ def fake_claims(monkeypatch):
 
             A second paragraph.""",
                     hypotheses="pi has full support.", method="Exact enumeration.", tolerance=1e-3,
+                    kind="theorem", measured="gap", direction="<=", reference="Lemma 2",
                     proof_idea="Data processing inequality.")
     def _pass(profile: Profile) -> Outcome:
         rng = profile.rng("fake.pass")
         x = float(rng.uniform(0, 1e-4))
-        return Outcome(measured=x, passed=x <= 1e-3,
+        return Outcome(measured=x,
                        details={"rate": float(rng.uniform()), "grid": np.arange(3), "n": np.int64(7),
                                 "by_edge": {(0, 1): np.float64(0.25)}})
 
     @registry.claim("fake.fail", paper="causal", statement="Always fails.", hypotheses="none",
-                    method="Monte Carlo.", tolerance=0.1)
+                    method="Monte Carlo.", tolerance=0.1, kind="theorem", measured="error", direction="<=")
     def _fail(profile: Profile) -> Outcome:
-        return Outcome(measured=0.5, passed=False, details={"note": "a|b"}, figure=_broken_plot)
+        return Outcome(measured=0.5, details={"note": "a|b"}, figure=_broken_plot)
 
     @registry.claim("fake.error", paper="autoregressive", statement="Crashes.", hypotheses="none",
-                    method="Autograd.", tolerance=0.1)
+                    method="Autograd.", tolerance=0.1, kind="theorem", measured="x", direction="<=")
     def _error(profile: Profile) -> Outcome:
         raise RuntimeError("boom [/odd] markup")
 
     @registry.claim("fake.cex", paper="autoregressive", statement="Sums stay below one.",
                     hypotheses="xs nonnegative, at most 2 entries.", method="Property search with hypothesis.",
-                    tolerance=0.0, replay=_replay_sum)
+                    tolerance=1.0, replay=_replay_sum, kind="boundary", measured="largest sum", direction="<=")
     def _cex(profile: Profile) -> Outcome:
         xs = [round(float(v), 6) for v in profile.rng("fake.cex").uniform(0.6, 0.9, size=2)]
-        return Outcome(measured=0.0, passed=True, counterexamples=[{"xs": xs}, {"xs": [2.0]}], figure=_plot)
+        return Outcome(measured=2.0, counterexamples=[{"xs": xs}, {"xs": [2.0]}], figure=_plot)
 
     @registry.claim("fake.full", paper="causal", statement="Slow.", hypotheses="none", method="Big.",
-                    tolerance=1.0, quick=False)
+                    tolerance=1.0, quick=False, kind="theorem", measured="x", direction="<=")
     def _full(profile: Profile) -> Outcome:
-        return Outcome(measured=0.0, passed=True)
+        return Outcome(measured=0.0)
 
     return registry.all_claims()
 
@@ -109,20 +110,26 @@ def test_report_files_and_json(fake_claims, tmp_path):
                                                          "counterexamples/fake.cex-2.json"]
     assert (out / "figures" / "fake.cex.png").read_bytes()[:8] == PNG_MAGIC
     case = json.loads((out / "counterexamples" / "fake.cex-2.json").read_text())
-    assert case == {"claim": "fake.cex", "seed": 5, "profile": "quick", "case": {"xs": [2.0]}}
+    assert case == {"claim": "fake.cex", "seed": 5, "profile": "quick", "verdict": "refuted", "case": {"xs": [2.0]}}
+    assert on_disk["verdicts"] == {"holds": 1, "refuted": 2, "inconclusive": 0, "error": 1}
+    assert by_id["fake.cex"]["kind"] == "boundary" and by_id["fake.cex"]["expected"] == "refuted"
+    assert by_id["fake.fail"]["explanation"] == "error = 0.5, required <= 0.1"
+    assert sorted(on_disk["files"]) == on_disk["files"] and "figures/fake.cex.png" in on_disk["files"]
 
 
 def test_report_markdown(fake_claims, tmp_path):
     _run(fake_claims, tmp_path)
     md = (tmp_path / "report.md").read_text()
     titles = [line for line in md.splitlines() if line.startswith("## ")]
-    assert titles == ["## Summary", f"## {registry.PAPERS['causal']}", f"## {registry.PAPERS['autoregressive']}",
-                      "## Environment"]
+    assert titles == ["## What this toolkit finds that the papers do not say", "## Summary",
+                      f"## {registry.PAPERS['causal']}", f"## {registry.PAPERS['autoregressive']}", "## Environment"]
     # Claims sit under their paper, in run order.
     assert md.index("### fake.pass") < md.index("### fake.fail") < md.index(registry.PAPERS["autoregressive"])
     assert md.index(registry.PAPERS["autoregressive"]) < md.index("### fake.error") < md.index("### fake.cex")
-    assert "| [fake.pass](#fakepass) | causal | **PASS** |" in md
-    assert "**Verdict: FAIL**" in md and "**Verdict: ERROR**" in md
+    assert "| [fake.pass](#fakepass) | theorem | holds | gap = " in md
+    assert "| [fake.fail](#fakefail) | theorem | refuted (expected holds) | error = 0.5, \\<= 0.1 required |" in md
+    assert "**Verdict: refuted** (expected holds: **FAIL**)" in md and "**Verdict: error** (ERROR)" in md
+    assert "**Why.** error = 0.5, required \\<= 0.1" in md
     assert "The gap is small \\| always, for s\\_{t+1} = W s\\_t." in md
     assert "A second paragraph." in md and "Data processing inequality." in md
     assert "![Figure for fake.cex](figures/fake.cex.png)" in md
@@ -169,12 +176,23 @@ def test_full_profile_covers_every_claim(fake_claims, tmp_path):
     assert report["not_run"] == []
 
 
-def test_stale_artifacts_are_removed(fake_claims, tmp_path):
+def test_stale_artifacts_of_our_own_are_removed_and_nothing_else(fake_claims, tmp_path):
     (tmp_path / "counterexamples").mkdir()
     (tmp_path / "counterexamples" / "old-1.json").write_text("{}")
-    _run(fake_claims, tmp_path)
-    assert sorted(p.name for p in (tmp_path / "counterexamples").iterdir()) == ["fake.cex-1.json",
-                                                                                 "fake.cex-2.json"]
+    with pytest.raises(ReportError, match="not a previous proofs-check report"):
+        _run(fake_claims, tmp_path)
+    assert (tmp_path / "counterexamples" / "old-1.json").read_text() == "{}"
+
+    out = tmp_path / "report"
+    _run(fake_claims, out)
+    previous = json.loads((out / "report.json").read_text())
+    previous["files"].append("counterexamples/old-1.json")  # an older report of ours wrote it
+    (out / "report.json").write_text(json.dumps(previous))
+    (out / "counterexamples" / "old-1.json").write_text("{}")
+    (out / "counterexamples" / "yours.json").write_text("{}")
+    _run(fake_claims, out)
+    assert sorted(p.name for p in (out / "counterexamples").iterdir()) == ["fake.cex-1.json", "fake.cex-2.json",
+                                                                           "yours.json"]
 
 
 def test_unwritable_report_folder(tmp_path):

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from scipy.stats import entropy
 
 from numerics.population import initial_gradient_by_extrapolation, monte_carlo_gradient_A1, relative_error
-from proofs_check.registry import Outcome, Profile, claim
+from proofs_check.references import REFERENCES
+from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
 from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, brute_force_pairwise_joint,
                            pairwise_joint, sample_sequences, stationary_distribution)
@@ -30,8 +31,8 @@ def hellinger(t):
 INFORMATION_KINDS = {"shannon": "shannon", "chi2": "chi2", "hellinger": hellinger}
 
 
-def _examples(profile: Profile, quick: int, full: int) -> int:
-    return quick if profile.quick else full
+def _examples(quick: int, full: int) -> dict[str, Param]:
+    return {"examples": Param(quick, full, "examples drawn by the property search")}
 
 
 def _graph_json(graph: CausalGraph) -> list:
@@ -60,10 +61,10 @@ def _non_parent_pairs(graph: CausalGraph):
     return [(i, int(par[i]), j) for i in range(graph.n) if par[i] >= 0 for j in range(i) if j != par[i]]
 
 
-def _outcome_from_search(result, tolerance: float, describe) -> Outcome:
-    passed = result.worst <= tolerance
+def _outcome_from_search(result, describe) -> Outcome:
+    """The search's worst violation as the measurement; a shrunk violating case as the evidence."""
     counterexamples = [] if result.counterexample is None else [describe(result.counterexample)]
-    return Outcome(result.worst, passed, {"examples": result.examples}, counterexamples)
+    return Outcome(result.worst, details={"examples": result.examples}, counterexamples=counterexamples)
 
 
 # ------------------------------------------------------------------ 1. pairwise joints
@@ -74,17 +75,19 @@ def _outcome_from_search(result, tolerance: float, describe) -> Outcome:
                   "stationary or uniform roots.",
        method="Property search: closed form against brute-force enumeration of all S^n sequences "
               "(pgmpy's exact inference is a second oracle in the test suite). Measured: max absolute error.",
-       tolerance=1e-12,
+       kind="theorem", measured="max |closed form - brute force| over entries", direction="<=",
+       tolerance=1e-12, parameters=_examples(40, 300), reference=REFERENCES["causal.pairwise_joint"],
+       replay=lambda case: Outcome(_joint_error(*_from_case(case), case["roots"])),
        proof_idea="Given x_c, the two paths from c to i and to j are independent Markov chains.")
 def check_pairwise_joint(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 6)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
+    result = search(strategy, lambda ex: _joint_error(*ex), 1e-12, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
 
-    def violation(ex):
-        graph, pi, roots = ex
-        return float(np.max(np.abs(pairwise_joint(graph, pi, roots) - brute_force_pairwise_joint(graph, pi, roots))))
 
-    result = search(strategy, violation, 1e-12, max_examples=_examples(profile, 40, 300), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-12, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
+def _joint_error(graph: CausalGraph, pi: np.ndarray, roots: str) -> float:
+    return float(np.max(np.abs(pairwise_joint(graph, pi, roots) - brute_force_pairwise_joint(graph, pi, roots))))
 
 
 # ------------------------------------------------------------------ 2. information matrices
@@ -110,22 +113,24 @@ def _brute_force_information(joint: np.ndarray, kind: str) -> np.ndarray:
        method="Property search against brute-force pairwise laws, Shannon MI through H(X)+H(Y)-H(X,Y) "
               "(scipy.stats.entropy), χ² through its sum (dit is a further oracle in the test suite). "
               "Measured: max absolute difference.",
-       tolerance=1e-11)
+       kind="theorem", measured="max |closed form - oracle| over entries, kinds and generators", direction="<=",
+       tolerance=1e-11, parameters=_examples(30, 200), reference=REFERENCES["causal.mutual_information_matrix"],
+       replay=lambda case: Outcome(_information_error(*_from_case(case), case["roots"])))
 def check_information_matrix(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 5)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
+    result = search(strategy, lambda ex: _information_error(*ex), 1e-11, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
 
-    def violation(ex):
-        graph, pi, roots = ex
-        joint = brute_force_pairwise_joint(graph, pi, roots)
-        gaps = []
-        for kind, f in (("shannon", lambda t: t * np.log(np.where(t > 0, t, 1.0))), ("chi2", lambda t: (t - 1) ** 2)):
-            exact = _brute_force_information(joint, kind)
-            gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, kind, roots) - exact)))
-            gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, f, roots) - exact)))
-        return float(max(gaps))
 
-    result = search(strategy, violation, 1e-11, max_examples=_examples(profile, 30, 200), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-11, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
+def _information_error(graph: CausalGraph, pi: np.ndarray, roots: str) -> float:
+    joint = brute_force_pairwise_joint(graph, pi, roots)
+    gaps = []
+    for kind, f in (("shannon", lambda t: t * np.log(np.where(t > 0, t, 1.0))), ("chi2", lambda t: (t - 1) ** 2)):
+        exact = _brute_force_information(joint, kind)
+        gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, kind, roots) - exact)))
+        gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, f, roots) - exact)))
+    return float(max(gaps))
 
 
 def _dpi_violation(info: np.ndarray, graph: CausalGraph) -> float:
@@ -142,19 +147,21 @@ def _dpi_violation(info: np.ndarray, graph: CausalGraph) -> float:
                   "Also for a prior average of the per-π informations (finite priors).",
        method="Property search over forests (n <= 7), transition matrices and finite priors. "
               "Measured: max of I(x_i;x_j) - I(x_i;x_{p(i)}) (<= 0 means the inequality holds).",
-       tolerance=1e-10,
+       kind="theorem", measured="max over non-roots i, j < i of I(x_i;x_j) - I(x_i;x_{p(i)})", direction="<=",
+       tolerance=1e-10, parameters=_examples(40, 400), reference=REFERENCES["causal.data_processing"],
+       replay=lambda case: Outcome(_dpi_case_violation(*_from_case(case), case["roots"], case["kind"])),
        proof_idea="j < i is a non-descendant of i, so x_j -> x_{p(i)} -> x_i is a Markov chain.")
 def check_data_processing(profile: Profile) -> Outcome:
     source = st.one_of(transition_matrices(st.integers(2, 4)), finite_priors(st.integers(2, 3)))
     strategy = st.tuples(forests(st.integers(2, 7)), source, st.sampled_from(ROOTS),
                          st.sampled_from(sorted(INFORMATION_KINDS)))
+    result = search(strategy, lambda ex: _dpi_case_violation(*ex), 1e-10, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2], kind=ex[3]))
 
-    def violation(ex):
-        graph, pi, roots, kind = ex
-        return _dpi_violation(mutual_information_matrix(graph, pi, INFORMATION_KINDS[kind], roots), graph)
 
-    result = search(strategy, violation, 1e-10, max_examples=_examples(profile, 40, 400), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-10, lambda ex: _case(ex[0], ex[1], roots=ex[2], kind=ex[3]))
+def _dpi_case_violation(graph: CausalGraph, pi, roots: str, kind: str) -> float:
+    return _dpi_violation(mutual_information_matrix(graph, pi, INFORMATION_KINDS[kind], roots), graph)
 
 
 def _mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str) -> np.ndarray:
@@ -166,7 +173,7 @@ def _mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str) -> 
 def _replay_mixture(case: dict) -> Outcome:
     graph, prior = _from_case(case)
     v = _dpi_violation(_mixture_information(graph, prior, "stationary"), graph)
-    return Outcome(v, v > 1e-6, {"note": "violation of the DPI for the π-mixture's Shannon MI"})
+    return Outcome(v, details={"note": "violation of the DPI for the π-mixture's Shannon MI"})
 
 
 @claim("causal.data_processing_mixture_boundary", paper=PAPER, replay=_replay_mixture,
@@ -175,8 +182,10 @@ def _replay_mixture(case: dict) -> Outcome:
        hypotheses="Dropped hypothesis: fixed π. Forest, finite prior of 2-3 matrices, stationary roots, Shannon MI "
                   "of the prior-marginal pairwise laws.",
        method="Property search for (forest, finite prior) with I(x_i;x_j) > I(x_i;x_{p(i)}) + 1e-6, shrunk by "
-              "hypothesis. Passes iff a counterexample is found. Measured: the largest violation found.",
-       tolerance=1e-6,
+              "hypothesis. Measured: the largest violation found; the inequality is refuted when it exceeds 1e-6.",
+       kind="boundary", measured="max over non-roots i, j < i of I(x_i;x_j) - I(x_i;x_{p(i)}) (π-mixture)",
+       direction="<=", tolerance=1e-6, parameters=_examples(100, 600),
+       reference=REFERENCES["causal.data_processing_mixture_boundary"],
        proof_idea="Two children of one parent through the same near-deterministic random π are equal, while the "
                   "child-parent map is blurred by the mixture.")
 def check_dpi_mixture_boundary(profile: Profile) -> Outcome:
@@ -186,10 +195,10 @@ def check_dpi_mixture_boundary(profile: Profile) -> Outcome:
         graph, prior = ex
         return _dpi_violation(_mixture_information(graph, prior, "stationary"), graph)
 
-    result = search(strategy, violation, 1e-6, max_examples=_examples(profile, 100, 600), seed_value=profile.seed)
+    result = search(strategy, violation, 1e-6, max_examples=profile.params["examples"], seed_value=profile.seed)
     found = result.counterexample is not None
     cases = [_case(*result.counterexample, violation=result.counterexample_violation)] if found else []
-    return Outcome(result.worst, found and result.worst > 1e-6, {"examples": result.examples}, cases)
+    return Outcome(result.worst, details={"examples": result.examples}, counterexamples=cases)
 
 
 # ------------------------------------------------------------------ 3. the initial gradient
@@ -205,20 +214,23 @@ def _gradient_sources():
        method="Autograd of the exactly enumerated population loss of the torch ReducedTransformer (float64) at "
               "β = 1e-4, 5e-5, 2.5e-5, Richardson-extrapolated to the O(β) coefficient. Measured: max relative error "
               "max|g_autograd - g_closed| / max|g_closed|.",
-       tolerance=1e-8)
+       kind="theorem", measured="max|g_autograd - g_closed| / max|g_closed|", direction="<=",
+       tolerance=1e-8, parameters=_examples(25, 200), reference=REFERENCES["causal.initial_gradient_autograd"],
+       replay=lambda case: Outcome(_gradient_error(*_from_case(case), case["roots"], case["loss"])))
 def check_initial_gradient(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 4)), _gradient_sources(), st.sampled_from(ROOTS),
                          st.sampled_from(("linearized", "cross_entropy")))
+    result = search(strategy, lambda ex: _gradient_error(*ex), 1e-8, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2], loss=ex[3]))
 
-    def violation(ex):
-        graph, pi, roots, loss = ex
-        closed = attention_gradient_at_init(graph, pi, loss=loss, roots=roots)
-        if np.max(np.abs(closed)) == 0:  # a single root and a constant query term: both sides vanish
-            return float(np.max(np.abs(initial_gradient_by_extrapolation(graph, pi, loss=loss, roots=roots))))
-        return relative_error(initial_gradient_by_extrapolation(graph, pi, loss=loss, roots=roots), closed)
 
-    result = search(strategy, violation, 1e-8, max_examples=_examples(profile, 25, 200), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-8, lambda ex: _case(ex[0], ex[1], roots=ex[2], loss=ex[3]))
+def _gradient_error(graph: CausalGraph, pi, roots: str, loss: str) -> float:
+    closed = attention_gradient_at_init(graph, pi, loss=loss, roots=roots)
+    autograd = initial_gradient_by_extrapolation(graph, pi, loss=loss, roots=roots)
+    if np.max(np.abs(closed)) == 0:  # a single root and a constant query term: both sides vanish
+        return float(np.max(np.abs(autograd)))
+    return relative_error(autograd, closed)
 
 
 @claim("causal.initial_gradient_dirichlet", paper=PAPER,
@@ -228,18 +240,20 @@ def check_initial_gradient(profile: Profile) -> Outcome:
        method="Two independent Monte Carlo estimates with standard errors; measured: max over entries of "
               "|difference| / combined standard error. Tolerance 4.5 (a two-sided 1e-4 level per entry, "
               "Bonferroni over the 15 entries gives a family-wise level below 2e-3).",
-       tolerance=4.5)
+       kind="theorem", measured="max over entries of |closed - autograd| / combined stderr", direction="<=",
+       tolerance=4.5, reference=REFERENCES["causal.initial_gradient_dirichlet"],
+       parameters={"draws": Param(2000, 20000, "draws of π for the closed-form average"),
+                   "batches": Param(24, 200, "Monte Carlo autograd batches of 2,048 sequences")})
 def check_initial_gradient_dirichlet(profile: Profile) -> Outcome:
     graph, prior = CausalGraph.chain(4), DirichletPrior(3, 1.0)
     rng = profile.rng("dirichlet-gradient")
-    closed = attention_gradient_at_init(graph, prior, draws=_examples(profile, 2000, 20000), rng=rng)
-    mc = monte_carlo_gradient_A1(graph, prior, 1e-6, batch=2048, batches=_examples(profile, 24, 200), rng=rng)
+    closed = attention_gradient_at_init(graph, prior, draws=profile.params["draws"], rng=rng)
+    mc = monte_carlo_gradient_A1(graph, prior, 1e-6, batch=2048, batches=profile.params["batches"], rng=rng)
     # g[0, 0] = 0 identically (one key, nothing to move): both estimates are exactly 0 with no spread there
     random_entries = np.tril(np.ones_like(closed.value, dtype=bool)) & (closed.stderr > 0)
     z = (np.abs(closed.value - mc.value)[random_entries]
          / np.sqrt(closed.stderr ** 2 + mc.stderr ** 2)[random_entries])
-    return Outcome(float(z.max()), bool(z.max() <= 4.5),
-                   {"max_relative_stderr": float((mc.stderr / np.abs(mc.value).max()).max()),
+    return Outcome(float(z.max()), details={"max_relative_stderr": float((mc.stderr / np.abs(mc.value).max()).max()),
                     "closed_form_draws": closed.draws, "autograd_batches": mc.draws})
 
 
@@ -265,21 +279,25 @@ def _ranking_strategy():
                  "N[i, p(i)] >= N[i, j]; so the row term of the initial gradient ranks the parent first.",
        hypotheses="Forest; stationary roots; fixed π with full support, or a finite prior (average of N); any T.",
        method="Property search over forests (n <= 7), transition matrices of every kind and finite priors. "
-              "Measured: max of (N[i,j] - N[i,p(i)]) / max|N| (<= 0 means the ranking holds).",
-       tolerance=1e-10,
+              "Measured: max of (N[i,j] - N[i,p(i)]) / max|N| (<= 0 means the ranking holds). Keys j < i only: "
+              "the diagonal key j = i and the query row are searched by causal.ranking_* claims.",
+       kind="theorem", measured="max over non-roots i, j < i, j != p(i) of (N[i,j] - N[i,p(i)]) / max|N|",
+       direction="<=", tolerance=1e-10, parameters=_examples(60, 600), reference=REFERENCES["causal.edge_ranking"],
+       replay=lambda case: Outcome(_ranking_violation(likelihood_ratio_matrix(*_from_case(case), "stationary"),
+                                                      _from_case(case)[0])),
        proof_idea="N[i,j] = E[K(x_{p(i)}, x_j)] with the PSD kernel K(c,b) = Σ_a π(c,a)π(b,a)/μ(a); "
                   "K(c,b) <= (K(c,c) + K(b,b))/2 and both arguments have marginal μ.")
 def check_edge_ranking(profile: Profile) -> Outcome:
     result = search(_ranking_strategy(),
                     lambda ex: _ranking_violation(likelihood_ratio_matrix(ex[0], ex[1], "stationary"), ex[0]),
-                    1e-10, max_examples=_examples(profile, 60, 600), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-10, lambda ex: _case(ex[0], ex[1], roots="stationary"))
+                    1e-10, max_examples=profile.params["examples"], seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
 
 def _replay_uniform_roots(case: dict) -> Outcome:
     graph, pi = _from_case(case)
     v = _ranking_violation(_brute_force_N(graph, pi, "uniform"), graph)
-    return Outcome(v, v > 1e-6, {"note": "(N[i,j] - N[i,p(i)]) / max|N| under uniform roots, brute-force N"})
+    return Outcome(v, details={"note": "(N[i,j] - N[i,p(i)]) / max|N| under uniform roots, brute-force N"})
 
 
 @claim("causal.edge_ranking_uniform_roots_boundary", paper=PAPER, replay=_replay_uniform_roots,
@@ -288,23 +306,25 @@ def _replay_uniform_roots(case: dict) -> Outcome:
        hypotheses="Dropped hypothesis: stationary roots (roots uniform instead). Searched: forests on 3-4 positions, "
                   "fixed π with S in {3, 4}.",
        method="Property search for a violation > 1e-6, shrunk by hypothesis and confirmed against N computed from "
-              "brute-force pairwise laws. Passes iff a confirmed counterexample is found. Measured: its violation.",
-       tolerance=1e-6)
+              "brute-force pairwise laws. Measured: the confirmed violation (the largest seen if none was found).",
+       kind="boundary", measured="(N[i,j] - N[i,p(i)]) / max|N| of the confirmed case, uniform roots",
+       direction="<=", tolerance=1e-6, reference=REFERENCES["causal.edge_ranking_uniform_roots_boundary"],
+       parameters={**_examples(250, 1000), "restarts": Param(6, 6, "independent searches at most")})
 def check_edge_ranking_uniform_boundary(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(3, 4)), transition_matrices(st.integers(3, 4)))
-    seen = 0
-    for attempt in range(6):  # independent restarts: one search of 400 finds a violation about half the time
+    seen, restarts = 0, profile.params["restarts"]
+    for attempt in range(restarts):  # independent restarts: one search of 400 finds a violation about half the time
         result = search(strategy, lambda ex: _ranking_violation(likelihood_ratio_matrix(ex[0], ex[1], "uniform"), ex[0]),
-                        1e-6, max_examples=_examples(profile, 250, 1000), seed_value=6 * profile.seed + attempt)
+                        1e-6, max_examples=profile.params["examples"], seed_value=restarts * profile.seed + attempt)
         seen += result.examples
         if result.counterexample is not None:
             break
     if result.counterexample is None:
-        return Outcome(result.worst, False, {"examples": seen, "note": "no counterexample found"})
+        return Outcome(result.worst, details={"examples": seen, "note": "no counterexample found"})
     graph, pi = result.counterexample
     confirmed = _ranking_violation(_brute_force_N(graph, pi, "uniform"), graph)
-    return Outcome(confirmed, confirmed > 1e-6, {"examples": seen, "restarts": attempt + 1},
-                   [_case(graph, pi, roots="uniform", violation=confirmed)])
+    return Outcome(confirmed, details={"examples": seen, "restarts": attempt + 1},
+                   counterexamples=[_case(graph, pi, roots="uniform", violation=confirmed)])
 
 
 def _brute_force_N(graph: CausalGraph, pi: np.ndarray, roots: str) -> np.ndarray:
@@ -321,23 +341,26 @@ def _brute_force_N(graph: CausalGraph, pi: np.ndarray, roots: str) -> np.ndarray
                   "only the row term; this is a conjecture searched for counterexamples.",
        method="Property search; measured: max of (g[i,p(i)] - g[i,j]) / (max|N| / (S·T)) (<= 0: the parent is "
               "the most negative entry). A counterexample would be reported here and fail the check.",
-       tolerance=1e-10)
+       kind="theorem", measured="max over non-roots i, j < i, j != p(i) of (g[i,p(i)] - g[i,j]) / (max|N|/(S·T))",
+       direction="<=", tolerance=1e-10, parameters=_examples(60, 600),
+       reference=REFERENCES["causal.edge_ranking_full_gradient"],
+       replay=lambda case: Outcome(_full_gradient_violation(*_from_case(case))))
 def check_edge_ranking_full_gradient(profile: Profile) -> Outcome:
-    def violation(ex):
-        graph, pi = ex
-        N = likelihood_ratio_matrix(graph, pi, "stationary")
-        S, T = _states(pi), graph.n + 1
-        g = attention_gradient_from_N(N, S)
-        pairs = _non_parent_pairs(graph)
-        if not pairs:
-            return float("-inf")
-        # g's entries are differences of N's divided by S·T: measure on that scale, so that a π with
-        # (nearly) identical rows, where g is round-off, does not turn round-off into a ranking
-        return float(max(g[i, p] - g[i, j] for i, p, j in pairs) / (np.max(np.abs(N)) / (S * T)))
+    result = search(_ranking_strategy(), lambda ex: _full_gradient_violation(*ex), 1e-10,
+                    max_examples=profile.params["examples"], seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
-    result = search(_ranking_strategy(), violation, 1e-10, max_examples=_examples(profile, 60, 600),
-                    seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-10, lambda ex: _case(ex[0], ex[1], roots="stationary"))
+
+def _full_gradient_violation(graph: CausalGraph, pi) -> float:
+    N = likelihood_ratio_matrix(graph, pi, "stationary")
+    S, T = _states(pi), graph.n + 1
+    g = attention_gradient_from_N(N, S)
+    pairs = _non_parent_pairs(graph)
+    if not pairs:
+        return float("-inf")
+    # g's entries are differences of N's divided by S·T: measure on that scale, so that a π with
+    # (nearly) identical rows, where g is round-off, does not turn round-off into a ranking
+    return float(max(g[i, p] - g[i, j] for i, p, j in pairs) / (np.max(np.abs(N)) / (S * T)))
 
 
 def _states(pi) -> int:
@@ -348,23 +371,26 @@ def _states(pi) -> int:
        statement="For a parent under stationary roots: N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)}).",
        hypotheses="Forest; stationary roots; fixed π with full support.",
        method="Property search: N from the closed form against the χ² MI matrix. Measured: max relative gap.",
-       tolerance=1e-10,
+       kind="theorem", measured="max over children i of |N[i,p(i)] - 1 - I_χ²(x_i;x_{p(i)})| / N[i,p(i)]",
+       direction="<=", tolerance=1e-10, parameters=_examples(40, 400),
+       reference=REFERENCES["causal.parent_chi2_identity"],
+       replay=lambda case: Outcome(_chi2_identity_gap(*_from_case(case))),
        proof_idea="(x_{p(i)}, x_i) has law μ(c)π(c,a), and π(c,a)/μ(a) = P(c,a)/(μ(c)μ(a)).")
 def check_parent_chi2(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(2, 7)), transition_matrices(st.integers(2, 4)))
+    result = search(strategy, lambda ex: _chi2_identity_gap(*ex), 1e-10, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
+    return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
-    def violation(ex):
-        graph, pi = ex
-        N = likelihood_ratio_matrix(graph, pi, "stationary")
-        chi2 = mutual_information_matrix(graph, pi, "chi2", "stationary")
-        par = graph.parent_array()
-        kids = np.flatnonzero(par >= 0)
-        if len(kids) == 0:
-            return float("-inf")
-        return float(np.max(np.abs(N[kids, par[kids]] - 1 - chi2[kids, par[kids]]) / N[kids, par[kids]]))
 
-    result = search(strategy, violation, 1e-10, max_examples=_examples(profile, 40, 400), seed_value=profile.seed)
-    return _outcome_from_search(result, 1e-10, lambda ex: _case(ex[0], ex[1], roots="stationary"))
+def _chi2_identity_gap(graph: CausalGraph, pi: np.ndarray) -> float:
+    N = likelihood_ratio_matrix(graph, pi, "stationary")
+    chi2 = mutual_information_matrix(graph, pi, "chi2", "stationary")
+    par = graph.parent_array()
+    kids = np.flatnonzero(par >= 0)
+    if len(kids) == 0:
+        return float("-inf")
+    return float(np.max(np.abs(N[kids, par[kids]] - 1 - chi2[kids, par[kids]]) / N[kids, par[kids]]))
 
 
 # ------------------------------------------------------------------ 5. cross-entropy versus linearised
@@ -398,7 +424,11 @@ CE_PI = np.array([[0.8, 0.2], [0.3, 0.7]])
               "full profile adds Monte Carlo points n = 16, 24 (integrand difference on common sequences, "
               "standard errors reported). Measured: the fitted exponent -r over the largest sizes; passes if "
               "r >= 0.5 and the gap decreases over them.",
-       tolerance=-0.5,
+       kind="theorem", measured="fitted log-log exponent of the relative gap against n", direction="<=",
+       tolerance=-0.5, conditions={"gap_decreasing_over_fitted_sizes": ("==", True)},
+       parameters={"monte_carlo_n": Param((), (16, 24), "context lengths added by Monte Carlo"),
+                   "monte_carlo_samples": Param(200_000, 200_000, "sequences per Monte Carlo point")},
+       reference=REFERENCES["causal.cross_entropy_vs_linearized"],
        proof_idea="ĉ -> μ_π by ergodicity, so w = y/ĉ -> y/μ.")
 def check_cross_entropy_rate(profile: Profile) -> Outcome:
     ns = list(range(3, 13))
@@ -407,16 +437,15 @@ def check_cross_entropy_rate(profile: Profile) -> Outcome:
             for n in ns]
     details = {"n": ns, "relative_gap": gaps}
     fit_n, fit_gap = ns[-4:], gaps[-4:]
-    if not profile.quick:
-        rng = profile.rng("ce-rate")
-        for n in (16, 24):
-            gap, se = _monte_carlo_gap(CausalGraph.chain(n), CE_PI, 200_000, rng)
-            details.setdefault("monte_carlo", []).append({"n": n, "relative_gap": gap, "stderr": se})
-            fit_n, fit_gap = fit_n + [n], fit_gap + [gap]
+    rng = profile.rng("ce-rate")
+    for n in profile.params["monte_carlo_n"]:
+        gap, se = _monte_carlo_gap(CausalGraph.chain(n), CE_PI, profile.params["monte_carlo_samples"], rng)
+        details.setdefault("monte_carlo", []).append({"n": n, "relative_gap": gap, "stderr": se})
+        fit_n, fit_gap = fit_n + [n], fit_gap + [gap]
     slope = float(np.polyfit(np.log(fit_n), np.log(fit_gap), 1)[0])
     decreasing = bool(np.all(np.diff(fit_gap) < 0))
     details["fitted_exponent"] = slope
-    return Outcome(slope, slope <= -0.5 and decreasing, details)
+    return Outcome(slope, conditions={"gap_decreasing_over_fitted_sizes": decreasing}, details=details)
 
 
 # ------------------------------------------------------------------ 8. positive semi-definiteness
@@ -430,22 +459,33 @@ def _min_eigen_ratio(M: np.ndarray) -> float:
        hypotheses="Any joint law of n variables on finite alphabets (searched: n = 3, 4 binary; n = 3 ternary), "
                   "and the context laws of forests under any π and root law.",
        method="Property search; measured: max of -λ_min(M) / max(1, tr M) (<= 0 means PSD).",
-       tolerance=1e-10,
+       kind="theorem", measured="max of -λ_min(M) / max(1, tr M)", direction="<=", tolerance=1e-10,
+       parameters=_examples(60, 500), reference=REFERENCES["causal.chi2_information_psd"],
+       replay=lambda case: Outcome(_chi2_negativity(_psd_example(case))),
        proof_idea="With Z_i = Σ_a 1[X_i=a]1[X'_i=a]/P(X_i=a) for an independent copy X', "
                   "I_χ²(X_i;X_j) = Cov(Z_i, Z_j), a covariance matrix.")
 def check_chi2_psd(profile: Profile) -> Outcome:
     laws = st.one_of(joint_distributions(3, 2), joint_distributions(4, 2), joint_distributions(3, 3))
     graphs = st.tuples(forests(st.integers(2, 6)), transition_matrices(st.integers(2, 4)), st.sampled_from(ROOTS))
 
-    def violation(ex):
-        if isinstance(ex, tuple):
-            return -_min_eigen_ratio(mutual_information_matrix(ex[0], ex[1], "chi2", ex[2]))
-        return -_min_eigen_ratio(pairwise_information_matrix(ex, "chi2"))
-
-    result = search(st.one_of(laws, graphs), violation, 1e-10, max_examples=_examples(profile, 60, 500),
+    result = search(st.one_of(laws, graphs), _chi2_negativity, 1e-10, max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     describe = lambda ex: _case(*ex[:2], roots=ex[2]) if isinstance(ex, tuple) else {"joint": ex.tolist()}
-    return _outcome_from_search(result, 1e-10, describe)
+    return _outcome_from_search(result, describe)
+
+
+def _chi2_negativity(ex) -> float:
+    """``-λ_min / max(1, tr)`` of the χ² matrix of a joint law or of a (forest, π, roots) context."""
+    if isinstance(ex, tuple):
+        return -_min_eigen_ratio(mutual_information_matrix(ex[0], ex[1], "chi2", ex[2]))
+    return -_min_eigen_ratio(pairwise_information_matrix(ex, "chi2"))
+
+
+def _psd_example(case: dict):
+    """Inverse of the χ² search's case: a joint law array, or ``(graph, π, roots)``."""
+    if "joint" in case:
+        return np.asarray(case["joint"], dtype=np.float64)
+    return (*_from_case(case), case["roots"])
 
 
 def _functions_of_two_bits() -> list[np.ndarray]:
@@ -468,14 +508,19 @@ def _joint_of_functions(funcs: tuple[np.ndarray, ...]) -> np.ndarray:
 
 
 @claim("causal.shannon_information_not_psd", paper=PAPER,
-       statement="Shannon mutual-information matrices (diagonal H(X_i)) are NOT positive semi-definite for every "
-                 "distribution (the f = t log t generator has negative power-series coefficients).",
+       statement="Outside the hypothesis of the χ² theorem (an f whose power series has non-negative coefficients): "
+                 "Shannon mutual-information matrices (diagonal H(X_i)) are positive semi-definite for every "
+                 "distribution FAILS (f = t log t has negative power-series coefficients).",
        hypotheses="Searched class: 4-tuples of deterministic functions of two independent uniform bits (all "
                   "15^4 combinations of the 15 partitions of 4 points). Random laws on 3 variables cannot give a "
                   "counterexample (Jakobsen 2014 proves PSD for n <= 3), which a random search confirmed.",
-       method="Exhaustive search; passes iff some Shannon MI matrix has λ_min / tr < -1e-9, while the χ² matrix of "
-              "the same law stays PSD. Measured: the most negative λ_min / max(1, tr M) found.",
-       tolerance=-1e-9,
+       method="Exhaustive search. Measured: the most negative λ_min / max(1, tr M) of a Shannon MI matrix; PSD "
+              "is refuted below -1e-9. Premise: the χ² matrix of the same law is PSD (the oracle agrees with the "
+              "χ² theorem on the case).",
+       kind="boundary", measured="min over the searched laws of λ_min(M_Shannon) / max(1, tr M)",
+       replay=lambda case: _shannon_psd_measurements(_joint_from_support(case)),
+       direction=">=", tolerance=-1e-9, premises={"chi2_min_eigen_ratio_same_law": (">=", -1e-10)},
+       reference=REFERENCES["causal.shannon_information_not_psd"],
        proof_idea="X1, X2 independent bits, X3 = (X1, X2), X4 = X1 xor X2: the vector (1, 1, -1, 1) gives "
                   "vᵀMv = -1 bit.")
 def check_shannon_not_psd(profile: Profile) -> Outcome:
@@ -486,10 +531,25 @@ def check_shannon_not_psd(profile: Profile) -> Outcome:
         ratio = _min_eigen_ratio(pairwise_information_matrix(joint, "shannon"))
         if ratio < best:
             best, best_case = ratio, joint
-    chi2_ratio = _min_eigen_ratio(pairwise_information_matrix(best_case, "chi2"))
     M = pairwise_information_matrix(best_case, "shannon")
     case = {"joint_support": [list(map(int, idx)) for idx in zip(*np.nonzero(best_case))],
             "probability_each": 0.25, "shannon_matrix_nats": M.round(6).tolist(),
             "min_eigenvalue": float(np.linalg.eigvalsh(M)[0])}
-    return Outcome(best, best < -1e-9 and chi2_ratio >= -1e-10,
-                   {"chi2_min_eigen_ratio_same_law": chi2_ratio}, [case])
+    found = _shannon_psd_measurements(best_case)
+    found.counterexamples = [case]
+    return found
+
+
+def _shannon_psd_measurements(joint: np.ndarray) -> Outcome:
+    """λ_min / max(1, tr) of the law's Shannon MI matrix; premise: its χ² matrix is PSD."""
+    return Outcome(_min_eigen_ratio(pairwise_information_matrix(joint, "shannon")),
+                   premises={"chi2_min_eigen_ratio_same_law":
+                             _min_eigen_ratio(pairwise_information_matrix(joint, "chi2"))})
+
+
+def _joint_from_support(case: dict) -> np.ndarray:
+    """The joint law of a saved case: equal mass on each listed support point."""
+    support = np.asarray(case["joint_support"], dtype=np.int64)
+    joint = np.zeros(tuple(support.max(axis=0) + 1))
+    joint[tuple(support.T)] = float(case["probability_each"])
+    return joint

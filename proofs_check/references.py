@@ -1,0 +1,59 @@
+"""Where each claim sits in its paper: theorem, lemma, section or figure.
+
+arXiv 2402.14735 for the causal paper, 2402.05787 for the autoregressive one.
+Figure numbers are those of the authors' published code (which names each
+figure it draws); where only the part of the paper is known, the entry names
+that part rather than a number.  A claim that goes beyond its paper says so.
+"""
+
+_STAGE1 = "stage-1 analysis of the reduced model (gradient of A1 at initialisation)"
+
+REFERENCES: dict[str, str] = {
+    "causal.pairwise_joint": "Section 2, the task 'random sequences with causal structure' "
+                             "(the LCA closed form is the toolkit's derivation from it)",
+    "causal.mutual_information_matrix": f"{_STAGE1}: χ² mutual information; the Shannon and f-MI matrices "
+                                        "generalise it (beyond the paper)",
+    "causal.data_processing": f"{_STAGE1}: the data-processing-inequality step named in the abstract",
+    "causal.data_processing_mixture_boundary": f"{_STAGE1}: boundary of the data-processing step "
+                                               "(π integrated out; beyond the paper)",
+    "causal.initial_gradient_autograd": f"{_STAGE1}: the gradient lemma (spec 1, section 4)",
+    "causal.initial_gradient_dirichlet": f"{_STAGE1}: the gradient lemma averaged over the Dirichlet prior",
+    "causal.edge_ranking": f"{_STAGE1}: the largest gradient entry of row i is at the parent",
+    "causal.edge_ranking_uniform_roots_boundary": f"{_STAGE1}: boundary of the ranking (non-stationary roots; "
+                                                  "beyond the paper)",
+    "causal.edge_ranking_full_gradient": f"{_STAGE1}: ranking including the O(1/T) column correction "
+                                         "(conjecture beyond the paper)",
+    "causal.parent_chi2_identity": f"{_STAGE1}: parent entry N[i, p(i)] = 1 + I_χ²",
+    "causal.cross_entropy_vs_linearized": f"{_STAGE1}: the linearised (large-context) approximation of the "
+                                          "cross-entropy gradient",
+    "causal.chi2_information_psd": "forward citation: Robertson, 'A Global Characterization of f-Divergences "
+                                   "Yielding PSD Mutual-Information Matrices', arXiv 2601.08929 (sufficiency: χ²)",
+    "causal.shannon_information_not_psd": "forward citation: Robertson, arXiv 2601.08929 (necessity: a negative "
+                                          "power-series coefficient, Shannon)",
+    "causal.symbolic_gradient": f"{_STAGE1}: the gradient lemma, proved symbolically for S = 2",
+    "causal.symbolic_chi2_parent": f"{_STAGE1}: N[i, p(i)] = 1 + I_χ², proved symbolically for S = 2",
+    "causal.train_argmax_parent": "main theorem, stage 1 (A1 converges to the adjacency); experiments of "
+                                  "Figures 2 and 6",
+    "causal.train_initial_direction": f"{_STAGE1}: early dynamics along the initial gradient",
+    "causal.train_induction_head": "main theorem, in-context Markov chain special case (induction head); Figure 2",
+    "causal.train_loss_vs_estimator": "main theorem, stage 2 (A2 trained): loss near the optimum; Figure 2",
+    "causal.induction_head_vs_estimator": "main theorem, loss of the induction head against the count "
+                                          "estimator ('Bayes' in Figure 2)",
+    "causal.train_disentangled_graph": "experiments: disentangled transformer trained from zero, Figures 2 and 6 "
+                                       "(the paper trains 2^17 SGD steps; this claim a CPU-minute budget)",
+    "causal.train_k_parents": "multiple parents, one layer-1 head per parent; experiments of Figures 5 and 7",
+    "causal.train_ood_query": "main theorem, out-of-distribution generalisation of the learned mechanism",
+    "ar.identity": "Section 'augmented tokens': explicit Q, K, V implementing one gradient step in context",
+    "ar.gd_step_loss": "Section 'augmented tokens': optimal step of the one-GD-step mapping, commuting unitary "
+                       "contexts (closed form derived by the toolkit)",
+    "ar.trained_equals_constructed": "Section 'augmented tokens': the trained layer implements one GD step; "
+                                     "experiment of Figure 5",
+    "ar.raw_token_loss": "Section 'non-augmented tokens': closed-form population loss of the diagonal multi-head "
+                         "attention with positional weights; Figure 3 (left)",
+    "ar.global_minima": "Section 'non-augmented tokens': global minima, orthogonal heads, p on the last key; "
+                        "Figure 3 (left)",
+    "ar.real_orthogonal": "Section 'non-augmented tokens': commuting orthogonal contexts, trigonometric relations "
+                          "in the positional weights; Figure 3 (right)",
+    "ar.positional_weights": "Section 'non-augmented tokens', positional encoding only with a restricted angle "
+                             "range; Figure 6",
+}
