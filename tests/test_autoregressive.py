@@ -100,8 +100,10 @@ def test_positional_minimiser_and_monte_carlo(nu, seed):
 @given(H=st.integers(1, 5), d=st.integers(1, 5), seed=st.integers(0, 2**31))
 def test_global_minimum_bound(H, d, seed):
     g = np.random.default_rng(seed)
-    A, B, p = ar.raw_token_minimiser(d, H, g, p_last=0.5)
-    assert ar.raw_token_population_loss(B.T @ A, p) == pytest.approx(d - min(H, d), abs=1e-10)
+    for p_last in (0.5, -0.5, -3.0):  # L(C, p) = L(-C, -p): either sign of p_n
+        A, B, p = ar.raw_token_minimiser(d, H, g, p_last=p_last)
+        assert p[-1] == p_last and np.allclose((B.T @ A) * p_last, (B.T @ A * p_last).T)
+        assert ar.raw_token_population_loss(B.T @ A, p) == pytest.approx(d - min(H, d), abs=1e-10)
     A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(4)
     assert ar.raw_token_population_loss(B.T @ A, p) >= ar.raw_token_global_minimum(d, H) - 1e-10
 
@@ -150,6 +152,7 @@ def test_symbolic_coefficients_derived():
     (lambda: ar.raw_token_population_loss(np.eye(2), [1.0]), "p"),
     (lambda: ar.raw_token_population_loss(np.eye(2), [1.0, np.inf]), "p"),
     (lambda: ar.raw_token_population_loss_real_orthogonal(np.eye(3), [1.0, 1.0]), "d"),
+    (lambda: ar.raw_token_minimiser(2, 1, p_last=0.0), "p_last"),
     (lambda: ar.positional_gram(np.eye(2), 2, 0.5), "nu"),
     (lambda: ar.positional_gram(np.eye(2), 0, 1.0), "n"),
     (lambda: ar.commuting_orthogonal_contexts(3, 4), "d"),

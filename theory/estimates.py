@@ -1,4 +1,4 @@
-"""Monte Carlo estimates with their standard errors."""
+"""Monte Carlo estimates with their standard errors, and the entries that have no finite mean."""
 
 from __future__ import annotations
 
@@ -9,34 +9,83 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Estimate:
-    """A Monte Carlo mean ``value`` with its standard error ``stderr`` (same shape) over ``draws`` samples."""
+    """A Monte Carlo mean ``value`` with its standard error ``stderr`` (same shape) over ``draws`` samples.
+
+    ``defined`` (bool, same shape; default all True) is False where the estimated expectation does
+    not exist (the integrand has ``E|X| = ∞``): a sample mean there is a random number that grows
+    with ``draws``, not an estimate.  ``finite_variance`` is False where ``E[X²] = ∞`` (implied by
+    ``not defined``): the sample mean converges but ``stderr`` is no standard error.  ``note`` says why.
+
+    Where every entry is defined with finite variance, ``value`` and ``stderr`` are plain arrays.
+    Otherwise they are masked arrays (``numpy.ma.MaskedArray``): ``value`` masked where not ``defined``, ``stderr``
+    masked where not ``finite_variance`` (printed as ``--``; arithmetic and reductions keep or skip
+    the masked entries; the data under a mask is NaN, never a number).
+    """
 
     value: np.ndarray
     stderr: np.ndarray
     draws: int
+    defined: np.ndarray | None = None
+    finite_variance: np.ndarray | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        value, stderr = np.ma.getdata(self.value), np.ma.getdata(self.stderr)
+        full = np.ones(np.shape(value), dtype=bool)
+        defined = full if self.defined is None else np.asarray(self.defined, dtype=bool)
+        finite_variance = full if self.finite_variance is None else np.asarray(self.finite_variance, dtype=bool)
+        if defined.shape != full.shape or finite_variance.shape != full.shape:
+            raise ValueError(f"defined: expected masks of shape {full.shape}, got {defined.shape} and "
+                             f"{finite_variance.shape}")
+        finite_variance = finite_variance & defined
+        object.__setattr__(self, "defined", defined)
+        object.__setattr__(self, "finite_variance", finite_variance)
+        if not defined.all():
+            value = np.ma.masked_array(np.where(defined, value, np.nan), mask=~defined)
+        if not finite_variance.all():
+            stderr = np.ma.masked_array(np.where(finite_variance, stderr, np.nan), mask=~finite_variance)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "stderr", stderr)
 
     def z_scores(self, exact: np.ndarray) -> np.ndarray:
-        """``|value - exact| / stderr`` entrywise (0 where both the gap and the stderr vanish)."""
-        gap = np.abs(np.asarray(self.value) - exact)
+        """``|value - exact| / stderr`` entrywise (0 where both the gap and the stderr vanish);
+        masked where ``stderr`` is not a standard error (not ``finite_variance``)."""
+        value, stderr = np.ma.getdata(self.value), np.ma.getdata(self.stderr)
+        gap = np.abs(value - np.asarray(exact))
+        ok = self.finite_variance
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(self.stderr > 0, gap / np.where(self.stderr > 0, self.stderr, 1.0),
-                         np.where(gap > 0, np.inf, 0.0))
-        return z
+            z = np.where(stderr > 0, gap / np.where(stderr > 0, stderr, 1.0), np.where(gap > 0, np.inf, 0.0))
+        if ok.all():
+            return z
+        return np.ma.masked_array(np.where(ok, z, np.nan), mask=~ok)
 
 
-def mean_and_stderr(samples: np.ndarray, axis: int = 0) -> Estimate:
-    """Sample mean and standard error ``sd / sqrt(k)`` along ``axis`` (``k >= 2`` samples)."""
+def mean_and_stderr(samples: np.ndarray, axis: int = 0, *, defined: np.ndarray | None = None,
+                    finite_variance: np.ndarray | None = None, note: str = "") -> Estimate:
+    """Sample mean and standard error ``sd / sqrt(k)`` along ``axis`` (``k >= 2`` samples).
+
+    ``defined`` / ``finite_variance``: optional masks (shape of the mean) of the entries whose
+    expectation / second moment exists, known from the mathematics (see :class:`Estimate`).
+    """
     samples = np.asarray(samples, dtype=np.float64)
     k = samples.shape[axis]
     if k < 2:
         raise ValueError(f"samples: expected at least 2 samples along axis {axis}, got {k}")
-    return Estimate(samples.mean(axis=axis), samples.std(axis=axis, ddof=1) / np.sqrt(k), int(k))
+    return Estimate(samples.mean(axis=axis), samples.std(axis=axis, ddof=1) / np.sqrt(k), int(k),
+                    defined, finite_variance, note)
 
 
 def pooled(chunks: list[Estimate]) -> Estimate:
-    """Combine estimates of the same mean over disjoint samples (weights by draws)."""
+    """Combine estimates of the same mean over disjoint samples (weights by draws); an entry is
+    defined (has finite variance) only if it is in every chunk."""
     draws = sum(c.draws for c in chunks)
-    value = sum(c.value * c.draws for c in chunks) / draws
+    values = [np.ma.getdata(c.value) for c in chunks]
+    stderrs = [np.ma.getdata(c.stderr) for c in chunks]
+    value = sum(v * c.draws for v, c in zip(values, chunks)) / draws
     # total variance from per-chunk sums of squares around the pooled mean
-    ss = sum((c.stderr ** 2 * c.draws) * (c.draws - 1) + c.draws * (c.value - value) ** 2 for c in chunks)
-    return Estimate(value, np.sqrt(ss / (draws - 1) / draws), draws)
+    ss = sum((s ** 2 * c.draws) * (c.draws - 1) + c.draws * (v - value) ** 2
+             for v, s, c in zip(values, stderrs, chunks))
+    defined = np.logical_and.reduce([c.defined for c in chunks])
+    finite_variance = np.logical_and.reduce([c.finite_variance for c in chunks])
+    notes = list(dict.fromkeys(c.note for c in chunks if c.note))
+    return Estimate(value, np.sqrt(ss / (draws - 1) / draws), draws, defined, finite_variance, " ".join(notes))

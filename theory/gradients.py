@@ -169,6 +169,59 @@ def empirical_law(tokens: Any, S: int) -> np.ndarray:
     return counts / x.shape[1]
 
 
+def inverse_stationary_moment_finite(prior: Any, order: int = 1) -> bool:
+    """Whether ``E[μ_π(a)^{-order}] < ∞`` for every state ``a`` under ``prior``.
+
+    For rows i.i.d. ``Dirichlet(α·1_S)``: finite iff ``α (S - 1) > order``.  A finite prior (or
+    one fixed ``π`` with full support) always gives True.
+
+    Tail: ``P(μ_π(a) < ε) ≍ ε^{α(S-1)}`` up to powers of ``log(1/ε)``.  Lower bound: the event
+    ``π(b, a) ≤ ε`` for the ``S - 1`` states ``b ≠ a`` (independent rows, each ``≍ ε^α``) gives
+    ``μ_π(a) ≤ ε/(1 - π(a, a))``.  Upper bound: order the states by ``μ``, ``c_1, .., c_S`` decreasing,
+    ``r_l = μ(c_l)/μ(c_{l-1})``; stationarity bounds the inflow ``μ(c_j) π(c_j, c_k) ≤ μ(c_k)`` for
+    ``j < k``, i.e. ``π(c_j, c_k) ≤ r_{j+1}···r_k``, so ``r_l`` is paid ``(l-1)(S-l+1) >= S - 1``
+    times, at cost ``r_l^α`` each; ``μ(a) < ε`` needs ``Π_{l<=pos(a)} r_l <= Sε``.
+    (For ``S = 2`` exactly: ``1/μ(0) = 1 + π(0,1)/π(1,0)`` and ``E[1/Beta(α, α)] < ∞`` iff ``α > 1``.)
+    """
+    order = validate.positive_int(order, "order")
+    if isinstance(prior, DirichletPrior):
+        return prior.alpha * (prior.S - 1) > order
+    return True
+
+
+def attention_gradient_defined(graph: CausalGraph, prior: Any, *, loss: str = "linearized",
+                               roots: str = "stationary", order: int = 1) -> np.ndarray:
+    """``(T, T)`` bool: True where the prior average ``E_π[|g[i, j]|^order]`` is finite.
+
+    Only the linearised loss under a ``DirichletPrior`` with ``α (S - 1) <= order`` has entries
+    without a finite moment (:func:`inverse_stationary_moment_finite`); the cross-entropy
+    integrand is bounded (``ĉ >= 1/T``), as is everything under a finite prior.
+
+    Which entries, from ``g`` linear in ``N``:
+      - stationary roots: every context entry of ``N`` is bounded (``N[m, j] <= S``,
+        ``N[n, j] = tr π``, ``N[m, n] = S``), so rows ``i < n`` are bounded; only
+        ``N[n, n] = Σ_a π(a, a)/μ_π(a) >= 0`` has a heavy tail, and it enters the query row ``i = n``
+        with coefficient ``-(1 - 1/T)/(S T²)`` at ``j < n`` and ``-(1 - 1/T)²/(S T)`` at ``j = n``,
+        never zero: the whole query row is undefined, every other entry is defined.
+      - uniform roots: a root token is ``a`` with probability ``1/S`` however small ``μ_π(a)``; as
+        state ``a`` becomes unreachable (``π(b, a) -> 0``, ``π(a, a) = ρ``) the leading term
+        ``N ≈ K(ρ)/μ_π(a)`` reaches every context entry, and ``g(K(ρ))`` is nonzero in every
+        lower-triangular entry but ``g[0, 0]`` (identically 0: one key): all of those are undefined.
+    """
+    graph = _graph(graph)
+    validate.choice(loss, "loss", LOSSES)
+    validate.choice(roots, "roots", ("stationary", "uniform"))
+    T = graph.n + 1
+    defined = np.ones((T, T), dtype=bool)
+    if loss == "linearized" and not inverse_stationary_moment_finite(prior, order):
+        if roots == "stationary":
+            defined[T - 1] = False
+        else:
+            defined[np.tril_indices(T)] = False
+            defined[0, 0] = True
+    return defined
+
+
 def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "linearized", roots: str = "stationary",
                                draws: int = 1000, rng: Any = None,
                                max_sequences: int = 2_000_000) -> np.ndarray | Estimate:
@@ -177,6 +230,12 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
     ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact), or a
     ``DirichletPrior`` (Monte Carlo over ``draws`` draws of ``π`` with the inner
     expectation exact, returned as an ``Estimate`` with standard errors).
+
+    For a ``DirichletPrior`` with ``α (S - 1) <= 1`` the linearised loss has entries with no prior
+    mean (``E[1/μ_π] = ∞``; the query row under stationary roots): the ``Estimate`` masks them
+    (``defined`` False, shown as ``--``) instead of returning a sample mean that grows with
+    ``draws``; with ``α (S - 1) <= 2`` their ``stderr`` is masked too (infinite variance).  See
+    :func:`attention_gradient_defined`.
 
     ``loss="linearized"``: the closed form through ``N`` (forests).
     ``loss="cross_entropy"``: the exact expectation of the integrand with
@@ -190,7 +249,17 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
     validate.choice(roots, "roots", ("stationary", "uniform"))
     if isinstance(pi, DirichletPrior):
         draws = validate.positive_int(draws, "draws", minimum=2)
-        return mean_and_stderr(_gradient_stack(graph, pi.sample(draws, validate.rng(rng)), loss, roots, max_sequences))
+        samples = _gradient_stack(graph, pi.sample(draws, validate.rng(rng)), loss, roots, max_sequences)
+        defined = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=1)
+        finite_variance = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=2)
+        note = ""
+        if not finite_variance.all():
+            note = (f"{pi!r}: α(S-1) = {pi.alpha * (pi.S - 1):.3g}; E[1/μ_π] is finite iff α(S-1) > 1 and "
+                    f"E[1/μ_π²] iff α(S-1) > 2, so under {roots} roots "
+                    f"{'the query row' if roots == 'stationary' else 'every entry but g[0, 0]'} of the "
+                    f"linearised gradient has "
+                    f"{'no prior mean (masked)' if not defined.all() else 'infinite prior variance (stderr masked)'}")
+        return mean_and_stderr(samples, defined=defined, finite_variance=finite_variance, note=note)
     if isinstance(pi, FinitePrior):
         return np.einsum("k,kij->ij", pi.weights, _gradient_stack(graph, pi.matrices, loss, roots, max_sequences))
     if is_prior(pi):

@@ -250,9 +250,12 @@ def check_initial_gradient_dirichlet(profile: Profile) -> Outcome:
     closed = attention_gradient_at_init(graph, prior, draws=profile.params["draws"], rng=rng)
     mc = monte_carlo_gradient_A1(graph, prior, 1e-6, batch=2048, batches=profile.params["batches"], rng=rng)
     # g[0, 0] = 0 identically (one key, nothing to move): both estimates are exactly 0 with no spread there
-    random_entries = np.tril(np.ones_like(closed.value, dtype=bool)) & (closed.stderr > 0)
-    z = (np.abs(closed.value - mc.value)[random_entries]
-         / np.sqrt(closed.stderr ** 2 + mc.stderr ** 2)[random_entries])
+    # compared where the prior average has a finite variance (α(S-1) = 2: the query row's variance is
+    # infinite, see theory.gradients.attention_gradient_defined), and where it is random at all
+    stderr = np.ma.filled(np.ma.asarray(closed.stderr, dtype=np.float64), 0.0)
+    random_entries = np.tril(np.ones(stderr.shape, dtype=bool)) & np.asarray(closed.finite_variance) & (stderr > 0)
+    value = np.ma.getdata(closed.value)
+    z = (np.abs(value - mc.value)[random_entries] / np.sqrt(stderr ** 2 + mc.stderr ** 2)[random_entries])
     return Outcome(float(z.max()), details={"max_relative_stderr": float((mc.stderr / np.abs(mc.value).max()).max()),
                     "closed_form_draws": closed.draws, "autograd_batches": mc.draws})
 

@@ -1,0 +1,81 @@
+"""The real-orthogonal raw-token minimum (theory.autoregressive): constructor, value, lower bound, claim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from numerics import autoregressive as nar
+from proofs_check.claims.autoregressive_real_orthogonal import _loss_and_gradient, check_real_orthogonal_minimum
+from proofs_check.registry import Profile, all_claims
+from theory import autoregressive as ar
+
+SETTINGS = settings(max_examples=30, deadline=None)
+
+
+@SETTINGS
+@given(D=st.integers(1, 4), H=st.integers(1, 6), n=st.integers(1, 5), seed=st.integers(0, 2**31),
+       p_last=st.floats(0.1, 5.0) | st.floats(-5.0, -0.1))
+def test_constructed_point_attains_the_minimum(D, H, n, seed, p_last):
+    d = 2 * D
+    A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n, np.random.default_rng(seed), p_last=p_last)
+    assert A.shape == B.shape == (H, d) and p.shape == (n + 1,)
+    assert p[n] == p_last and p[n - 1] == -p_last / 2 and np.all(p[: n - 1] == 0)  # Chebyshev relation
+    value = ar.raw_token_global_minimum_real_orthogonal(d, H)
+    assert value == d - 2 * min(H, D)
+    assert ar.raw_token_population_loss_real_orthogonal(B.T @ A, p) == pytest.approx(value, abs=1e-11)
+    assert np.linalg.matrix_rank(B.T @ A) == min(H, D)  # one rank-one head per block
+
+
+@pytest.mark.parametrize("d, H, n", [(2, 1, 1), (4, 1, 2), (6, 2, 3)])
+def test_constructed_point_predicts_each_chosen_block_exactly(d, H, n):
+    A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n)
+    errors = nar.raw_token_samples(B.T @ A, p, 500, np.random.default_rng(0), "orthogonal")
+    np.testing.assert_allclose(errors, d - 2 * min(H, d // 2), atol=1e-10)  # zero variance: exact per sequence
+    assert nar.raw_token_loss_exact(B.T @ A, p, "orthogonal")[0] == pytest.approx(d - 2 * min(H, d // 2), abs=1e-10)
+
+
+@SETTINGS
+@given(D=st.integers(1, 3), H=st.integers(1, 4), n=st.integers(1, 4), seed=st.integers(0, 2**31))
+def test_no_point_below_the_minimum(D, H, n, seed):
+    d, g = 2 * D, np.random.default_rng(seed)
+    A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(n + 1)
+    bound = ar.raw_token_global_minimum_real_orthogonal(d, H)
+    assert ar.raw_token_population_loss_real_orthogonal(B.T @ A, p) >= bound - 1e-10
+    # the bound of the proof: L >= ||M ⊙ (rC - I)||_F² >= d - 2 min(H, d/2)
+    C, k = B.T @ A, np.arange(d)
+    M = np.ones((d, d), dtype=bool)
+    M[k, k ^ 1] = False
+    masked = np.sum(((p[-1] * C - np.eye(d)) * M) ** 2)
+    assert ar.raw_token_population_loss_real_orthogonal(C, p) >= masked - 1e-9 and masked >= bound - 1e-9
+
+
+def test_search_gradient_is_the_derivative_of_the_theory_loss():
+    g = np.random.default_rng(0)
+    d, H, n = 4, 2, 3
+    x = g.standard_normal(2 * H * d + n + 1)
+    h = 1e-6
+    numeric = np.array([(_loss_and_gradient(x + h * e, d, H)[0] - _loss_and_gradient(x - h * e, d, H)[0]) / (2 * h)
+                        for e in np.eye(len(x))])
+    np.testing.assert_allclose(_loss_and_gradient(x, d, H)[1], numeric, atol=1e-6)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: ar.raw_token_minimiser_real_orthogonal(3, 1, 2), "d"),
+    (lambda: ar.raw_token_minimiser_real_orthogonal(4, 0, 2), "H"),
+    (lambda: ar.raw_token_minimiser_real_orthogonal(4, 1, 0), "n"),
+    (lambda: ar.raw_token_minimiser_real_orthogonal(4, 1, 2, p_last=0.0), "p_last"),
+    (lambda: ar.raw_token_global_minimum_real_orthogonal(5, 1), "d"),
+])
+def test_bad_input(call, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        call()
+
+
+def test_claim_quick_profile_measures_the_minimum():
+    c = all_claims()["ar.real_orthogonal_minimum"]
+    out = check_real_orthogonal_minimum(Profile("quick", 0, params=c.resolve("quick")))
+    assert out.measured <= c.tolerance and out.conditions["points_below_minimum"] == 0
+    assert set(out.conditions) == set(c.conditions) and set(out.premises) == set(c.premises)
+    assert all(np.isfinite(v) for v in [*out.conditions.values(), *out.premises.values()])
