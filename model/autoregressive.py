@@ -142,6 +142,57 @@ class PositionalOnly(nn.Module):
         queries = X[:, : self.T].conj()                               # (N, T, d)   x_{n-1}, n = 1..T
         C = self.Cmat.to(X.dtype)
         P = (self.P * self.mask).to(X.dtype)                          # (T, T+1)
-        # scores[n, j, k] = Σ_l C_kl conj(x_{n-1}[l]) x_j[l]
-        scores = torch.einsum("kl,bnl,bjl->bnjk", C, queries, keys)   # (N, T, T+1, d)
-        return torch.einsum("nj,bnjk,bjk->bnk", P, scores, keys)      # (N, T, d)
+        # sum over keys first, one matmul: Z[n, l, k] = Σ_j P[n, j] x_j[l] x_j[k]
+        pairs = keys[:, :, :, None] * keys[:, :, None, :]             # (N, T+1, d, d)
+        Z = torch.einsum("nj,bjlk->bnlk", P, pairs)                   # (N, T, d, d)
+        return torch.einsum("kl,bnl,bnlk->bnk", C, queries, Z)        # (N, T, d)
+
+
+class ComplexAugmentedLinearAttention(nn.Module):
+    """The augmented layer of section 2 on complex tokens, complex Q, K, V (3d × 3d, complex128):
+
+        e_t   = (0_d, s_t, s_{t-1}) ∈ C^{3d}
+        out_t = Σ_{j<=t} ((K e_j)* (Q e_t)) · V e_j        (Hermitian score, optionally / t)
+        ŝ_{t+1} = out_t[:d]
+
+    With real Q, K, V of :func:`gd_step_weights` the score is s_{j-1}* s_t and the output is
+    η G_t s_t with G_t = Σ_j s_j s_{j-1}* (the paper's one GD step in C^d).  In realified
+    coordinates the complex score splits into Re and Im parts, so this layer is a real layer
+    with two tied heads (Q_R, K_R, V_R) and ((-iQ)_R, K_R, (iV)_R), not the one-head real layer.
+    """
+
+    def __init__(self, d: int, init_scale: float = 1e-2, normalize: bool = False,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.d = _check_dim(d, "d")
+        self.normalize = normalize
+        D = 3 * d
+
+        def init():  # circular complex Gaussian entries of variance init_scale²
+            re = torch.randn(D, D, generator=generator, dtype=torch.float64)
+            im = torch.randn(D, D, generator=generator, dtype=torch.float64)
+            return nn.Parameter(init_scale * torch.complex(re, im) / 2 ** 0.5)
+
+        self.Q, self.K, self.V = init(), init(), init()
+
+    @classmethod
+    def from_gd_step(cls, d: int, eta: float, normalize: bool = False) -> "ComplexAugmentedLinearAttention":
+        model = cls(d, init_scale=0.0, normalize=normalize)
+        with torch.no_grad():
+            for param, value in zip((model.Q, model.K, model.V), gd_step_weights(d, eta)):
+                param.copy_(value.to(torch.complex128))
+        return model
+
+    def forward(self, S: torch.Tensor) -> torch.Tensor:
+        """S (B, T+1, d) complex -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        E = augmented_tokens(S.to(torch.complex128))  # (B, T, 3d)
+        q = E @ self.Q.T                             # (B, T, 3d)  Q e_t
+        k = E @ self.K.T                             # (B, T, 3d)  K e_j
+        v = E @ self.V.T                             # (B, T, 3d)  V e_j
+        T = E.shape[1]
+        scores = k.conj() @ q.transpose(1, 2)        # (B, T, T)  [j, t] = (K e_j)* Q e_t
+        scores = scores.transpose(1, 2) * torch.tril(torch.ones(T, T, dtype=torch.float64))  # [t, j]
+        if self.normalize:
+            scores = scores / torch.arange(1, T + 1, dtype=torch.float64)[:, None]
+        out = scores @ v                             # (B, T, 3d)
+        return out[..., : self.d]

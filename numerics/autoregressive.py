@@ -254,6 +254,100 @@ def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0
     return {"P": (model.P * model.mask).detach().numpy(), "history": np.array(history)}
 
 
+@single_threaded
+def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.5, *,
+                        stop_loss: float | None = None, steps: int | None = None, seed: Any = 0,
+                        max_steps: int = 100000) -> dict[str, Any]:
+    """The paper's positional-weight experiment on sampled sequences, in torch (float64 / complex128).
+
+    ``size`` sequences ``x_0..x_{n_max+1}`` (``x_j = λ^j``, ``s_0 = 1``, phases i.i.d. on ``[0, 2π/ν)``,
+    drawn once); :class:`model.autoregressive.PositionalOnly` with fixed heads ``C`` starts from
+    ``P = 0`` and takes full-batch gradient steps (``torch.optim.SGD``, step ``lr``) on the empirical
+    mean over sequences and over the ``n_max`` rows of ``Σ_k |ŝ_{n+1}[k] - x_{n+1}[k]|²``.
+    Stopping as :func:`theory.autoregressive.positional_gd_path`: with ``stop_loss``, the loss of the
+    current ``P`` is computed, the step is taken, and training stops after the first step whose
+    starting loss was below ``stop_loss`` (at most ``max_steps`` steps); with ``steps``, exactly that many.
+
+    Returns ``{"P": (n_max, n_max+1), "steps": int, "history": (steps,) losses before each step}``.
+    """
+    C = ar._square(C)
+    n_max = positive_int(n_max, "n_max")
+    size = positive_int(size, "size")
+    lr = finite_float(lr, "lr", positive=True)
+    if (stop_loss is None) == (steps is None):
+        raise ValueError(f"stop_loss: give exactly one of stop_loss and steps, got {stop_loss!r}, {steps!r}")
+    limit = positive_int(steps, "steps", minimum=0) if steps is not None else positive_int(max_steps, "max_steps")
+    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], n_max, size, as_rng(seed), nu))  # (N, n_max+2, d)
+    model = PositionalOnly(torch.from_numpy(C), n_max)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    history: list[float] = []
+    for _ in range(limit):
+        loss = (model(X) - X[:, 2:]).abs().pow(2).sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+        if stop_loss is not None and history[-1] < stop_loss:
+            break
+    return {"P": (model.P * model.mask).detach().numpy().copy(), "steps": len(history),
+            "history": np.array(history), "X": X.numpy()}
+
+
+def empirical_positional_grams(X: Any, C: Any, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The empirical loss of :class:`model.autoregressive.PositionalOnly` on tokens ``X`` as stacked
+    quadratics: ``mean_b Σ_k |ŝ_{n+1}[k] - x_{n+1}[k]|² = p_nᵀ Ĝ_n p_n - 2 ĝ_nᵀ p_n + ĉ_n``.
+
+    Row ``n``: features ``F[b, k, j] = x_j[k] Σ_l C_kl conj(x_{n-1}[l]) x_j[l]`` (``j ≤ n``), target
+    ``y = x_{n+1}``; ``Ĝ_n = mean_b Re(F^H F)``, ``ĝ_n = mean_b Re(F^H y)``, ``ĉ_n = mean_b ||y||²``.
+    ``X``: ``(size, n_max+2, d)`` complex.  Returns ``(Ĝ (n_max, n_max+1, n_max+1), ĝ (n_max, n_max+1),
+    ĉ (n_max,))`` padded like :func:`theory.autoregressive.positional_row_grams` (identity on ``j > n``).
+    """
+    C = ar._square(C)
+    n_max = positive_int(n_max, "n_max")
+    X = np.asarray(X)
+    if X.ndim != 3 or X.shape[1] < n_max + 2 or X.shape[2] != C.shape[0]:
+        raise ValueError(f"X: expected shape (size, {n_max + 2}, {C.shape[0]}), got {X.shape}")
+    size, m = X.shape[0], n_max + 1
+    keys = X[:, :m]                                                        # (B, m, d)
+    scores = np.einsum("kl,bnl,bjl->bnjk", C, X[:, :n_max].conj(), keys)  # (B, n_max, m, d)
+    F = scores * keys[:, None]                                             # F[b, n-1, j, k]
+    F = F * (np.arange(m)[None, :] <= np.arange(1, n_max + 1)[:, None])[None, :, :, None]
+    y = X[:, 2: n_max + 2]                                                 # (B, n_max, d)
+    G = np.einsum("bnjk,bnik->nji", F.conj(), F).real / size
+    g = np.einsum("bnjk,bnk->nj", F.conj(), y).real / size
+    c = np.sum(np.abs(y) ** 2, axis=(0, 2)) / size
+    pad = np.arange(m)[None, :] > np.arange(1, n_max + 1)[:, None]         # (n_max, m): j > n
+    G[:, np.arange(m), np.arange(m)] += pad
+    return G, g, c
+
+
+def jackknife_positional_path_se(X: Any, C: Any, n_max: int, lr: float, steps: int,
+                                 groups: int = 10) -> float:
+    """Delete-a-group jackknife standard error (Frobenius, ``sqrt E||P̂ - E P̂||²``) of the GD path
+    ``P̂(steps)`` on the empirical loss of the ``size`` sequences ``X``, as a Monte Carlo estimate of
+    the population path :func:`theory.autoregressive.positional_gd_path`.
+
+    ``P̂_{-b}`` is the path on the sequences outside group ``b``;
+    ``se² = (B-1)/B · Σ_b ||P̂_{-b} - mean_b P̂_{-b}||²``.
+    """
+    X = np.asarray(X)
+    groups = positive_int(groups, "groups", minimum=2)
+    if X.shape[0] < groups:
+        raise ValueError(f"groups: expected at most {X.shape[0]} groups for {X.shape[0]} sequences, got {groups}")
+    parts = np.array_split(np.arange(X.shape[0]), groups)
+    stats = [empirical_positional_grams(X[idx], C, n_max) for idx in parts]
+    Gs, gs, cs = (np.array([st[i] for st in stats]) for i in range(3))   # per-group means
+    w = np.array([len(idx) for idx in parts], dtype=np.float64)
+    paths = []
+    for b in range(groups):
+        keep = np.arange(groups) != b
+        wk = w[keep] / w[keep].sum()                                        # pooled mean of the other groups
+        G, g, c = (np.tensordot(wk, A[keep], axes=1) for A in (Gs, gs, cs))
+        paths.append(ar.quadratic_gd_path(G, g, c, lr, steps=steps)[0])
+    paths = np.array(paths)
+    return float(np.sqrt((groups - 1) / groups * np.sum((paths - paths.mean(0)) ** 2)))
+
+
 # ---------------------------------------------------------------------------
 # benchmark of the closed forms
 # ---------------------------------------------------------------------------
