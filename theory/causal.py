@@ -562,3 +562,33 @@ def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
         mu = np.broadcast_to(_stationary(p[None])[0], (len(tokens), S))
         parts.append((tokens, np.repeat(prob, S) * weight / S, p[tokens[:, -1]], mu))
     return Population(*(np.concatenate(arrays) for arrays in zip(*parts)))
+
+
+# --------------------------------------------------------------------------- the keys of the edge ranking
+RANKING_KEYS = ("earlier", "diagonal", "all")
+
+
+def ranking_pairs(graph: CausalGraph, keys: str = "earlier") -> np.ndarray:
+    """The comparisons of the edge ranking (spec section 5.4): ``(K, 3)`` int rows ``(i, p(i), j)``.
+
+    Layer-1 attention at context row ``i`` is ``softmax_{j<=i} A1[i, j]``, so the
+    parent ``p(i)`` competes with every key ``j <= i``.  One row per non-root
+    context position ``i`` and per competing key ``j``:
+
+        keys="earlier":   j < i,  j != p(i)    (the keys the ranking of spec section 5.4 names)
+        keys="diagonal":  j = i                 (the row's own key)
+        keys="all":       j <= i, j != p(i)    (every key the softmax sees)
+
+    Roots and the query row ``n`` have no parent and give no rows.  Rows are
+    ordered by ``i``, then ``j``.  Forests only.
+    """
+    graph = _graph(graph)
+    graph._require_forest("ranking_pairs")
+    keys = validate.choice(keys, "keys", RANKING_KEYS)
+    n = graph.n
+    parent = graph.parent_array()
+    i, j = np.nonzero(np.tril(np.ones((n, n), dtype=bool), k=0 if keys == "all" else -1))
+    if keys == "diagonal":
+        i = j = np.arange(n)
+    keep = (parent[i] >= 0) & (j != parent[i])
+    return np.stack([i[keep], parent[i[keep]], j[keep]], axis=1).astype(np.int64).reshape(-1, 3)

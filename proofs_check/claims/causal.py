@@ -13,7 +13,7 @@ from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
 from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, brute_force_pairwise_joint,
-                           pairwise_joint, sample_sequences, stationary_distribution)
+                           pairwise_joint, ranking_pairs, sample_sequences, stationary_distribution)
 from theory.estimates import mean_and_stderr
 from theory.gradients import (attention_gradient_at_init, attention_gradient_from_N, attention_gradient_integrand,
                               empirical_law, likelihood_ratio_matrix)
@@ -55,10 +55,9 @@ def _from_case(case: dict) -> tuple[CausalGraph, object]:
     return graph, np.asarray(case["pi"], dtype=np.float64)
 
 
-def _non_parent_pairs(graph: CausalGraph):
-    """``(i, p(i), j)`` for every non-root ``i`` and earlier ``j != p(i)``."""
-    par = graph.parent_array()
-    return [(i, int(par[i]), j) for i in range(graph.n) if par[i] >= 0 for j in range(i) if j != par[i]]
+def _non_parent_pairs(graph: CausalGraph) -> list[tuple[int, int, int]]:
+    """``(i, p(i), j)`` for every non-root ``i`` and earlier key ``j < i``, ``j != p(i)``."""
+    return [tuple(int(x) for x in row) for row in ranking_pairs(graph, "earlier")]
 
 
 def _outcome_from_search(result, describe) -> Outcome:
@@ -278,12 +277,16 @@ def _ranking_strategy():
 
 
 @claim("causal.edge_ranking", paper=PAPER,
-       statement="Under stationary roots, for every non-root i and every j < i with j != p(i): "
-                 "N[i, p(i)] >= N[i, j]; so the row term of the initial gradient ranks the parent first.",
-       hypotheses="Forest; stationary roots; fixed π with full support, or a finite prior (average of N); any T.",
+       statement="Under stationary roots, for every non-root context row i and every EARLIER key j < i with "
+                 "j != p(i): N[i, p(i)] >= N[i, j]; so among earlier keys the row term of the initial gradient "
+                 "ranks the parent first. The row's own key j = i (N[i,i] = tr π), which layer-1 attention also "
+                 "sees, is not covered: the parent outranks it iff tr π <= 1 + I_χ²(π) (causal.edge_ranking_keys; "
+                 "counterexample in causal.edge_ranking_diagonal_key_boundary). The query row n has no parent; its "
+                 "row term ranks the query's own key first (causal.edge_ranking_query_row_boundary).",
+       hypotheses="Forest; stationary roots; fixed π with full support, or a finite prior (average of N); any T. "
+                  "Keys: j < i only (theory.causal.ranking_pairs(graph, 'earlier')).",
        method="Property search over forests (n <= 7), transition matrices of every kind and finite priors. "
-              "Measured: max of (N[i,j] - N[i,p(i)]) / max|N| (<= 0 means the ranking holds). Keys j < i only: "
-              "the diagonal key j = i and the query row are searched by causal.ranking_* claims.",
+              "Measured: max of (N[i,j] - N[i,p(i)]) / max|N| (<= 0 means the ranking holds).",
        kind="theorem", measured="max over non-roots i, j < i, j != p(i) of (N[i,j] - N[i,p(i)]) / max|N|",
        direction="<=", tolerance=1e-10, parameters=_examples(60, 600), reference=REFERENCES["causal.edge_ranking"],
        replay=lambda case: Outcome(_ranking_violation(likelihood_ratio_matrix(*_from_case(case), "stationary"),
@@ -307,7 +310,7 @@ def _replay_uniform_roots(case: dict) -> Outcome:
        statement="Outside the hypotheses: with uniform roots the ranking N[i, p(i)] >= N[i, j] FAILS for some "
                  "forest and π (the marginals are no longer all μ).",
        hypotheses="Dropped hypothesis: stationary roots (roots uniform instead). Searched: forests on 3-4 positions, "
-                  "fixed π with S in {3, 4}.",
+                  "fixed π with S in {3, 4}; keys j < i only.",
        method="Property search for a violation > 1e-6, shrunk by hypothesis and confirmed against N computed from "
               "brute-force pairwise laws. Measured: the confirmed violation (the largest seen if none was found).",
        kind="boundary", measured="(N[i,j] - N[i,p(i)]) / max|N| of the confirmed case, uniform roots",
@@ -339,7 +342,9 @@ def _brute_force_N(graph: CausalGraph, pi: np.ndarray, roots: str) -> np.ndarray
 
 @claim("causal.edge_ranking_full_gradient", paper=PAPER,
        statement="Beyond the row term: the full initial gradient (row term plus the O(1/T) column correction) "
-                 "also ranks the parent first: g[i, p(i)] <= g[i, j] for every j < i, j != p(i).",
+                 "also ranks the parent first: g[i, p(i)] <= g[i, j] for every earlier key j < i, j != p(i) "
+                 "(not j = i: there the full gradient fails as often as the row term, see "
+                 "causal.edge_ranking_diagonal_key_boundary).",
        hypotheses="Forest (n <= 7); stationary roots; fixed π with full support or a finite prior. The spec proves "
                   "only the row term; this is a conjecture searched for counterexamples.",
        method="Property search; measured: max of (g[i,p(i)] - g[i,j]) / (max|N| / (S·T)) (<= 0: the parent is "
