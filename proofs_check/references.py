@@ -56,4 +56,18 @@ REFERENCES: dict[str, str] = {
                           "in the positional weights; Figure 3 (right)",
     "ar.positional_weights": "Section 'non-augmented tokens', positional encoding only with a restricted angle "
                              "range; Figure 6",
+    "ar.trained_equals_constructed_phase_invariant": "Section 'augmented tokens': the trained layer implements one "
+                                                     "GD step; Zheng et al. 2024 (mesa-optimization) for the "
+                                                     "condition on the law of the first token",
+    "ar.trained_equals_constructed_real_blocks": "Section 'augmented tokens', realified (real rotation blocks)",
+    "ar.positional_gd_path": "Section 'non-augmented tokens', positional encoding only: the experiment of Figure 6 "
+                             "(d = 1, ν ∈ {50, 100, 200, 300}, lr 0.5, stopped at loss 1e-3)",
+    "ar.real_orthogonal_minimum": "Section 'non-augmented tokens': commuting orthogonal contexts, trigonometric "
+                                  "relations of the positional weights; Figure 3 (right); the minimum value is "
+                                  "the toolkit's derivation",
+    "causal.edge_ranking_keys": f"{_STAGE1}: the keys of the ranking (diagonal and query-row keys; beyond the paper)",
+    "causal.edge_ranking_diagonal_key_boundary": f"{_STAGE1}: boundary of the ranking at the row's own key "
+                                                 "(beyond the paper)",
+    "causal.edge_ranking_query_row_boundary": f"{_STAGE1}: the query row of A1, which has no parent "
+                                              "(beyond the paper)",
 }

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from numerics import autoregressive as nar
+from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
 
@@ -91,8 +92,7 @@ def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: in
            "size": Param(quick=1000, full=4000, help="sampled sequences for the torch run"),
            "jackknife_groups": Param(quick=10, full=10, help="groups of the delete-a-group jackknife"),
        },
-       reference="Section 5 (positional encodings learned with d = 1, ν ∈ {50, 100, 200, 300}: the trigonometric "
-                 "positional-encoding figure); spec claim 7",
+       reference=REFERENCES["ar.positional_gd_path"],
        proof_idea="The loss of row n is pᵀG_n p - 2g_nᵀp + d with G_n = [Re φ_ν(2(j-j'))] a prolate (sinc) matrix "
                   "of bandwidth 2/ν and g_n = G_n e_n, so p* = e_n and GD gives p_n(t) = (I - (I - κG_n)^t) e_n. "
                   "The prolate spectrum has ≈ 2(n+1)/ν + O(log) eigenvalues above 1/(κt) and the rest decay "

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from numerics import autoregressive as nar
+from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
 
@@ -99,8 +100,7 @@ def replay_case(case: dict) -> Outcome:
                    "draws": Param(20000, 100000, help="Monte Carlo sequences per point"),
                    "random_points": Param(1000, 5000, help="random (A, B, p) per case"),
                    "bfgs_starts": Param(16, 40, help="BFGS starts per case")},
-       reference="Section 'non-augmented tokens': commuting orthogonal contexts, trigonometric relations of the "
-                 "learned positional weights (spec 2, claim 6); the minimum value is the toolkit's derivation",
+       reference=REFERENCES[ID],
        replay=replay_case,
        proof_idea="Each row of L is (q u + S v + q R)² + (P - q² - r²)(u² + Σ C_kl²) + (1 - r u)² + r² Σ_{l∉{k,σk}} "
                   "C_kl², so L ≥ ||M ⊙ (rC - I)||² with the partner entries (k, σk) free; Eckart–Young on "

@@ -28,6 +28,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from numerics.training import train_reduced
+from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
 from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, enumerate_population, ranking_pairs,
@@ -323,9 +324,7 @@ def _dirichlet_closed_forms(rng, draws: int) -> tuple[dict, dict]:
                    "dirichlet_query_margin_z": ("<=", Z_LIMIT), "dirichlet_margin_lower_95": (">", 0.0)},
        parameters={"examples": Param(60, 500, "examples drawn by the property search"),
                    "draws": Param(4000, 40000, "Dirichlet draws per (α, S) for the prior-average checks")},
-       reference="stage-1 analysis of the reduced model (gradient of A1 at initialisation): the keys of the "
-                 "ranking 'the largest gradient entry of row i is at the parent' (beyond the paper: the diagonal "
-                 "and query-row keys)",
+       reference=REFERENCES["causal.edge_ranking_keys"],
        proof_idea="Q = D^{1/2} π D^{-1/2} (D = diag μ): N[i,i] = tr Q, N[i,p(i)] = ||Q||_F². "
                   "(a) is causal.edge_ranking (the PSD kernel). (b) E_Dirichlet π(a,a) = 1/S gives E tr π = 1, "
                   "and ||Q||_F² = 1 + I_χ² >= 1. "
@@ -408,8 +407,7 @@ def _replay_diagonal(case: dict) -> Outcome:
                    "states": Param((2, 3, 4), (2, 3, 4, 5), "alphabet sizes S of the ensembles"),
                    "alphas": Param((0.1, 1.0), (0.1, 1.0), "Dirichlet concentrations α of the ensembles"),
                    "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)")},
-       reference="stage-1 analysis of the reduced model: boundary of the ranking 'the largest gradient entry of row i "
-                 "is at the parent' (the diagonal key; beyond the paper)",
+       reference=REFERENCES["causal.edge_ranking_diagonal_key_boundary"],
        proof_idea="N[i,i] = tr Q is first order in the dependence Q₀ = Q - √μ√μᵀ, N[i,p(i)] - 1 = ||Q₀||_F² second "
                   "order; S = 2: N[i,p] - N[i,i] = λ(λ - 1) < 0 for 0 < λ < 1.")
 def check_diagonal_key_boundary(profile: Profile) -> Outcome:
@@ -488,7 +486,7 @@ def _query_tail_index(rng, S: int, alpha: float, draws: int, tail: int) -> float
                    "alphas": Param((0.1, 1.0), (0.1, 1.0), "Dirichlet concentrations α of the ensembles"),
                    "tail_draws": Param(40000, 200000, "Dirichlet draws for each tail-index estimate"),
                    "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)")},
-       reference="stage-1 analysis of the reduced model: the query row of A1 (no parent; beyond the paper)",
+       reference=REFERENCES["causal.edge_ranking_query_row_boundary"],
        proof_idea="N[n,n] - N[n,j] = Σ_a π(a,a)(1 - P(x_j = a))/μ(a) >= 0; strict when some π(a,a) > 0 and "
                   "P(x_j = a) < 1.")
 def check_query_row_boundary(profile: Profile) -> Outcome:
