@@ -68,7 +68,7 @@ def test_every_claim_declares_the_contract(claim_id):
     assert c.kind in registry.KINDS and c.direction in registry.DIRECTIONS
     assert c.measured and c.reference, "a claim names its measured quantity and its place in the paper"
     assert math.isfinite(c.tolerance)
-    assert all(isinstance(p, Param) for p in c.parameters.values())
+    assert c.parameters and all(isinstance(p, Param) for p in c.parameters.values())
     if c.kind != "theorem":
         assert c.expected == "refuted"
 

@@ -47,10 +47,12 @@ def _heatmap(fig, ax, M, title: str) -> None:
               "η G_t s_t expands to 0; numeric: the torch model vs theory.one_step_gd_prediction for d = 64.",
        kind="theorem", measured="max relative error of the torch model against η G_t s_t (d = 64)", direction="<=",
        tolerance=1e-12, conditions={"symbolic_nonzero_residual_entries": ("==", 0)},
+       parameters={"d": Param(64, 64, "dimension of the numeric check"), "T": Param(20, 20, "sequence length"),
+                   "symbolic_T": Param(3, 3, "sequence length of the sympy proof (d = 2)")},
        reference=REFERENCES["ar.identity"],
        proof_idea="e_jᵀ Kᵀ Q e_t = s_{j-1}ᵀ s_t and V e_j keeps η s_j in the first block.")
 def check_identity(profile: Profile) -> Outcome:
-    d, T = 2, 3
+    d, T = 2, profile.params["symbolic_T"]
     eta = sp.Symbol("eta", real=True)
     s = sp.Matrix(T + 1, d, lambda t, i: sp.Symbol(f"s_{t}_{i}", real=True))
     Qt, Kt, Vt = (sp.Matrix(m.numpy().astype(int)) for m in gd_step_weights(d, 1.0))
@@ -63,7 +65,7 @@ def check_identity(profile: Profile) -> Outcome:
         residual_terms += sum(1 for x in (out[:d, :] - gd) if sp.expand(x) != 0)
         residual_terms += sum(1 for x in out[d:, :] if sp.expand(x) != 0)
     g = profile.rng("ar.identity")
-    dn, Tn, eta_n = 64, 20, 0.37
+    dn, Tn, eta_n = profile.params["d"], profile.params["T"], 0.37
     S = g.standard_normal((8, Tn + 1, dn))
     model = AugmentedLinearAttention.from_gd_step(dn, eta_n)
     with torch.no_grad():

@@ -528,13 +528,14 @@ def _joint_of_functions(funcs: tuple[np.ndarray, ...]) -> np.ndarray:
        kind="boundary", measured="min over the searched laws of λ_min(M_Shannon) / max(1, tr M)",
        replay=lambda case: _shannon_psd_measurements(_joint_from_support(case)),
        direction=">=", tolerance=-1e-9, premises={"chi2_min_eigen_ratio_same_law": (">=", -1e-10)},
+       parameters={"variables": Param(4, 4, "variables per law (functions of two bits); PSD is proved for <= 3")},
        reference=REFERENCES["causal.shannon_information_not_psd"],
        proof_idea="X1, X2 independent bits, X3 = (X1, X2), X4 = X1 xor X2: the vector (1, 1, -1, 1) gives "
                   "vᵀMv = -1 bit.")
 def check_shannon_not_psd(profile: Profile) -> Outcome:
     funcs = _functions_of_two_bits()
     best, best_case = np.inf, None
-    for combo in itertools.combinations_with_replacement(range(len(funcs)), 4):
+    for combo in itertools.combinations_with_replacement(range(len(funcs)), profile.params["variables"]):
         joint = _joint_of_functions(tuple(funcs[k] for k in combo))
         ratio = _min_eigen_ratio(pairwise_information_matrix(joint, "shannon"))
         if ratio < best:

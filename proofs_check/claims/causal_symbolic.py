@@ -12,10 +12,14 @@ import sympy as sp
 from theory.causal import CausalGraph
 from theory.symbolic import p, prove_chi2_parent_identity, prove_initial_gradient, q
 from proofs_check.references import REFERENCES
-from proofs_check.registry import Outcome, Profile, claim
+from proofs_check.registry import Outcome, Param, Profile, claim
 
-N_CONTEXT = 3
-GRAPHS = {"chain": CausalGraph.chain(N_CONTEXT), "icl_pairs": CausalGraph.icl_pairs(N_CONTEXT)}
+N_CONTEXT = Param(3, 3, "context positions n of the symbolic graphs (T = n + 1; cost grows like 2^T)")
+
+
+def _graphs(profile: Profile) -> dict[str, CausalGraph]:
+    n = profile.params["n"]
+    return {"chain": CausalGraph.chain(n), "icl_pairs": CausalGraph.icl_pairs(n)}
 ROOT_LAWS = ("stationary", "uniform")
 WITNESS = {p: sp.Rational(1, 3), q: sp.Rational(1, 4)}  # a point where a non-zero difference is shown non-zero
 
@@ -51,6 +55,7 @@ of entries of the difference that are not identically 0, over the 4 cases.
     direction="<=",
     tolerance=0,
     reference=REFERENCES["causal.symbolic_gradient"],
+    parameters={"n": N_CONTEXT},
     quick=True,
     proof_idea="""
 At A1 = 0 the layer-2 weights are b = 1/T + O(β) and ∂h_i/∂A1[i, j] = (e_{x_j} - h_i)/(i+1);
@@ -63,7 +68,7 @@ for either root law, without trusting any step of it.
 def check_symbolic_gradient(profile: Profile) -> Outcome:
     nonzero = 0
     details: dict = {}
-    for name, graph in GRAPHS.items():
+    for name, graph in _graphs(profile).items():
         for roots in ROOT_LAWS:
             result = prove_initial_gradient(graph, roots)
             nonzero += len(result.nonzero)
@@ -100,6 +105,7 @@ stationary roots (both graphs).
     direction="<=",
     tolerance=0,
     reference=REFERENCES["causal.symbolic_chi2_parent"],
+    parameters={"n": N_CONTEXT},
     quick=True,
     proof_idea="""
 Under stationary roots every x_i has law μ_π and P(x_{p(i)} = c, x_i = a) = μ(c) π(c, a), so both
@@ -111,7 +117,7 @@ equal Σ_{c,a} μ(c) π(c, a)² / μ(a).  Under uniform roots the marginals are 
 def check_symbolic_chi2_parent(profile: Profile) -> Outcome:
     failures = 0
     details: dict = {}
-    for name, graph in GRAPHS.items():
+    for name, graph in _graphs(profile).items():
         stationary = prove_chi2_parent_identity(graph, "stationary")
         failures += len(stationary.nonzero)
         details[f"{name}, stationary roots"] = (
