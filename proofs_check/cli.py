@@ -18,7 +18,7 @@ import argparse
 import json
 import shlex
 import sys
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from rich.console import Console
 from rich.markup import escape
@@ -26,7 +26,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from proofs_check import registry
-from proofs_check.registry import KINDS, Claim, Outcome, Profile
+from proofs_check.registry import KIND_MARKER, KINDS, Claim, Outcome, Profile
 from proofs_check.runner import Result, parse_overrides, run_claims, select
 from proofs_check.verdicts import judge, requirement
 
@@ -63,7 +63,7 @@ def _load_claims() -> dict[str, Claim]:
                          f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
-MARKER = {"theorem": "", "boundary": "◆ boundary", "finding": "★ finding"}
+MARKER = {kind: f"{mark} {kind}" if mark else "" for kind, mark in KIND_MARKER.items()}
 VERDICT_COLOUR = {"holds": "green", "refuted": "red", "inconclusive": "yellow", "error": "magenta"}
 
 
@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
                   f"({len(known)} of the passes are known refutations: findings and boundaries, marked ★ ◆)")
     if args.json is not None:
-        from proofs_check.report import jsonable
+        from proofs_check.markdown import jsonable
 
         try:
             with open(args.json, "w") as fh:
@@ -202,7 +202,7 @@ def _check_writable(path: str, option: str) -> None:
 
 
 def _explain(args: argparse.Namespace, console: Console) -> int:
-    from proofs_check.report import clean_text
+    from proofs_check.markdown import clean_text
 
     claims = _load_claims()
     if args.id not in claims:
@@ -220,7 +220,7 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
     console.print()
     console.print(f"[bold cyan]Holds when[/bold cyan] {escape(requirement(c))}")
     if c.premises:
-        console.print(f"[bold cyan]Premises[/bold cyan] " + escape("; ".join(
+        console.print("[bold cyan]Premises[/bold cyan] " + escape("; ".join(
             f"{name} {op} {bound}" for name, (op, bound) in c.premises.items())))
     if c.parameters:
         console.print("[bold cyan]Parameters[/bold cyan] (quick / full)")
@@ -232,7 +232,7 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
 
 
 def _print_replay(value: Outcome, claim: Claim, verdict: str, reason: str, console: Console) -> None:
-    from proofs_check.report import fmt_number, fmt_value
+    from proofs_check.markdown import fmt_number, fmt_value
 
     if verdict == "refuted":
         said = f"[red]the case still violates the claimed property[/red] ({escape(reason)})"

@@ -10,36 +10,18 @@ and ``<!-- claims-table:end -->``; everything else in the file is kept.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from proofs_check import registry
+from proofs_check.markdown import first_sentence, md_cell
 from proofs_check.registry import Claim
 
 START = "<!-- claims-table:start -->"
 END = "<!-- claims-table:end -->"
 
-_ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "vs.", "resp.", "Thm.", "Eq.", "Eqs.", "Prop.", "Lem.", "Sec.",
-                  "Fig.", "Def.", "Cor.", "App.", "al.", "approx.")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`$\"'])")
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text``, on one line (abbreviations like "e.g." do not end it)."""
-    one_line = " ".join((text or "").split())
-    start = 0
-    for m in _SENTENCE_END.finditer(one_line):
-        before = one_line[start:m.start()]
-        if before.endswith(_ABBREVIATIONS):
-            continue
-        return one_line[:m.start()]
-    return one_line
-
-
 def claims_table(claims: dict[str, Claim]) -> str:
     """The Markdown table: id, paper, kind, first sentence of the statement, the test, reference, profile."""
-    from proofs_check.report import md_cell
 
     from proofs_check.verdicts import requirement
 

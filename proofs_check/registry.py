@@ -72,6 +72,7 @@ ARXIV = {"causal": "2402.14735", "autoregressive": "2402.05787"}
 
 KINDS = ("theorem", "boundary", "finding")
 EXPECTED_VERDICT = {"theorem": "holds", "boundary": "refuted", "finding": "refuted"}
+KIND_MARKER = {"theorem": "", "boundary": "◆", "finding": "★"}  # how tables and the report mark known refutations
 DIRECTIONS = ("<=", ">=")
 OPERATORS = ("<=", ">=", "<", ">", "==")
 

@@ -18,9 +18,7 @@ verdicts and numbers to printed precision.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
-import math
 import os
 import platform
 import re
@@ -34,14 +32,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 
+from proofs_check.markdown import (clean_text, dumps, fenced, first_sentence, flatten_details, fmt_number,  # noqa: E402
+                                   fmt_value, md_cell, md_code, md_code_cell, md_text, plural, slug)
+from proofs_check.registry import KIND_MARKER as MARKER  # noqa: E402
 from proofs_check.registry import PAPERS, Claim, Profile  # noqa: E402
 from proofs_check.runner import Result  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 STATUS = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
-MARKER = {"theorem": "", "boundary": "◆", "finding": "★"}
 GENERATOR = "proofs-check report"
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "sympy", "torch", "hypothesis", "matplotlib", "networkx", "rich")
 
@@ -60,36 +59,6 @@ class ClaimArtifacts:
 
 
 # --------------------------------------------------------------------------- JSON
-
-
-def jsonable(value: Any) -> Any:
-    """``json.dump`` default: NumPy (and torch) scalars and arrays become Python numbers and lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray) or hasattr(value, "tolist"):
-        try:
-            return value.tolist()
-        except Exception:
-            return repr(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    return repr(value)
-
-
-def _string_keys(value: Any) -> Any:
-    """JSON objects need string keys; a details dict keyed by tuples (edges, say) gets them as text."""
-    if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(jsonable(k) if not isinstance(k, (int, float, bool))
-                                                  else k): _string_keys(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_string_keys(v) for v in value]
-    return value
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(_string_keys(value), indent=2, default=jsonable)
 
 
 def deterministic_view(report: dict[str, Any]) -> dict[str, Any]:
@@ -136,119 +105,8 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-# --------------------------------------------------------------------------- Markdown helpers
-
-
-def clean_text(text: str) -> str:
-    """A docstring-like text without its common indentation (indentation would make code blocks)."""
-    return inspect.cleandoc(text or "")
-
-
-_KEEP = re.compile(r"(`+[^`]*`+|\$\$.+?\$\$|\$[^$\n]+\$)", re.S)
-_SPECIAL = re.compile(r"([\\*_\[\]<>|~])")
-
-
-def md_text(text: str, in_table: bool = False) -> str:
-    """Prose for Markdown: Markdown's special characters escaped outside code spans and $math$.
-
-    In a table cell a pipe ends the cell even inside a code span, so there it
-    is escaped everywhere.
-    """
-    parts = _KEEP.split(clean_text(text))
-    kept = (lambda p: p.replace("|", "\\|")) if in_table else (lambda p: p)
-    return "".join(kept(p) if i % 2 else _SPECIAL.sub(r"\\\1", p) for i, p in enumerate(parts))
-
-
-def md_cell(text: str) -> str:
-    """One table cell: a single line, pipes escaped."""
-    one_line = " ".join(clean_text(str(text)).split())
-    return md_text(one_line, in_table=True) if one_line else " "
-
-
-def md_code(text: str, in_table: bool = False) -> str:
-    """One line shown as inline code; in a table cell pipes must be escaped even inside backticks."""
-    one_line = " ".join(str(text).split())
-    if in_table:
-        one_line = one_line.replace("|", "\\|")
-    return f"`` {one_line} ``" if "`" in one_line else f"`{one_line}`"
-
-
-def md_code_cell(text: str) -> str:
-    return md_code(text, in_table=True)
-
-
-def slug(heading: str) -> str:
-    """The anchor a GitHub-style viewer gives a heading."""
-    s = heading.strip().lower()
-    s = re.sub(r"[^\w\- ]", "", s)
-    return s.replace(" ", "-")
-
-
 def safe_name(claim_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", claim_id)
-
-
-def fmt_number(x: Any) -> str:
-    """Numbers at the report's printed precision (4 significant digits)."""
-    if x is None:
-        return "-"
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return str(int(x))
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if math.isnan(x) or math.isinf(x):
-            return str(x)
-        return f"{x:.4g}"
-    return str(x)
-
-
-def fmt_value(value: Any, limit: int = 160) -> str:
-    """A details value, numbers at printed precision, long sequences cut."""
-    if isinstance(value, (int, float, np.number, bool, np.bool_)) or value is None:
-        return fmt_number(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    text = json.dumps(_string_keys(_round(value)), default=jsonable)
-    if len(text) > limit:
-        size = f" ({len(value)} items)" if hasattr(value, "__len__") else ""
-        text = text[:limit] + f" …{size}"
-    return text
-
-
-def flatten_details(details: dict[str, Any], depth: int = 3, prefix: str = "") -> list[tuple[str, Any]]:
-    """``(key, value)`` rows with nested dicts unfolded into ``outer · inner`` keys (``depth`` levels),
-    so that every number of a nested record gets its own row in the Markdown table."""
-    rows: list[tuple[str, Any]] = []
-    for key, value in details.items():
-        name = f"{prefix} · {key}" if prefix else str(key)
-        if isinstance(value, dict) and value and depth > 1:
-            rows.extend(flatten_details(value, depth - 1, name))
-        else:
-            rows.append((name, value))
-    return rows
-
-
-def _round(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        x = float(value)
-        return x if not math.isfinite(x) else float(f"{x:.4g}")
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_round(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _round(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def profile_label(claim: Claim) -> str:
@@ -428,7 +286,7 @@ def render_markdown(results: list[Result], artifacts: dict[str, ClaimArtifacts],
     add("# Proof-check report")
     add("")
     add(f"Profile **{report['profile']}**, seed **{report['seed']}**: {len(results)} claims checked, "
-        f"{counts['pass']} passed, {counts['fail']} failed, {_plural(counts['error'], 'error')} "
+        f"{counts['pass']} passed, {counts['fail']} failed, {plural(counts['error'], 'error')} "
         f"({total_seconds:.1f} s of checking).")
     add("")
     out.extend(_findings_section(results))
@@ -527,7 +385,7 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
     if r.error:
         add("**Error.** The check raised an exception:")
         add("")
-        out.extend(_fenced(r.error.rstrip(), "text"))
+        out.extend(fenced(r.error.rstrip(), "text"))
         add("")
 
     details = r.outcome.details if r.outcome is not None else {}
@@ -589,24 +447,13 @@ def _findings_section(results: list[Result]) -> list[str]:
         status = "" if r.status == "pass" else f" **{STATUS[r.status]}**: {md_text(r.explanation())}."
         evidence = r.reason if r.verdict == "refuted" else ""
         add = f"- {MARKER[c.kind]} [{md_text(c.id)}](#{slug(c.id)}) ({c.kind}, {r.verdict}){status} " \
-              f"{md_text(first_line(c.statement))}"
+              f"{md_text(first_sentence(c.statement))}"
         if evidence:
             add += f" Evidence: {md_text(evidence)}."
         if r.outcome is not None and r.outcome.counterexamples:
-            add += f" {_plural(len(r.outcome.counterexamples), 'counterexample')} saved."
+            add += f" {plural(len(r.outcome.counterexamples), 'counterexample')} saved."
         out.append(add)
     out.append("")
     return out
 
 
-def first_line(text: str) -> str:
-    """The statement's first sentence, on one line."""
-    from proofs_check.readme_table import first_sentence
-
-    return first_sentence(clean_text(text))
-
-
-def _fenced(text: str, lang: str = "") -> list[str]:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return [fence + lang, text, fence]

@@ -8,7 +8,8 @@ import pytest
 
 from proofs_check import registry
 from proofs_check.cli import main
-from proofs_check.readme_table import END, START, claims_table, first_sentence
+from proofs_check.markdown import first_sentence
+from proofs_check.readme_table import END, START, claims_table
 from proofs_check.readme_table import main as readme_main
 from proofs_check.registry import Outcome, Param, Profile
 from proofs_check.report import PNG_MAGIC

@@ -10,8 +10,8 @@ import pytest
 
 from proofs_check import registry
 from proofs_check.registry import Outcome, Profile
-from proofs_check.report import (PNG_MAGIC, ReportError, deterministic_view, md_cell, md_text,
-                                 prepare_report_dir, slug, write_report)
+from proofs_check.markdown import md_cell, md_text, slug
+from proofs_check.report import PNG_MAGIC, ReportError, deterministic_view, prepare_report_dir, write_report
 from proofs_check.registry import all_claims
 from proofs_check.runner import run_claim, run_claims, select
 
@@ -250,7 +250,7 @@ def test_real_claims_are_deterministic(claim_id):
 
 
 def test_nested_details_get_one_row_per_number():
-    from proofs_check.report import flatten_details
+    from proofs_check.markdown import flatten_details
 
     rows = flatten_details({"a": 1, "b": {"c": 2.5, "d": {"e": [1, 2], "f": {"g": 4}}}, "h": {}})
     assert rows == [("a", 1), ("b · c", 2.5), ("b · d · e", [1, 2]), ("b · d · f", {"g": 4}), ("h", {})]
