@@ -4,6 +4,8 @@
     proofs-check run [--quick] [--claim ID]... [--param NAME=VALUE]... [--seed N] [--json FILE] [--report DIR]
     proofs-check explain ID                        one claim: statement, proof idea, hypotheses, method, test
     proofs-check replay FILE                       re-check one saved counterexample case
+    proofs-check where NAME                        where a formula is implemented, and every claim and test
+                                                   that checks it
 
 ``run`` exits 0 iff every claim's verdict is the one its kind expects: a
 theorem holds, a boundary search finds its counterexample, a finding stays
@@ -15,9 +17,11 @@ gives a one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shlex
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 from rich.console import Console
@@ -227,7 +231,44 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
         for name, p in c.parameters.items():
             console.print(f"  {name} = {escape(repr(p.quick))} / {escape(repr(p.full))}  {escape(p.help)}")
     console.print(f"[bold cyan]Profile[/bold cyan] {'quick and full' if c.quick else 'full only'}")
+    check = inspect.unwrap(c.check)
+    try:
+        where = f"{_relative(inspect.getsourcefile(check))}:{inspect.getsourcelines(check)[1]}"
+    except (TypeError, OSError):
+        where = "?"
+    console.print(f"[bold cyan]Check[/bold cyan] {c.check.__module__}.{c.check.__qualname__} ({escape(where)})")
+    console.print(f"[bold cyan]Formulas checked[/bold cyan] {escape(', '.join(c.formulas) or 'none listed')}")
     console.print(f"[bold cyan]Replay hook[/bold cyan] {'yes' if c.replay is not None else 'no'}")
+    return 0
+
+
+def _relative(path: str | None) -> str:
+    from proofs_check.where import ROOT
+
+    p = Path(path or "?").resolve()
+    return str(p.relative_to(ROOT)) if ROOT in p.parents else str(p)
+
+
+def _where(args: argparse.Namespace, console: Console) -> int:
+    from proofs_check.where import WhereError, locate
+
+    claims = _load_claims()
+    try:
+        found = locate(args.name, claims)
+    except WhereError as exc:
+        raise UsageError(str(exc)) from None
+    for loc in found:
+        console.print(f"[bold]{escape(loc.name)}[/bold]")
+        console.print(f"  implemented in {escape(loc.file)}:{loc.line}")
+        if loc.claims:
+            console.print("  checked by claims:")
+            for c in loc.claims:
+                console.print(f"    {escape(c.id)}  ({c.kind}; {escape(c.check.__module__)})")
+        else:
+            console.print("  checked by claims: none lists it")
+        console.print(f"  tested in ({len(loc.tests)}):" if loc.tests else "  tested in: no test names it")
+        for t in loc.tests:
+            console.print(f"    {escape(t)}")
     return 0
 
 
@@ -318,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("id", metavar="ID", help="claim id (see 'proofs-check list')")
     replay = sub.add_parser("replay", help="replay a saved counterexample case through its claim's replay hook")
     replay.add_argument("file", metavar="FILE", help="a counterexamples/<claim-id>-<k>.json file of a report")
+    where = sub.add_parser("where", help="where a formula is implemented, and the claims and tests that check it")
+    where.add_argument("name", metavar="NAME", help="a function or class, bare (attention_gradient_at_init) or "
+                                                    "dotted (theory.gradients.attention_gradient_at_init)")
     return parser
 
 
@@ -325,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # piped or under CI the width is not a terminal's: give tables room so no id or verdict is cut
     console = Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=False)
-    handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay}
+    handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay, "where": _where}
     try:
         return handlers[args.command](args, console)
     except UsageError as exc:

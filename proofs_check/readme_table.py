@@ -21,18 +21,19 @@ START = "<!-- claims-table:start -->"
 END = "<!-- claims-table:end -->"
 
 def claims_table(claims: dict[str, Claim]) -> str:
-    """The Markdown table: id, paper, kind, first sentence of the statement, the test, reference, profile."""
+    """The Markdown table: id, paper, kind, first sentence of the statement, formulas, the test, reference, profile."""
 
     from proofs_check.verdicts import requirement
 
-    lines = ["| id | paper | kind | statement | holds when | reference | profile |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| id | paper | kind | statement | formula | holds when | reference | profile |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in sorted(claims.values(), key=lambda c: (list(registry.PAPERS).index(c.paper), c.id)):
+        formulas = ", ".join(f"`{f.rsplit('.', 1)[-1]}`" for f in c.formulas)
         lines.append(f"| `{c.id}` | {md_cell(c.paper)} | {c.kind} | {md_cell(first_sentence(c.statement))} "
-                     f"| {md_cell(requirement(c))} | {md_cell(c.reference)} "
+                     f"| {formulas} | {md_cell(requirement(c))} | {md_cell(c.reference)} "
                      f"| {'quick+full' if c.quick else 'full'} |")
     if not claims:
-        lines.append("| (no claims registered yet) | | | | | | |")
+        lines.append("| (no claims registered yet) | | | | | | | |")
     return "\n".join(lines)
 
 

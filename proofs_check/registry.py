@@ -16,7 +16,10 @@ checks it, and, as data the runner reads, everything that decides its verdict:
   either way, whatever the kind;
 - ``parameters``: sizes, seeds and hyperparameters with their quick and full
   values (:class:`Param`), overridable from the command line;
-- ``reference``: the theorem, lemma, section or figure of the paper.
+- ``reference``: the theorem, lemma, section or figure of the paper;
+- ``formulas``: the dotted names of the closed forms the claim checks
+  (``theory.gradients.attention_gradient_at_init``), so that
+  ``proofs-check where NAME`` finds every claim that checks a formula.
 
 The check function receives a :class:`Profile` (its ``params`` are the
 resolved parameters) and returns an :class:`Outcome` of measurements only:
@@ -189,6 +192,7 @@ class Claim:
     premises: dict[str, tuple[str, Any]] = field(default_factory=dict)
     parameters: dict[str, Param] = field(default_factory=dict)
     reference: str = ""
+    formulas: tuple[str, ...] = ()
     quick: bool = True
     proof_idea: str = ""
     replay: Callable[[dict[str, Any]], Outcome] | None = None
@@ -246,6 +250,7 @@ def claim(
     premises: Mapping[str, tuple[str, Any]] | None = None,
     parameters: Mapping[str, Param] | None = None,
     reference: str = "",
+    formulas: tuple[str, ...] = (),
     quick: bool = True,
     proof_idea: str = "",
     replay: Callable[[dict[str, Any]], Outcome] | None = None,
@@ -261,13 +266,17 @@ def claim(
     if set(conditions) & set(premises):
         raise ValueError(f"premises: {sorted(set(conditions) & set(premises))} also named as conditions of {id!r}")
     _check_contract(id, kind, direction, float(tolerance), {**conditions, **premises}, parameters)
+    formulas = tuple(formulas)
+    if not all(isinstance(f, str) and f.count(".") >= 1 for f in formulas):
+        raise ValueError(f"formulas: expected dotted names such as 'theory.gradients.attention_gradient_at_init' "
+                         f"for claim {id!r}, got {formulas!r}")
 
     def register(check: Callable[[Profile], Outcome]) -> Callable[[Profile], Outcome]:
         if id in _REGISTRY:
             raise ValueError(f"id: claim {id!r} is registered twice")
         _REGISTRY[id] = Claim(id, paper, kind, statement.strip(), hypotheses.strip(), method.strip(),
                               measured.strip(), direction, float(tolerance), check, conditions, premises,
-                              parameters, reference.strip(), quick, proof_idea.strip(), replay)
+                              parameters, reference.strip(), formulas, quick, proof_idea.strip(), replay)
         return check
 
     return register

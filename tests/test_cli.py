@@ -41,7 +41,7 @@ def fake_claims(monkeypatch):
                     hypotheses="pi [full support].", method="Exact enumeration, e.g. over all graphs. More.",
                     measured="gap", direction="<=", tolerance=1e-3, proof_idea="Data processing inequality.",
                     parameters={"n": Param(9, 19, "context length"), "nus": Param((1.0,), (1.0, 2.0), "angles")},
-                    reference="Theorem 1")
+                    reference="Theorem 1", formulas=("theory.information.mutual_information",))
     def _pass(profile: Profile) -> Outcome:
         x = float(profile.rng("fake.pass").uniform(0, 1e-4))
         return Outcome(measured=x, details={"x": x, "n": profile.params["n"], "nus": profile.params["nus"]})
@@ -215,9 +215,10 @@ def test_broken_claims_module_is_one_line(monkeypatch, capsys):
 def test_readme_table(fake_claims, tmp_path, capsys):
     table = claims_table(fake_claims)
     rows = table.splitlines()
-    assert rows[0] == "| id | paper | kind | statement | holds when | reference | profile |"
+    assert rows[0] == "| id | paper | kind | statement | formula | holds when | reference | profile |"
     assert len(rows) == 2 + len(fake_claims)
-    assert "| `fake.pass` | causal | theorem | The gap is small. | gap \\<= 0.001 | Theorem 1 | quick+full |" in rows
+    assert "| `fake.pass` | causal | theorem | The gap is small. | `mutual_information` | gap \\<= 0.001 " \
+           "| Theorem 1 | quick+full |" in rows
     assert any("Always \\| fails." in r and r.endswith("| full |") for r in rows)
 
     assert readme_main([]) == 0
