@@ -18,7 +18,10 @@ Raw tokens (section 3), H diagonal heads in the eigenbasis, positional weights p
 
 on complex eigen-coordinates ``x_j`` (complex128 inputs, real float64 weights).
 For real orthogonal contexts the same model runs on the complex eigen-coordinates
-of the rotation blocks (conjugate pairs).
+of the rotation blocks (conjugate pairs).  The heads enter only through
+``C = Σ_h b_h a_hᵀ``: :func:`raw_token_prediction` is the forward pass in ``(C, p)``,
+:class:`RawTokenMultiHead` the one in heads, :class:`PositionalOnly` the one with fixed
+``C`` and a positional matrix over all query positions.
 """
 
 from __future__ import annotations
@@ -26,11 +29,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-
-def _check_dim(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
+from theory.validate import positive_int
 
 
 def augmented_tokens(S: torch.Tensor) -> torch.Tensor:
@@ -45,7 +44,7 @@ def gd_step_weights(d: int, eta: float, dtype: torch.dtype = torch.float64) -> t
     Q e_t = (s_t, 0, 0) and K e_j = (s_{j-1}, 0, 0), so the score is s_{j-1}ᵀ s_t;
     V e_j = (η s_j, 0, 0), so out_t[:d] = η Σ_{j<=t} s_j s_{j-1}ᵀ s_t = η G_t s_t.
     """
-    d = _check_dim(d, "d")
+    d = positive_int(d, "d")
     I = torch.eye(d, dtype=dtype)
     Q = torch.zeros(3 * d, 3 * d, dtype=dtype)
     K = torch.zeros_like(Q)
@@ -62,7 +61,7 @@ class AugmentedLinearAttention(nn.Module):
     def __init__(self, d: int, init_scale: float = 1e-2, normalize: bool = False,
                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.d = _check_dim(d, "d")
+        self.d = positive_int(d, "d")
         self.normalize = normalize
         D = 3 * d
 
@@ -94,16 +93,31 @@ class AugmentedLinearAttention(nn.Module):
         return out[..., : self.d]
 
 
+def raw_token_prediction(C: torch.Tensor, p: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    """The raw-token forward pass in ``(C, p)``, query ``x_{n-1}``, keys ``x_0..x_n`` (``n = len(p) - 1``):
+
+        ŝ_{n+1}[k] = Σ_{j=0..n} p_j (Σ_l C_kl conj(x_{n-1}[l]) x_j[l]) x_j[k]
+
+    C (d, d) and p (n+1,) real (autograd flows to both), X (N, >=n+1, d) complex -> (N, d) complex.
+    """
+    n = p.shape[0] - 1
+    keys = X[:, : n + 1]                                               # (N, n+1, d)
+    query = X[:, n - 1].conj()                                         # (N, d)   conj(x_{n-1})
+    scores = torch.einsum("kl,nl,njl->njk", C.to(X.dtype), query, keys)  # (N, n+1, d)
+    return torch.einsum("j,njk,njk->nk", p.to(X.dtype), scores, keys)    # (N, d)
+
+
 class RawTokenMultiHead(nn.Module):
     """H diagonal linear heads with positional weights; predicts s_{n+1} from s_0..s_n.
 
-    Parameters: A (H, d) rows a_h, B (H, d) rows b_h, p (n+1,).  C = Σ_h b_h a_hᵀ = Bᵀ A.
+    Parameters: A (H, d) rows a_h, B (H, d) rows b_h, p (n+1,).  C = Σ_h b_h a_hᵀ = Bᵀ A;
+    the output is :func:`raw_token_prediction` ``(C, p, X)`` (summed head by head here).
     """
 
     def __init__(self, d: int, H: int, n: int, init_scale: float = 1e-2,
                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.d, self.H, self.n = _check_dim(d, "d"), _check_dim(H, "H"), _check_dim(n, "n")
+        self.d, self.H, self.n = positive_int(d, "d"), positive_int(H, "H"), positive_int(n, "n")
         self.A = nn.Parameter(init_scale * torch.randn(H, d, generator=generator, dtype=dtype))
         self.B = nn.Parameter(init_scale * torch.randn(H, d, generator=generator, dtype=dtype))
         self.p = nn.Parameter(init_scale * torch.randn(n + 1, generator=generator, dtype=dtype))
@@ -130,7 +144,7 @@ class PositionalOnly(nn.Module):
 
     def __init__(self, C: torch.Tensor, T: int, dtype: torch.dtype = torch.float64):
         super().__init__()
-        self.T = _check_dim(T, "T")
+        self.T = positive_int(T, "T")
         self.register_buffer("Cmat", torch.as_tensor(C, dtype=dtype))
         self.P = nn.Parameter(torch.zeros(T, T + 1, dtype=dtype))
         mask = torch.tril(torch.ones(T, T + 1, dtype=torch.bool), diagonal=1)  # j <= n = row + 1
@@ -164,7 +178,7 @@ class ComplexAugmentedLinearAttention(nn.Module):
     def __init__(self, d: int, init_scale: float = 1e-2, normalize: bool = False,
                  generator: torch.Generator | None = None):
         super().__init__()
-        self.d = _check_dim(d, "d")
+        self.d = positive_int(d, "d")
         self.normalize = normalize
         D = 3 * d
 

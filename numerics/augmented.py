@@ -31,16 +31,16 @@ Float64 / complex128 throughout.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, ComplexAugmentedLinearAttention, gd_step_weights
-from numerics.threads import single_thread
+from numerics.runtime import single_thread
 from theory import autoregressive as ar
-from theory.validate import choice, positive_int, rng as as_rng
+from theory.validate import choice, even_dimension, positive_int, rng as as_rng
 
 FIELDS = ("complex", "real")
 LAWS = ("fixed", "phases", "signs", "gaussian", "sphere")
@@ -58,26 +58,26 @@ def sample_start_tokens(law: str, d: int, size: int, rng: Any = None, real: bool
     'sphere' uniform on ``S^{d-1}``.  Returns ``(size, d)``, complex128 or float64.
     """
     law = choice(law, "law", LAWS)
-    d = ar._even_d(d) if real else positive_int(d, "d")
+    d = even_dimension(d) if real else positive_int(d, "d")
     size = positive_int(size, "size")
-    g = as_rng(rng)
+    rng = as_rng(rng)
     if real:
         if law == "fixed":
             return np.tile(ar.default_s0(d, "orthogonal"), (size, 1))
         if law == "phases":
-            phi = g.uniform(0.0, 2 * np.pi, size=(size, d // 2))
+            phi = rng.uniform(0.0, 2 * np.pi, size=(size, d // 2))
             return np.sqrt(2.0 / d) * np.stack([np.cos(phi), np.sin(phi)], -1).reshape(size, d)
         if law == "signs":
-            return g.choice([-1.0, 1.0], size=(size, d)) / np.sqrt(d)
-        x = g.standard_normal((size, d))
+            return rng.choice([-1.0, 1.0], size=(size, d)) / np.sqrt(d)
+        x = rng.standard_normal((size, d))
         return x / np.sqrt(d) if law == "gaussian" else x / np.linalg.norm(x, axis=1, keepdims=True)
     if law == "fixed":
         return np.full((size, d), 1 / np.sqrt(d), dtype=complex)
     if law == "phases":
-        return np.exp(1j * g.uniform(0.0, 2 * np.pi, size=(size, d))) / np.sqrt(d)
+        return np.exp(1j * rng.uniform(0.0, 2 * np.pi, size=(size, d))) / np.sqrt(d)
     if law == "signs":
-        return g.choice([-1.0, 1.0], size=(size, d)).astype(complex) / np.sqrt(d)
-    z = (g.standard_normal((size, d)) + 1j * g.standard_normal((size, d))) / np.sqrt(2)
+        return rng.choice([-1.0, 1.0], size=(size, d)).astype(complex) / np.sqrt(d)
+    z = (rng.standard_normal((size, d)) + 1j * rng.standard_normal((size, d))) / np.sqrt(2)
     return z / np.sqrt(d) if law == "gaussian" else z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
@@ -101,7 +101,7 @@ class Setting:
         choice(self.law, "law", LAWS)
         positive_int(self.t, "t")
         if self.field == "real":
-            ar._even_d(self.d)
+            even_dimension(self.d)
         else:
             positive_int(self.d, "d")
 
@@ -233,12 +233,12 @@ def empirical_moments(S: torch.Tensor, t: int) -> Moments:
 def sample_setting_sequences(setting: Setting, size: int, rng: Any = None) -> torch.Tensor:
     """Monte Carlo sequences ``s_0..s_{t+1}`` of a setting, ``(size, t+2, d)``, via the theory
     samplers (an oracle independent of the cubature)."""
-    g = as_rng(rng)
-    s0 = sample_start_tokens(setting.law, setting.d, size, g, real=setting.real)
+    rng = as_rng(rng)
+    s0 = sample_start_tokens(setting.law, setting.d, size, rng, real=setting.real)
     if setting.real:
-        W, _ = ar.commuting_orthogonal_contexts(setting.d, size, g)
+        W, _ = ar.commuting_orthogonal_contexts(setting.d, size, rng)
     else:
-        W, _ = ar.commuting_unitary_contexts(setting.d, size, g)
+        W, _ = ar.commuting_unitary_contexts(setting.d, size, rng)
     return torch.from_numpy(ar.sequences(W, s0, setting.t + 1))
 
 
@@ -297,6 +297,44 @@ def linear_predictor_bound(mom: Moments) -> float:
 # optimisation over parametrisations
 # ---------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PreconditionedFit:
+    """The best preconditioned one-step predictor ``B G_t A s_t`` found: its loss and ``B, A (d, d)``."""
+
+    loss: float
+    B: torch.Tensor
+    A: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ModelClassFit:
+    """The best loss of the layer class ``V' ⊗ A`` over restarts, and every restart's loss."""
+
+    loss: float
+    losses: list[float]
+
+
+@dataclass(frozen=True)
+class AttentionTraining:
+    """Adam on the full ``Q, K, V``: the final exact loss, the loss before each step ``(steps,)``, the model."""
+
+    loss: float
+    history: np.ndarray
+    model: torch.nn.Module
+
+
+@dataclass(frozen=True)
+class CriticalPoint:
+    """The full parameter loss at the GD construction: value, gradient norm, extreme Hessian eigenvalues,
+    and the loss drop along the eigen-direction of the smallest one (a saddle when it is > 0)."""
+
+    loss: float
+    gradient_norm: float
+    min_hessian_eigenvalue: float
+    max_hessian_eigenvalue: float
+    loss_drop_along_min_direction: float
+
+
 def _split(x: torch.Tensor, shapes: list[tuple[int, int]], real: bool) -> list[torch.Tensor]:
     """Flat real vector → matrices (complex ones take real and imaginary halves)."""
     out, i = [], 0
@@ -331,10 +369,10 @@ def _lbfgs(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, iters: i
         return float(f(x).detach()), x.detach()
 
 
-def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 300) -> dict[str, Any]:
+def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 300) -> PreconditionedFit:
     """``min_{B, A} E||B G_t A s_t - s_{t+1}||²`` (``B, A (d, d)`` in the token field) by L-BFGS
     from ``(η* I, I)`` and ``restarts`` random starts; returns the best loss and ``(B, A)``."""
-    g = as_rng(rng)
+    rng = as_rng(rng)
     d, real = mom.d, mom.real
     shapes = [(d, d), (d, d)]
     f = lambda x: tensor_loss(preconditioned_tensor(*_split(x, shapes, real)), mom)  # noqa: E731
@@ -343,27 +381,27 @@ def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters:
     if not real:
         start = torch.cat([eta * torch.eye(d).reshape(-1), torch.zeros(d * d),
                            torch.eye(d).reshape(-1), torch.zeros(d * d)]).double()
-    starts = [start] + [torch.from_numpy(0.5 * g.standard_normal(flat_size(shapes, real))) for _ in range(restarts)]
+    starts = [start] + [torch.from_numpy(0.5 * rng.standard_normal(flat_size(shapes, real))) for _ in range(restarts)]
     best = min((_lbfgs(f, x0, iters) for x0 in starts), key=lambda r: r[0])
     B, A = _split(best[1], shapes, real)
-    return {"loss": best[0], "B": B, "A": A}
+    return PreconditionedFit(best[0], B, A)
 
 
-def best_in_model_class(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 500) -> dict[str, Any]:
+def best_in_model_class(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 500) -> ModelClassFit:
     """``min_{V', A} L(V' ⊗ A)`` by multi-start L-BFGS: the best loss a one-layer augmented
     layer can reach (every ``A`` is some ``K* Q``)."""
-    g = as_rng(rng)
+    rng = as_rng(rng)
     d, real = mom.d, mom.real
     shapes = [(d, 2 * d), (2 * d, 2 * d)]
     f = lambda x: tensor_loss(attention_tensor(*_split(x, shapes, real)), mom)  # noqa: E731
-    runs = [_lbfgs(f, torch.from_numpy(0.5 * g.standard_normal(flat_size(shapes, real))), iters)
+    runs = [_lbfgs(f, torch.from_numpy(0.5 * rng.standard_normal(flat_size(shapes, real))), iters)
             for _ in range(restarts)]
     best = min(runs, key=lambda r: r[0])
-    return {"loss": best[0], "losses": [r[0] for r in runs]}
+    return ModelClassFit(best[0], [r[0] for r in runs])
 
 
 def train_full_attention(mom: Moments, steps: int = 1500, lr: float = 2e-2, seed: int = 0,
-                         init_scale: float = 1e-2) -> dict[str, Any]:
+                         init_scale: float = 1e-2) -> AttentionTraining:
     """Adam (cosine schedule) on the full ``Q, K, V`` (3d × 3d, real or complex) of the augmented
     layer from a small random initialisation, on the exact population loss; returns the final
     exact loss (float64), the loss history and the model."""
@@ -384,7 +422,7 @@ def train_full_attention(mom: Moments, steps: int = 1500, lr: float = 2e-2, seed
             sched.step()
             history[step] = loss.item()
         final = float(tensor_loss(model_tensor(model.Q, model.K, model.V), mom).detach())
-    return {"loss": final, "history": history, "model": model}
+    return AttentionTraining(final, history, model)
 
 
 # ---------------------------------------------------------------------------
@@ -417,7 +455,7 @@ def gradient_and_hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
     return grad.numpy(), H.numpy()
 
 
-def critical_point_analysis(mom: Moments, eta: float) -> dict[str, float]:
+def critical_point_analysis(mom: Moments, eta: float) -> CriticalPoint:
     """At the GD construction with step ``η``: loss, gradient norm, extreme Hessian eigenvalues,
     and the loss drop along the most negative eigen-direction (a saddle when it is > 0)."""
     f = full_parameter_loss(mom)
@@ -428,8 +466,7 @@ def critical_point_analysis(mom: Moments, eta: float) -> dict[str, float]:
     with torch.no_grad():
         L0 = float(f(x))
         drop = max(L0 - float(f(x + s * v)) for s in (1e-2, -1e-2, 5e-2, -5e-2))
-    return {"loss": L0, "gradient_norm": float(np.linalg.norm(grad)), "min_hessian_eigenvalue": float(evals[0]),
-            "max_hessian_eigenvalue": float(evals[-1]), "loss_drop_along_min_direction": drop}
+    return CriticalPoint(L0, float(np.linalg.norm(grad)), float(evals[0]), float(evals[-1]), drop)
 
 
 def map_setting(setting: Setting, restarts: int = 3, steps: int = 1500, lr: float = 2e-2, seed: int = 0,
@@ -439,16 +476,16 @@ def map_setting(setting: Setting, restarts: int = 3, steps: int = 1500, lr: floa
     linear-predictor bound, optionally the best of the model class and the critical-point data."""
     mom = population_moments(setting)
     eta, L_star = one_step_gd_optimum(mom)
-    trained = np.array([train_full_attention(mom, steps, lr, seed + r)["loss"] for r in range(restarts)])
+    trained = np.array([train_full_attention(mom, steps, lr, seed + r).loss for r in range(restarts)])
     pre = best_preconditioned(mom, restarts=2, rng=seed)
     row = {"setting": setting.label, "field": setting.field, "law": setting.law, "d": setting.d, "t": setting.t,
            "eta_star": eta, "L_star": L_star, "trained_mean": float(trained.mean()),
            "trained_se": float(trained.std(ddof=1) / np.sqrt(restarts)) if restarts > 1 else 0.0,
            "trained_min": float(trained.min()), "trained_max": float(trained.max()),
-           "trained_losses": trained.tolist(), "preconditioned": pre["loss"],
+           "trained_losses": trained.tolist(), "preconditioned": pre.loss,
            "linear_bound": linear_predictor_bound(mom)}
     if model_class:
-        row["model_class_best"] = best_in_model_class(mom, restarts=3, rng=seed)["loss"]
+        row["model_class_best"] = best_in_model_class(mom, restarts=3, rng=seed).loss
     if hessian:
-        row.update({f"construction_{k}": v for k, v in critical_point_analysis(mom, eta).items()})
+        row.update({f"construction_{k}": v for k, v in asdict(critical_point_analysis(mom, eta)).items()})
     return row

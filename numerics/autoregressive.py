@@ -1,6 +1,7 @@
-"""Numerical bridges for spec 2: Monte Carlo with confidence intervals, exact
-enumeration of population losses on phase grids, autograd on the torch models,
-training loops, and the closed-form benchmark.
+"""Numerical bridges for spec 2 (in-context autoregressive learning): Monte Carlo with
+standard errors, exact enumeration of population losses on phase grids through the torch
+models (autograd), the training loops of the raw-token and positional models, and the
+closed-form benchmark.
 
 Exact enumeration: for i.i.d. phases uniform on the full circle, the expectation
 of a trigonometric polynomial whose frequencies are below ``M`` in every phase
@@ -14,15 +15,20 @@ from __future__ import annotations
 
 import functools
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead
-from numerics.threads import single_thread
+from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead, raw_token_prediction
+from numerics.runtime import single_thread
 from theory import autoregressive as ar
-from theory.validate import finite_array, finite_float, positive_int, rng as as_rng
+from theory import positional
+from theory import autoregressive_symbolic as ars
+from theory.estimates import Estimate, mean_and_stderr
+from theory.validate import (choice, even_dimension, finite_float, positional_weights, positive_int,
+                             rng as as_rng, square_matrix)
 
 
 def single_threaded(fn):
@@ -37,14 +43,14 @@ def single_threaded(fn):
 # Monte Carlo with standard errors
 # ---------------------------------------------------------------------------
 
-def mean_and_se(x: np.ndarray) -> tuple[float, float]:
-    """Sample mean and its standard error along axis 0."""
-    x = np.asarray(x, dtype=np.float64)
-    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.shape[0]))
+def z_score(closed: float, estimate: Estimate) -> float:
+    """``|closed - mean| / se`` of a scalar Monte Carlo :class:`theory.estimates.Estimate`.
 
-
-def z_score(closed: float, mean: float, se: float) -> float:
-    """``|closed - mean| / se``; 0 when both agree to round-off (then ``se`` may be 0 too)."""
+    Unlike :meth:`Estimate.z_scores` it is 0 when both agree to round-off (``1e-12`` relative: a
+    deterministic quantity, e.g. ``d = 1`` or ``η = 0``, whose ``se`` is round-off too) and a finite
+    sentinel ``1e12`` for a disagreement with ``se = 0``.
+    """
+    mean, se = float(estimate.value), float(estimate.stderr)
     diff = abs(closed - mean)
     if diff <= 1e-12 * (1 + abs(closed)):  # deterministic quantities (d = 1, η = 0): no sampling error
         return 0.0
@@ -59,25 +65,17 @@ def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "uni
     :func:`theory.autoregressive.default_s0`) or 'haar'.
     """
     t = positive_int(t, "t")
-    g = as_rng(rng)
+    rng = as_rng(rng)
     if kind == "unitary":
-        W, _ = ar.commuting_unitary_contexts(d, size, g, Q=Q)
+        W, _ = ar.commuting_unitary_contexts(d, size, rng, Q=Q)
         s0 = ar.default_s0(d, "unitary") if Q is None else np.asarray(Q) @ ar.default_s0(d, "unitary")
         S = ar.sequences(W, s0, t + 1)
     else:
-        S, _ = ar.sample_sequences(kind, d, t + 1, size, g)
+        S, _ = ar.sample_sequences(kind, d, t + 1, size, rng)
     pred = ar.one_step_gd_prediction(S[:, : t + 1], 1.0)[:, -1]  # G_t s_t, (size, d)
     target = S[:, t + 1]
     return {"a": np.sum(np.abs(pred) ** 2, axis=1), "b": np.real(np.sum(pred * target.conj(), axis=1)),
             "c": np.sum(np.abs(target) ** 2, axis=1)}
-
-
-def mc_gd_step_loss(eta: float, t: int, d: int, size: int, rng: Any = None, kind: str = "unitary",
-                    Q: Any = None) -> tuple[float, float]:
-    """Monte Carlo ``E||η G_t s_t - s_{t+1}||²``: ``(mean, standard error)``."""
-    eta = finite_float(eta, "eta")
-    s = gd_step_samples(t, d, size, rng, kind, Q)
-    return mean_and_se(eta ** 2 * s["a"] - 2 * eta * s["b"] + s["c"])
 
 
 def eigen_tokens(kind: str, d: int, n: int, size: int, rng: Any = None, nu: float = 1.0) -> np.ndarray:
@@ -85,9 +83,9 @@ def eigen_tokens(kind: str, d: int, n: int, size: int, rng: Any = None, nu: floa
 
     'orthogonal': coordinates ``2m, 2m+1`` carry ``(λ_m, conj λ_m)``.
     """
-    kind = ar.choice(kind, "kind", ("unitary", "orthogonal"))
+    kind = choice(kind, "kind", ("unitary", "orthogonal"))
     if kind == "orthogonal":
-        ar._even_d(d)
+        even_dimension(d)
         theta = ar.sample_phases(d // 2, size, rng, nu)
         theta = np.repeat(theta, 2, axis=1) * np.tile([1.0, -1.0], d // 2)
     else:
@@ -95,23 +93,35 @@ def eigen_tokens(kind: str, d: int, n: int, size: int, rng: Any = None, nu: floa
     return np.exp(1j * theta[:, None, :] * np.arange(n + 2)[None, :, None])
 
 
+def raw_token_scores(C: np.ndarray, queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Scores of the raw-token model in NumPy: ``scores[..., j, k] = Σ_l C_kl conj(q[l]) x_j[l]``.
+
+    ``C (d, d)``, ``queries (..., d)`` (the query tokens, conjugated here), ``keys (..., n+1, d)``,
+    broadcast over the leading axes → ``(..., n+1, d)``.  The prediction is
+    ``ŝ[k] = Σ_j p_j scores[j, k] x_j[k]`` (:func:`model.autoregressive.raw_token_prediction` in torch).
+    """
+    return np.einsum("kl,...l,...jl->...jk", C, queries.conj(), keys)
+
+
 def raw_token_samples(C: Any, p: Any, size: int, rng: Any = None, kind: str = "unitary",
                       nu: float = 1.0) -> np.ndarray:
-    """Per-sequence squared error ``Σ_k |ŝ_{n+1}[k] - x_{n+1}[k]|²`` of the raw-token model, ``(size,)``."""
-    C = ar._square(C)
-    p = ar._weights(p)
+    """Per-sequence squared error ``Σ_k |ŝ_{n+1}[k] - x_{n+1}[k]|²`` of the raw-token model, ``(size,)``
+    (the NumPy Monte Carlo oracle, independent of the torch model)."""
+    C = square_matrix(C)
+    p = positional_weights(p)
     n = p.shape[0] - 1
     X = eigen_tokens(kind, C.shape[0], n, size, rng, nu)
     keys = X[:, : n + 1]
-    scores = np.einsum("kl,nl,njl->njk", C, X[:, n - 1].conj(), keys)  # Σ_l C_kl conj(x_{n-1,l}) x_{j,l}
+    scores = raw_token_scores(C, X[:, n - 1], keys)                    # (size, n+1, d)
     pred = np.einsum("j,njk,njk->nk", p, scores, keys)
     return np.sum(np.abs(pred - X[:, n + 1]) ** 2, axis=1)
 
 
 def mc_raw_token_loss(C: Any, p: Any, size: int, rng: Any = None, kind: str = "unitary",
-                      nu: float = 1.0) -> tuple[float, float]:
-    """Monte Carlo raw-token population loss: ``(mean, standard error)``."""
-    return mean_and_se(raw_token_samples(C, p, size, rng, kind, nu))
+                      nu: float = 1.0) -> Estimate:
+    """Monte Carlo raw-token population loss over ``size`` sampled sequences: a scalar
+    :class:`theory.estimates.Estimate` (mean, standard error)."""
+    return mean_and_stderr(raw_token_samples(C, p, size, rng, kind, nu))
 
 
 # ---------------------------------------------------------------------------
@@ -127,7 +137,7 @@ def phase_grid(D: int, M: int) -> torch.Tensor:
 def orthogonal_grid_sequences(d: int, T: int, M: int) -> torch.Tensor:
     """Real sequences ``s_0..s_T`` of block rotations for every grid phase: ``(M^{d/2}, T+1, d)``,
     ``s_0 = √(2/d)(1,0,1,0,…)``."""
-    d = ar._even_d(d)
+    d = even_dimension(d)
     theta = phase_grid(d // 2, M)                                    # (G, D)
     ang = theta[:, None, :] * torch.arange(T + 1, dtype=torch.float64)[None, :, None]  # (G, T+1, D)
     S = torch.stack([torch.cos(ang), torch.sin(ang)], dim=-1).reshape(theta.shape[0], T + 1, d)
@@ -148,7 +158,7 @@ def grid_eigen_tokens(kind: str, d: int, n: int, M: int) -> torch.Tensor:
 def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
     """Population loss of the constructed augmented model at position ``t`` on real orthogonal
     contexts (``d`` even), exact by grid enumeration, and its autograd derivative ``dL/dη``."""
-    t, d = positive_int(t, "t"), ar._even_d(d)
+    t, d = positive_int(t, "t"), even_dimension(d)
     eta_t = torch.tensor(float(eta), dtype=torch.float64, requires_grad=True)
     S = orthogonal_grid_sequences(d, t + 1, M=6 * t + 3)
     model = AugmentedLinearAttention.from_gd_step(d, 1.0)
@@ -160,19 +170,17 @@ def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
 
 @single_threaded
 def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, np.ndarray, np.ndarray]:
-    """Raw-token population loss through the torch model on an exact phase grid (every phase
-    exponent of the squared error is at most ``2n + 1`` in absolute value, so ``M = 2n + 3``),
-    with autograd gradients ``(L, dL/dC (d,d), dL/dp (n+1,))`` (C entered as one head pair per row)."""
-    C = ar._square(C)
-    p = ar._weights(p)
+    """Raw-token population loss through the torch forward pass
+    :func:`model.autoregressive.raw_token_prediction` on an exact phase grid (every phase exponent
+    of the squared error is at most ``2n + 1`` in absolute value, so ``M = 2n + 3``), with autograd
+    gradients: ``(L, dL/dC (d,d), dL/dp (n+1,))``."""
+    C = square_matrix(C)
+    p = positional_weights(p)
     d, n = C.shape[0], p.shape[0] - 1
     X = grid_eigen_tokens(kind, d, n, M=2 * n + 3)
     Ct = torch.tensor(C, requires_grad=True)
     pt = torch.tensor(p, requires_grad=True)
-    query = X[:, n - 1].conj()
-    scores = torch.einsum("kl,nl,njl->njk", Ct.to(X.dtype), query, X[:, : n + 1])
-    pred = torch.einsum("j,njk,njk->nk", pt.to(X.dtype), scores, X[:, : n + 1])
-    loss = (pred - X[:, n + 1]).abs().pow(2).sum(-1).mean()
+    loss = (raw_token_prediction(Ct, pt, X) - X[:, n + 1]).abs().pow(2).sum(-1).mean()
     loss.backward()
     return float(loss.detach()), Ct.grad.numpy(), pt.grad.numpy()
 
@@ -181,38 +189,37 @@ def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, 
 # training loops
 # ---------------------------------------------------------------------------
 
-@single_threaded
-def train_augmented(d: int, t: int, kind: str = "orthogonal", steps: int = 1500, lr: float = 1e-2,
-                    init_scale: float = 1e-2, seed: int = 0, batch: int = 2048) -> dict[str, Any]:
-    """Train the full-Q,K,V augmented model to predict ``s_{t+1}`` at position ``t`` (Adam).
+@dataclass(frozen=True)
+class RawTokenTraining:
+    """A trained :class:`model.autoregressive.RawTokenMultiHead` and its loss before each step ``(steps,)``."""
 
-    'orthogonal': exact population loss on the phase grid (deterministic gradient);
-    'haar': fresh Monte Carlo batches of Haar orthogonal contexts, ``s_0 = e_1``.
-    Returns the model, the loss history, and the training sequences.
-    """
-    d, t = positive_int(d, "d"), positive_int(t, "t")
-    gen = torch.Generator().manual_seed(seed)
-    model = AugmentedLinearAttention(d, init_scale=init_scale, generator=gen)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    g = np.random.default_rng(seed)
-    S = orthogonal_grid_sequences(d, t + 1, M=6 * t + 3) if kind == "orthogonal" else None
-    history = np.zeros(steps)
-    for step in range(steps):
-        if kind != "orthogonal":
-            S = torch.from_numpy(ar.sample_sequences(kind, d, t + 1, batch, g)[0])
-        loss = ((model(S[:, : t + 1])[:, -1] - S[:, t + 1]) ** 2).sum(-1).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        history[step] = loss.item()
-    return {"model": model, "history": history, "S": S}
+    model: RawTokenMultiHead
+    history: np.ndarray
+
+
+@dataclass(frozen=True)
+class PositionalFit:
+    """The positional matrix ``P (T, T+1)`` (masked: lower triangular) learned by :func:`train_positional`
+    and the loss at each L-BFGS evaluation."""
+
+    P: np.ndarray
+    history: np.ndarray
+
+
+@dataclass(frozen=True)
+class PositionalGDRun:
+    """The gradient-descent run of :func:`train_positional_gd`: ``P (n_max, n_max+1)``, the number of
+    steps taken, the loss before each step ``(steps,)`` and the tokens ``X (size, n_max+2, d)``."""
+
+    P: np.ndarray
+    steps: int
+    history: np.ndarray
+    X: np.ndarray
 
 
 @single_threaded
 def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 1500, lr: float = 2e-2,
-                    init_scale: float = 0.1, seed: int = 0) -> dict[str, Any]:
+                    init_scale: float = 0.1, seed: int = 0) -> RawTokenTraining:
     """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam)."""
     gen = torch.Generator().manual_seed(seed)
     model = RawTokenMultiHead(d, H, n, init_scale=init_scale, generator=gen)
@@ -227,17 +234,17 @@ def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 
         opt.step()
         sched.step()
         history[step] = loss.item()
-    return {"model": model, "history": history}
+    return RawTokenTraining(model, history)
 
 
 @single_threaded
 def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0,
-                     steps: int = 60) -> dict[str, Any]:
+                     steps: int = 60) -> PositionalFit:
     """Learn the positional matrix P (T, T+1) with fixed heads ``C`` on a fixed Monte Carlo
     sample of ``size`` sequences (phases on ``[0, 2π/ν)``), by L-BFGS (the loss is quadratic)."""
-    C = ar._square(C)
-    g = np.random.default_rng(seed)
-    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], T, size, g, nu))   # (N, T+2, d)
+    C = square_matrix(C)
+    rng = np.random.default_rng(seed)
+    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], T, size, rng, nu))   # (N, T+2, d)
     model = PositionalOnly(torch.from_numpy(C), T)
     opt = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=steps, line_search_fn="strong_wolfe",
                             tolerance_grad=1e-12, tolerance_change=1e-14)
@@ -251,13 +258,13 @@ def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0
         return loss
 
     opt.step(closure)
-    return {"P": (model.P * model.mask).detach().numpy(), "history": np.array(history)}
+    return PositionalFit((model.P * model.mask).detach().numpy(), np.array(history))
 
 
 @single_threaded
 def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.5, *,
                         stop_loss: float | None = None, steps: int | None = None, seed: Any = 0,
-                        max_steps: int = 100000) -> dict[str, Any]:
+                        max_steps: int = 100000) -> PositionalGDRun:
     """The paper's positional-weight experiment on sampled sequences, in torch (float64 / complex128).
 
     ``size`` sequences ``x_0..x_{n_max+1}`` (``x_j = λ^j``, ``s_0 = 1``, phases i.i.d. on ``[0, 2π/ν)``,
@@ -268,9 +275,9 @@ def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.
     current ``P`` is computed, the step is taken, and training stops after the first step whose
     starting loss was below ``stop_loss`` (at most ``max_steps`` steps); with ``steps``, exactly that many.
 
-    Returns ``{"P": (n_max, n_max+1), "steps": int, "history": (steps,) losses before each step}``.
+    Returns a :class:`PositionalGDRun` (``P (n_max, n_max+1)``, steps, losses before each step, tokens).
     """
-    C = ar._square(C)
+    C = square_matrix(C)
     n_max = positive_int(n_max, "n_max")
     size = positive_int(size, "size")
     lr = finite_float(lr, "lr", positive=True)
@@ -289,8 +296,8 @@ def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.
         history.append(loss.item())
         if stop_loss is not None and history[-1] < stop_loss:
             break
-    return {"P": (model.P * model.mask).detach().numpy().copy(), "steps": len(history),
-            "history": np.array(history), "X": X.numpy()}
+    return PositionalGDRun((model.P * model.mask).detach().numpy().copy(), len(history), np.array(history),
+                           X.numpy())
 
 
 def empirical_positional_grams(X: Any, C: Any, n_max: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -302,14 +309,14 @@ def empirical_positional_grams(X: Any, C: Any, n_max: int) -> tuple[np.ndarray, 
     ``X``: ``(size, n_max+2, d)`` complex.  Returns ``(Ĝ (n_max, n_max+1, n_max+1), ĝ (n_max, n_max+1),
     ĉ (n_max,))`` padded like :func:`theory.autoregressive.positional_row_grams` (identity on ``j > n``).
     """
-    C = ar._square(C)
+    C = square_matrix(C)
     n_max = positive_int(n_max, "n_max")
     X = np.asarray(X)
     if X.ndim != 3 or X.shape[1] < n_max + 2 or X.shape[2] != C.shape[0]:
         raise ValueError(f"X: expected shape (size, {n_max + 2}, {C.shape[0]}), got {X.shape}")
     size, m = X.shape[0], n_max + 1
     keys = X[:, :m]                                                        # (B, m, d)
-    scores = np.einsum("kl,bnl,bjl->bnjk", C, X[:, :n_max].conj(), keys)  # (B, n_max, m, d)
+    scores = raw_token_scores(C, X[:, :n_max], keys[:, None])             # (B, n_max, m, d)
     F = scores * keys[:, None]                                             # F[b, n-1, j, k]
     F = F * (np.arange(m)[None, :] <= np.arange(1, n_max + 1)[:, None])[None, :, :, None]
     y = X[:, 2: n_max + 2]                                                 # (B, n_max, d)
@@ -343,7 +350,7 @@ def jackknife_positional_path_se(X: Any, C: Any, n_max: int, lr: float, steps: i
         keep = np.arange(groups) != b
         wk = w[keep] / w[keep].sum()                                        # pooled mean of the other groups
         G, g, c = (np.tensordot(wk, A[keep], axes=1) for A in (Gs, gs, cs))
-        paths.append(ar.quadratic_gd_path(G, g, c, lr, steps=steps)[0])
+        paths.append(positional.quadratic_gd_path(G, g, c, lr, steps=steps)[0])
     paths = np.array(paths)
     return float(np.sqrt((groups - 1) / groups * np.sum((paths - paths.mean(0)) ** 2)))
 
@@ -363,15 +370,15 @@ def _best_time(fn, repeat: int = 5) -> float:
 
 def benchmark() -> dict[str, float]:
     """Timings (seconds) of the closed forms; the symbolic derivation is timed cold and cached."""
-    ar.gd_step_loss_coefficients_symbolic.cache_clear()
-    ar._gd_coefficient_functions.cache_clear()
+    ars.gd_step_loss_coefficients_symbolic.cache_clear()
+    ars.gd_step_loss_coefficient_functions.cache_clear()
     start = time.perf_counter()
     ar.optimal_gd_step(1, 1)
     derive = time.perf_counter() - start
     t = np.arange(1, 1001)[:, None]
     d = np.arange(1, 65)[None, :]
-    g = np.random.default_rng(0)
-    C, p = g.standard_normal((64, 64)), g.standard_normal(1001)
+    rng = np.random.default_rng(0)
+    C, p = rng.standard_normal((64, 64)), rng.standard_normal(1001)
     return {
         "ar_gd_step_symbolic_derivation_s": derive,
         "ar_optimal_gd_step_grid_1000x64_s": _best_time(lambda: ar.optimal_gd_step(t, d)),
@@ -379,5 +386,5 @@ def benchmark() -> dict[str, float]:
         "ar_raw_token_loss_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss(C, p)),
         "ar_raw_token_loss_real_orth_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss_real_orthogonal(C, p)),
         "ar_optimal_positional_weights_d64_n200_nu4_s": _best_time(
-            lambda: ar.optimal_positional_weights(C, 200, 4.0), repeat=3),
+            lambda: positional.optimal_positional_weights(C, 200, 4.0), repeat=3),
     }

@@ -22,9 +22,11 @@ import torch
 
 from model.reduced import ReducedTransformer
 from theory import validate
-from theory.causal import CausalGraph, Population, _stationary, enumerate_population, sample_sequences
+from theory.causal import CausalGraph, sample_sequences
+from theory.enumeration import Population, enumerate_population
 from theory.estimates import Estimate, mean_and_stderr
 from theory.gradients import LOSSES
+from theory.laws import stationary_laws
 
 DEFAULT_SMOOTHING = 1e-12
 
@@ -112,7 +114,8 @@ def monte_carlo_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss
         S = draw.target.shape[1]
         model = ReducedTransformer(S, graph.n + 1, beta=beta)
         yhat = model(torch.as_tensor(draw.tokens))
-        mu = torch.as_tensor(_stationary(draw.pi)) if loss == "linearized" else torch.ones(batch, S, dtype=torch.float64)
+        mu = (torch.as_tensor(stationary_laws(draw.pi)) if loss == "linearized"
+              else torch.ones(batch, S, dtype=torch.float64))
         per_sequence_loss(yhat, torch.as_tensor(draw.target), mu, loss, smoothing).mean().backward()
         grads[k] = model.A1.grad.numpy() / beta
     return mean_and_stderr(grads)

@@ -38,14 +38,14 @@ def test_L_star_matches_closed_form(field, d, law, t):
                                      na.Setting("real", "phases", 2, 3)])
 def test_exact_loss_matches_monte_carlo_at_random_tensors(setting):
     """The exact quadratic form at a random (non-GD) tensor T vs the Monte Carlo mean of |TΦ - s_{t+1}|²."""
-    g = np.random.default_rng(hash(setting.label) % 2**32)
+    rng = np.random.default_rng(hash(setting.label) % 2**32)
     mom = na.population_moments(setting)
     F = (2 * setting.d) ** 3
-    T = g.standard_normal((setting.d, F)) * 0.3
+    T = rng.standard_normal((setting.d, F)) * 0.3
     if not setting.real:
-        T = T + 1j * g.standard_normal((setting.d, F)) * 0.3
+        T = T + 1j * rng.standard_normal((setting.d, F)) * 0.3
     T = torch.from_numpy(T)
-    S = na.sample_setting_sequences(setting, 40000, g)
+    S = na.sample_setting_sequences(setting, 40000, rng)
     Phi = na.augmented_features(S, setting.t)
     err = ((Phi @ T.T - S[:, setting.t + 1]).abs() ** 2).sum(-1).numpy()
     exact = float(na.tensor_loss(T, mom))
@@ -161,7 +161,8 @@ def test_construction_point_has_the_one_step_loss():
 def test_preconditioned_never_worse_than_one_step():
     mom = na.population_moments(na.Setting("complex", "fixed", 2, 2))
     _, L = na.one_step_gd_optimum(mom)
-    assert na.best_preconditioned(mom, restarts=1, rng=0)["loss"] <= L + 1e-12
+    fit = na.best_preconditioned(mom, restarts=1, rng=0)
+    assert fit.loss <= L + 1e-12 and fit.B.shape == fit.A.shape == (2, 2)
     assert na.linear_predictor_bound(mom) <= L
 
 
@@ -183,3 +184,14 @@ def test_bad_arguments():
         na.Setting("complex", "fixed", 2, 0)
     with pytest.raises(ValueError, match="^law"):
         na.sample_start_tokens("cauchy", 2, 3)
+
+
+def test_optimisers_return_their_records():
+    mom = na.population_moments(na.Setting("real", "gaussian", 2, 2))
+    eta, L = na.one_step_gd_optimum(mom)
+    point = na.critical_point_analysis(mom, eta)
+    assert point.loss == pytest.approx(L, abs=1e-12) and point.min_hessian_eigenvalue <= point.max_hessian_eigenvalue
+    run = na.train_full_attention(mom, steps=3, seed=1)
+    assert run.history.shape == (3,) and isinstance(run.model, AugmentedLinearAttention) and np.isfinite(run.loss)
+    fit = na.best_in_model_class(mom, restarts=2, rng=0, iters=5)
+    assert len(fit.losses) == 2 and fit.loss == min(fit.losses)

@@ -8,11 +8,13 @@ import sympy as sp
 import torch
 from hypothesis import given, settings, strategies as st
 
-from model.autoregressive import AugmentedLinearAttention, RawTokenMultiHead
+from model.autoregressive import AugmentedLinearAttention, RawTokenMultiHead, gd_step_weights, raw_token_prediction
 from numerics import autoregressive as nar
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import run_claim
 from theory import autoregressive as ar
+from theory import positional
+from theory import autoregressive_symbolic as ars
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
@@ -54,8 +56,8 @@ def test_d1_and_vectorised():
 @SETTINGS
 @given(seed=st.integers(0, 2**31))
 def test_unitary_invariance(seed):
-    g = np.random.default_rng(seed)
-    Q = ar.haar_unitary(3, g)
+    rng = np.random.default_rng(seed)
+    Q = ar.haar_unitary(3, rng)
     a = nar.gd_step_samples(3, 3, 50, np.random.default_rng(seed))
     b = nar.gd_step_samples(3, 3, 50, np.random.default_rng(seed), Q=Q)
     for k in "abc":
@@ -65,20 +67,20 @@ def test_unitary_invariance(seed):
 @SETTINGS
 @given(d=st.integers(1, 3), n=st.integers(1, 3), seed=st.integers(0, 2**31))
 def test_raw_token_loss_matches_symbolic_and_grid(d, n, seed):
-    g = np.random.default_rng(seed)
-    C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+    rng = np.random.default_rng(seed)
+    C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
     L = ar.raw_token_population_loss(C, p)
-    assert ar.raw_token_loss_function(d, n)(C, p) == pytest.approx(L, rel=1e-10, abs=1e-10)
+    assert ars.raw_token_loss_function(d, n)(C, p) == pytest.approx(L, rel=1e-10, abs=1e-10)
     assert nar.raw_token_loss_exact(C, p)[0] == pytest.approx(L, rel=1e-10, abs=1e-10)
-    assert ar.positional_population_loss(p, C, 1.0) == pytest.approx(L, rel=1e-10, abs=1e-10)
+    assert positional.positional_population_loss(p, C, 1.0) == pytest.approx(L, rel=1e-10, abs=1e-10)
 
 
 @SETTINGS
 @given(D=st.integers(1, 2), n=st.integers(1, 3), seed=st.integers(0, 2**31))
 def test_real_orthogonal_loss_matches_grid(D, n, seed):
-    g = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     d = 2 * D
-    C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+    C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
     L = ar.raw_token_population_loss_real_orthogonal(C, p)
     assert nar.raw_token_loss_exact(C, p, "orthogonal")[0] == pytest.approx(L, rel=1e-10, abs=1e-10)
 
@@ -86,25 +88,26 @@ def test_real_orthogonal_loss_matches_grid(D, n, seed):
 @SETTINGS
 @given(nu=st.floats(1.0, 6.0), seed=st.integers(0, 2**31))
 def test_positional_minimiser_and_monte_carlo(nu, seed):
-    g = np.random.default_rng(seed)
-    C, n = g.standard_normal((2, 2)), 2
-    p, L = ar.optimal_positional_weights(C, n, nu)
-    assert ar.positional_population_loss(p, C, nu) == pytest.approx(L, abs=1e-9)
-    q = p + 0.1 * g.standard_normal(n + 1)
-    assert ar.positional_population_loss(q, C, nu) >= L - 1e-9
-    m, se = nar.mc_raw_token_loss(C, q, 4000, g, "unitary", nu)
-    assert abs(m - ar.positional_population_loss(q, C, nu)) <= 5 * se + 1e-12
+    rng = np.random.default_rng(seed)
+    C, n = rng.standard_normal((2, 2)), 2
+    p, L = positional.optimal_positional_weights(C, n, nu)
+    assert positional.positional_population_loss(p, C, nu) == pytest.approx(L, abs=1e-9)
+    q = p + 0.1 * rng.standard_normal(n + 1)
+    assert positional.positional_population_loss(q, C, nu) >= L - 1e-9
+    est = nar.mc_raw_token_loss(C, q, 4000, rng, "unitary", nu)
+    assert est.draws == 4000 and est.value.shape == ()
+    assert abs(est.value - positional.positional_population_loss(q, C, nu)) <= 5 * est.stderr + 1e-12
 
 
 @SETTINGS
 @given(H=st.integers(1, 5), d=st.integers(1, 5), seed=st.integers(0, 2**31))
 def test_global_minimum_bound(H, d, seed):
-    g = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     for p_last in (0.5, -0.5, -3.0):  # L(C, p) = L(-C, -p): either sign of p_n
-        A, B, p = ar.raw_token_minimiser(d, H, g, p_last=p_last)
+        A, B, p = ar.raw_token_minimiser(d, H, rng, p_last=p_last)
         assert p[-1] == p_last and np.allclose((B.T @ A) * p_last, (B.T @ A * p_last).T)
         assert ar.raw_token_population_loss(B.T @ A, p) == pytest.approx(d - min(H, d), abs=1e-10)
-    A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(4)
+    A, B, p = rng.standard_normal((H, d)), rng.standard_normal((H, d)), rng.standard_normal(4)
     assert ar.raw_token_population_loss(B.T @ A, p) >= ar.raw_token_global_minimum(d, H) - 1e-10
 
 
@@ -118,9 +121,9 @@ def test_constructed_model_is_one_gd_step(d, T, eta, seed):
 
 
 def test_sequences_match_matrix_powers():
-    g = np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     for kind in ("unitary", "orthogonal", "haar"):
-        S, W = ar.sample_sequences(kind, 4, 9, 5, g)
+        S, W = ar.sample_sequences(kind, 4, 9, 5, rng)
         s = S[:, 0]
         for t in range(10):
             np.testing.assert_allclose(S[:, t], s, atol=1e-12)
@@ -128,16 +131,33 @@ def test_sequences_match_matrix_powers():
 
 
 def test_raw_token_model_matches_closed_form():
-    g = torch.Generator().manual_seed(0)
-    m = RawTokenMultiHead(3, 2, 2, init_scale=0.5, generator=g)
+    rng = torch.Generator().manual_seed(0)
+    m = RawTokenMultiHead(3, 2, 2, init_scale=0.5, generator=rng)
     X = nar.grid_eigen_tokens("unitary", 3, 2, 7)
     with torch.no_grad():
         L = float((m(X[:, :3]) - X[:, 3]).abs().pow(2).sum(-1).mean())
     assert L == pytest.approx(ar.raw_token_population_loss(m.C().detach().numpy(), m.p.detach().numpy()), rel=1e-10)
+    with torch.no_grad():  # the head-by-head forward pass is the (C, p) one
+        np.testing.assert_allclose(m(X[:, :3]).numpy(), raw_token_prediction(m.C(), m.p, X).numpy(), atol=1e-12)
+
+
+def test_numpy_and_torch_raw_token_forward_passes_agree():
+    rng = np.random.default_rng(2)
+    d, n = 3, 4
+    C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
+    X = nar.eigen_tokens("unitary", d, n, 20, rng)
+    scores = nar.raw_token_scores(C, X[:, n - 1], X[:, : n + 1])
+    pred = np.einsum("j,njk,njk->nk", p, scores, X[:, : n + 1])
+    torch_pred = raw_token_prediction(torch.from_numpy(C), torch.from_numpy(p), torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(pred, torch_pred, atol=1e-12)
+    errors = nar.raw_token_samples(C, p, 20, np.random.default_rng(5))
+    X5 = nar.eigen_tokens("unitary", d, n, 20, np.random.default_rng(5))
+    np.testing.assert_allclose(errors, np.sum(np.abs(raw_token_prediction(
+        torch.from_numpy(C), torch.from_numpy(p), torch.from_numpy(X5)).numpy() - X5[:, n + 1]) ** 2, -1), atol=1e-12)
 
 
 def test_symbolic_coefficients_derived():
-    a, b, c = ar.gd_step_loss_coefficients_symbolic()
+    a, b, c = ars.gd_step_loss_coefficients_symbolic()
     t, d = sp.symbols("t d", positive=True, integer=True)
     assert sp.simplify(a - t * (t + d - 1) / d ** 2) == 0 and sp.simplify(b - t / d) == 0 and c == 1
     assert ar.phase_moment_rule([0, 0]) == 1 and ar.phase_moment_rule([1, -1]) == 0
@@ -153,14 +173,34 @@ def test_symbolic_coefficients_derived():
     (lambda: ar.raw_token_population_loss(np.eye(2), [1.0, np.inf]), "p"),
     (lambda: ar.raw_token_population_loss_real_orthogonal(np.eye(3), [1.0, 1.0]), "d"),
     (lambda: ar.raw_token_minimiser(2, 1, p_last=0.0), "p_last"),
-    (lambda: ar.positional_gram(np.eye(2), 2, 0.5), "nu"),
-    (lambda: ar.positional_gram(np.eye(2), 0, 1.0), "n"),
+    (lambda: positional.positional_gram(np.eye(2), 2, 0.5), "nu"),
+    (lambda: positional.positional_gram(np.eye(2), 0, 1.0), "n"),
     (lambda: ar.commuting_orthogonal_contexts(3, 4), "d"),
     (lambda: ar.sample_sequences("cyclic", 2, 3, 4), "kind"),
 ])
 def test_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_symbolic_identity_of_the_construction():
+    """The sympy forward pass of the augmented layer: the GD construction leaves no residual, a
+    perturbed one does, and the symbolic output agrees with the torch layer on numbers."""
+    eta = sp.Symbol("eta", real=True)
+    Q, K, V = (sp.Matrix(m.numpy().astype(int)) for m in gd_step_weights(2, 1.0))
+    assert all(x == 0 for x in ars.one_step_gd_identity_residual(Q, K, eta * V, eta, 3))
+    Kp = K.copy()
+    Kp[0, 2] = 1  # the score reads s_j[0] as well as s_{j-1}[0]
+    assert any(x != 0 for x in ars.one_step_gd_identity_residual(Q, Kp, eta * V, eta, 3))
+    rng = np.random.default_rng(0)
+    S, (Qn, Kn, Vn) = rng.standard_normal((4, 2)), (rng.standard_normal((6, 6)) for _ in range(3))
+    out = ars.augmented_attention_output_symbolic(sp.Matrix(Qn), sp.Matrix(Kn), sp.Matrix(Vn), sp.Matrix(S))
+    model = AugmentedLinearAttention(2, init_scale=0.0)
+    with torch.no_grad():
+        for prm, M in zip((model.Q, model.K, model.V), (Qn, Kn, Vn)):
+            prm.copy_(torch.from_numpy(M))
+        ref = model(torch.from_numpy(S)[None])[0].numpy()
+    np.testing.assert_allclose(np.array(out[:, :2], dtype=float), ref, atol=1e-12)
 
 
 @pytest.mark.parametrize("cid", sorted(c for c, v in all_claims().items() if v.paper == "autoregressive" and v.quick))

@@ -39,8 +39,8 @@ def test_constructed_point_predicts_each_chosen_block_exactly(d, H, n):
 @SETTINGS
 @given(D=st.integers(1, 3), H=st.integers(1, 4), n=st.integers(1, 4), seed=st.integers(0, 2**31))
 def test_no_point_below_the_minimum(D, H, n, seed):
-    d, g = 2 * D, np.random.default_rng(seed)
-    A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(n + 1)
+    d, rng = 2 * D, np.random.default_rng(seed)
+    A, B, p = rng.standard_normal((H, d)), rng.standard_normal((H, d)), rng.standard_normal(n + 1)
     bound = ar.raw_token_global_minimum_real_orthogonal(d, H)
     assert ar.raw_token_population_loss_real_orthogonal(B.T @ A, p) >= bound - 1e-10
     # the bound of the proof: L >= ||M ⊙ (rC - I)||_F² >= d - 2 min(H, d/2)
@@ -52,9 +52,9 @@ def test_no_point_below_the_minimum(D, H, n, seed):
 
 
 def test_search_gradient_is_the_derivative_of_the_theory_loss():
-    g = np.random.default_rng(0)
+    rng = np.random.default_rng(0)
     d, H, n = 4, 2, 3
-    x = g.standard_normal(2 * H * d + n + 1)
+    x = rng.standard_normal(2 * H * d + n + 1)
     h = 1e-6
     numeric = np.array([(_loss_and_gradient(x + h * e, d, H)[0] - _loss_and_gradient(x - h * e, d, H)[0]) / (2 * h)
                         for e in np.eye(len(x))])

@@ -10,12 +10,14 @@ from hypothesis import given, settings, strategies as st
 
 from numerics.population import (absent_target_probability, initial_gradient_by_extrapolation,
                                  population_gradient_A1, relative_error)
-from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, brute_force_pairwise_joint,
-                           count_estimator, enumerate_population, marginals, pairwise_joint, sample_sequences,
-                           stationary_distribution)
-from theory.gradients import attention_gradient_at_init, attention_gradient_integrand, likelihood_ratio_matrix
-from theory.information import (information_of_pairwise_joints, mutual_information, mutual_information_matrix,
-                                pairwise_information_matrix)
+from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, alphabet_size, as_causal_graph,
+                           count_estimator, marginals, pairwise_joint, prior_stack, sample_k_parent_sequences,
+                           sample_sequences, stationary_distribution)
+from theory.enumeration import brute_force_pairwise_joint, enumerate_population
+from theory.gradients import (attention_gradient_at_init, attention_gradient_integrand, causal_softmax, drift_matrix,
+                              likelihood_ratio_matrix, small_beta_attention_gradient)
+from theory.information import (information_of_pairwise_joints, mixture_information, mutual_information,
+                                mutual_information_matrix, pairwise_information_matrix, squared_hellinger)
 from theory.strategies import (finite_priors, forests, joint_distributions, k_parent_dags, transition_matrices,
                                trees)
 
@@ -125,6 +127,68 @@ def test_enumeration_refuses_above_budget_with_count():
         enumerate_population(CausalGraph.chain(19), np.full((2, 2), 0.5), max_sequences=1000)
 
 
+# ----------------------------------------------------------------- the prior dispatch
+def test_prior_stack_and_alphabet_size():
+    pi = np.array([[0.8, 0.2], [0.3, 0.7]])
+    pis, weights, mc = prior_stack(pi)
+    assert np.array_equal(pis, pi[None]) and np.array_equal(weights, [1.0]) and not mc
+    prior = FinitePrior([pi, np.full((2, 2), 0.5)], [0.25, 0.75])
+    pis, weights, mc = prior_stack(prior)
+    assert pis is prior.matrices and weights is prior.weights and not mc
+    dirichlet = DirichletPrior(3, 0.5)
+    pis, weights, mc = prior_stack(dirichlet, draws=7, rng=4)
+    assert mc and np.array_equal(pis, dirichlet.sample(7, 4)) and np.allclose(weights, 1 / 7)
+    assert [alphabet_size(x) for x in (pi, prior, dirichlet)] == [2, 2, 3]
+    with pytest.raises(ValueError, match="^draws:"):
+        prior_stack(dirichlet, draws=1, min_draws=2)
+    with pytest.raises(ValueError, match="^pi:"):
+        prior_stack(np.eye(2) * 2, name="pi")
+    with pytest.raises(ValueError, match="^prior:"):
+        alphabet_size(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="^graph:"):
+        as_causal_graph([None, 0])
+
+
+# ----------------------------------------------------------------- the k-parent sampler
+def _k_parent_reference(graph, S, alpha, size, rng):
+    """The sampler as numerics.training had it before the re-cut: the random stream must not change."""
+    k, n, last = graph.max_in_degree, graph.n, graph.parents[-1]
+    table = rng.dirichlet(np.full(S, alpha), size=(size, S ** k))
+    cum, radix = np.cumsum(table, axis=2), S ** np.arange(k - 1, -1, -1)
+    tokens, u, rows = np.empty((size, n + 1), dtype=np.int64), rng.random((size, n)), np.arange(size)
+    for i, ps in enumerate(graph.parents):
+        if not ps:
+            tokens[:, i] = np.minimum((u[:, i] * S).astype(np.int64), S - 1)
+        else:
+            tokens[:, i] = np.minimum((u[:, i, None] >= cum[rows, tokens[:, list(ps)] @ radix]).sum(axis=1), S - 1)
+    tokens[:, n] = rng.integers(0, S, size=size)
+    ctx = np.stack([tokens[:, n + 1 - (n - 1 - p)] for p in last], axis=1) @ radix
+    return tokens, table, table[rows, ctx]
+
+
+def test_k_parent_sampler_keeps_its_random_stream():
+    graph = CausalGraph.from_parents([None, None, [0, 1], [1, 2], [2, 3]])
+    batch = sample_k_parent_sequences(graph, 3, 0.5, 64, np.random.default_rng(5))
+    tokens, table, target = _k_parent_reference(graph, 3, 0.5, 64, np.random.default_rng(5))
+    assert np.array_equal(batch.tokens, tokens) and np.array_equal(batch.pi, table)
+    assert np.array_equal(batch.target, target)
+    with pytest.raises(ValueError, match="^graph:"):
+        sample_k_parent_sequences(CausalGraph.from_parents([None, None, [0, 1], None]), 3, 0.5, 4)
+
+
+def test_fixed_k_parent_table_matches_its_law():
+    graph = CausalGraph.from_parents([None, None, [0, 1]])
+    table = np.random.default_rng(0).dirichlet(np.ones(2), size=(2, 2))  # π(x_0, x_1, ·)
+    batch = sample_sequences(graph, table, 200_000, np.random.default_rng(1), roots="uniform")
+    for a, b in itertools.product(range(2), repeat=2):
+        rows = (batch.tokens[:, 0] == a) & (batch.tokens[:, 1] == b)
+        freq = batch.tokens[rows, 2].mean()
+        assert abs(freq - table[a, b, 1]) < 5 * math.sqrt(0.25 / rows.sum())
+    assert np.array_equal(batch.target, table[batch.tokens[:, -1], batch.tokens[:, -1]])
+    with pytest.raises(ValueError, match="^roots:"):
+        sample_sequences(graph, table, 10)
+
+
 # ----------------------------------------------------------------- information: dit
 @given(joint_distributions(2, 3))
 @FAST
@@ -156,6 +220,16 @@ def test_information_conventions_for_zero_probabilities():
     assert mutual_information(P, "shannon") == pytest.approx(math.log(2), abs=1e-15)
     assert mutual_information(P, "chi2") == pytest.approx(1.0, abs=1e-15)
     assert np.isfinite(pairwise_information_matrix(np.array([[1.0, 0.0], [0.0, 0.0]]), "shannon")).all()
+
+
+def test_mixture_information_and_squared_hellinger():
+    graph, pi = CausalGraph.chain(4), np.array([[0.8, 0.2], [0.3, 0.7]])
+    np.testing.assert_allclose(mixture_information(graph, FinitePrior(pi[None]), "stationary"),
+                               mutual_information_matrix(graph, pi, "shannon"), atol=1e-14)
+    P = np.array([[0.4, 0.1], [0.2, 0.3]])
+    p, q = P.sum(1), P.sum(0)
+    by_hand = sum((math.sqrt(P[a, b]) - math.sqrt(p[a] * q[b])) ** 2 for a in range(2) for b in range(2))
+    assert mutual_information(P, squared_hellinger) == pytest.approx(by_hand, abs=1e-15)
 
 
 def test_information_prior_averages():
@@ -218,6 +292,26 @@ def test_dirichlet_gradient_standard_error_shrinks_like_root_draws():
     ratio = np.median(np.ma.getdata(small.stderr)[random] / np.ma.getdata(large.stderr)[random])
     assert 2.5 < ratio < 6.5  # sqrt(16) = 4
     assert np.all(np.ma.getdata(large.z_scores(small.value))[random] < 6)
+
+
+def test_causal_softmax_rows():
+    A = np.random.default_rng(0).normal(size=(4, 4))
+    a = causal_softmax(A)
+    assert np.all(np.triu(a, 1) == 0) and np.allclose(a.sum(axis=1), 1, atol=1e-15)
+    assert np.allclose(a[2, :3], np.exp(A[2, :3]) / np.exp(A[2, :3]).sum(), atol=1e-15)
+
+
+def test_small_beta_gradient_at_zero_is_the_initial_gradient():
+    graph, pi = CausalGraph.from_parents([None, 0, 0, 1]), np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]])
+    T = graph.n + 1
+    g = small_beta_attention_gradient(drift_matrix(graph, pi), np.zeros((T, T)), 1.0)
+    np.testing.assert_allclose(g, attention_gradient_at_init(graph, pi), atol=1e-15)
+
+
+def test_dirichlet_drift_is_the_finite_prior_of_its_draws():
+    graph, prior = CausalGraph.chain(3), DirichletPrior(3, 1.0)
+    exact = drift_matrix(graph, FinitePrior(prior.sample(50, 9)))
+    assert np.array_equal(drift_matrix(graph, prior, draws=50, rng=9), exact)
 
 
 def test_absent_target_probability_and_finite_smoothed_loss():
@@ -315,12 +409,11 @@ def test_bad_input_names_the_argument(call, argument):
 @FAST
 def test_fast_N_equals_its_definition_through_the_joints(graph, pi, roots):
     from theory.gradients import likelihood_ratio_from_joint
-    from theory.causal import _pairwise_joint, _stationary, root_law
+    from theory.laws import pairwise_joints, root_laws, stationary_laws
 
-    pis = pi.matrices if isinstance(pi, FinitePrior) else pi[None]
-    weights = pi.weights if isinstance(pi, FinitePrior) else np.ones(1)
+    pis, weights, _ = prior_stack(pi)
     by_definition = np.einsum("k,kij->ij", weights,
-                              likelihood_ratio_from_joint(_pairwise_joint(graph, pis, root_law(pis, roots)), pis,
-                                                          _stationary(pis)))
+                              likelihood_ratio_from_joint(pairwise_joints(graph, pis, root_laws(pis, roots)), pis,
+                                                          stationary_laws(pis)))
     fast = likelihood_ratio_matrix(graph, pi, roots)
     assert np.max(np.abs(fast - by_definition)) <= 1e-12 * np.max(np.abs(by_definition))

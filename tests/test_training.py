@@ -1,4 +1,5 @@
-"""Training dynamics (numerics.training): closed form, bad input, divergence, quick claims."""
+"""Training dynamics (numerics.train_reduced, train_disentangled, evaluation): closed form, bad input,
+divergence, quick claims, the old numerics.training import path."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import pytest
 import torch
 
 from model.reduced import ReducedTransformer
-from numerics import training as tr
+from numerics import training
+from numerics.evaluation import (attention_argmax_matches, gap_to_count_estimator, held_out_sample,
+                                 induction_head_excess, sample_sequences_redrawn)
 from numerics.population import population_loss
+from numerics.runtime import TrainingDiverged
+from numerics.train_disentangled import train_disentangled
+from numerics.train_reduced import train_reduced
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import run_claim
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, enumerate_population
+from theory.causal import CausalGraph, DirichletPrior, FinitePrior, sample_k_parent_sequences
+from theory.enumeration import enumerate_population
+from theory.gradients import drift_matrix, small_beta_attention_gradient
 
 
 def test_small_beta_gradient_matches_autograd_at_random_A1():
@@ -25,21 +33,21 @@ def test_small_beta_gradient_matches_autograd_at_random_A1():
         model.A1.copy_(torch.as_tensor(A1))
     population_loss(model, enumerate_population(graph, pi), "linearized").backward()
     auto = model.A1.grad.numpy() * np.tril(np.ones((T, T)))
-    closed = tr.small_beta_attention_gradient(tr.drift_matrix(graph, pi), A1, beta)
+    closed = small_beta_attention_gradient(drift_matrix(graph, pi), A1, beta)
     assert np.abs(auto - closed).max() <= 1e-5 * np.abs(closed).max()
 
 
 def test_exact_population_training_recovers_a_small_chain():
     rng = np.random.default_rng(0)
     prior = FinitePrior(DirichletPrior(3, 0.3).sample(2, rng))
-    run = tr.train_reduced(CausalGraph.chain(4), prior, source="population", steps1=200, steps2=5,
+    run = train_reduced(CausalGraph.chain(4), prior, source="population", steps1=200, steps2=5,
                            lr1=300.0, progress=False, test_size=64, eval_every=50)
     assert run.stage1_gradient == "exact" and run.stage2_gradient == "exact"
-    assert np.all(tr.attention_argmax_matches(run.attention(), run.graph))
+    assert np.all(attention_argmax_matches(run.attention(), run.graph))
 
 
 def test_closed_form_stage1_recovers_at_any_size():
-    run = tr.train_reduced(CausalGraph.chain(12), DirichletPrior(6, 0.1), source="population",
+    run = train_reduced(CausalGraph.chain(12), DirichletPrior(6, 0.1), source="population",
                            stage1_loss="linearized", lr1=3000.0, steps1=100, steps2=0, draws=100,
                            progress=False, test_size=64, eval_every=10)
     assert run.stage1_gradient == "closed-form"
@@ -48,14 +56,14 @@ def test_closed_form_stage1_recovers_at_any_size():
 
 def test_sgd_is_reproducible():
     kw = dict(source="sgd", steps1=3, steps2=2, batch=64, progress=False, test_size=32, seed=7)
-    a = tr.train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
-    b = tr.train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
+    a = train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
+    b = train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
     assert np.array_equal(a.A1, b.A1) and np.array_equal(a.A2, b.A2)
 
 
 def test_k_parent_sampler_shapes():
     graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, 6)])
-    batch = tr.sample_k_parent_sequences(graph, 3, 0.5, 10, np.random.default_rng(0))
+    batch = sample_k_parent_sequences(graph, 3, 0.5, 10, np.random.default_rng(0))
     assert batch.tokens.shape == (10, 7) and batch.pi.shape == (10, 9, 3)
     assert np.allclose(batch.target.sum(axis=1), 1.0)
 
@@ -67,36 +75,36 @@ def test_k_parent_sampler_shapes():
 ])
 def test_bad_reduced_settings(kwargs, name):
     with pytest.raises(ValueError, match=name):
-        tr.train_reduced(CausalGraph.chain(4), DirichletPrior(3, 0.1), progress=False, **kwargs)
+        train_reduced(CausalGraph.chain(4), DirichletPrior(3, 0.1), progress=False, **kwargs)
 
 
 def test_enumeration_budget_refused():
     pi = DirichletPrior(4, 1.0).sample(1, np.random.default_rng(0))[0]
     with pytest.raises(ValueError, match="max_sequences"):
-        tr.train_reduced(CausalGraph.chain(8), pi, source="population", progress=False, max_sequences=1000)
+        train_reduced(CausalGraph.chain(8), pi, source="population", progress=False, max_sequences=1000)
 
 
 def test_bad_disentangled_settings():
     graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, 5)])
     with pytest.raises(ValueError, match="heads"):
-        tr.train_disentangled(graph, DirichletPrior(3, 0.5), heads=(1, 1), progress=False)
+        train_disentangled(graph, DirichletPrior(3, 0.5), heads=(1, 1), progress=False)
     with pytest.raises(ValueError, match="lr"):
-        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.0, progress=False)
+        train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.0, progress=False)
     with pytest.raises(ValueError, match="steps"):
-        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), steps=0, progress=False)
+        train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), steps=0, progress=False)
 
 
 def test_learning_rate_schedules():
     with pytest.raises(ValueError, match="lr_schedule"):
-        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr_schedule="step", progress=False)
-    run = tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.05, steps=20, batch=32,
+        train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr_schedule="step", progress=False)
+    run = train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=0.05, steps=20, batch=32,
                                 lr_schedule="cosine", eval_every=10, progress=False)
     assert run.settings["lr_schedule"] == "cosine" and np.isfinite(run.final_test_loss)
 
 
 def test_divergence_names_the_step():
-    with pytest.raises(tr.TrainingDiverged, match=r"step \d+"):
-        tr.train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=1e300, steps=20, batch=16,
+    with pytest.raises(TrainingDiverged, match=r"step \d+"):
+        train_disentangled(CausalGraph.chain(4), DirichletPrior(3, 0.5), lr=1e300, steps=20, batch=16,
                               test_size=16, progress=False)
 
 
@@ -111,13 +119,13 @@ def test_quick_claims_pass():
 
 def test_induction_head_excess_splits_by_query_seen():
     graph = CausalGraph.chain(6)
-    gap, c_star = tr.induction_head_excess(graph, DirichletPrior(3, 0.3), size=400, rng=5)
+    gap, c_star = induction_head_excess(graph, DirichletPrior(3, 0.3), size=400, rng=5)
     assert gap.excess.shape == gap.query_seen.shape == (400,)
     assert np.all(np.isfinite(gap.excess)) and c_star >= 0
     # query seen as a parent, by a plain loop over the parents x_0..x_{n-2}
     rng = np.random.default_rng(5)
-    tr.make_test_sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary", 0.3)  # the fitting sample
-    batch = tr._sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary")
+    held_out_sample(graph, DirichletPrior(3, 0.3), 400, rng, "stationary", 0.3)  # the fitting sample
+    batch = sample_sequences_redrawn(graph, DirichletPrior(3, 0.3), 400, rng, "stationary")
     loop = [any(seq[j] == seq[-1] for j in range(graph.n - 1)) for seq in batch.tokens]
     assert gap.query_seen.tolist() == loop
     total = gap.mean("all").value
@@ -131,6 +139,17 @@ def test_induction_head_excess_splits_by_query_seen():
     from theory.causal import count_estimator
 
     est = count_estimator(graph, batch.tokens, 0.3, 3)
-    assert np.all(tr.gap_to_count_estimator(graph, est, batch, 0.3).excess == 0.0)
-    uniform = tr.gap_to_count_estimator(graph, np.full_like(est, 1 / 3), batch, 0.3).excess
+    assert np.all(gap_to_count_estimator(graph, est, batch, 0.3).excess == 0.0)
+    uniform = gap_to_count_estimator(graph, np.full_like(est, 1 / 3), batch, 0.3).excess
     np.testing.assert_allclose(uniform, np.log(3) + (batch.target * np.log(est)).sum(axis=1), atol=1e-12)
+
+
+def test_old_import_path_keeps_working():
+    for name in ("train_reduced", "train_disentangled", "ReducedRun", "DisentangledRun", "drift_matrix",
+                 "small_beta_attention_gradient", "sample_k_parent_sequences", "induction_head_excess",
+                 "REDUCED_SMOOTHING", "TrainingDiverged", "held_out_sample_of", "induction_reference"):
+        assert hasattr(training, name), name
+    from numerics.threads import single_thread
+    from numerics.runtime import single_thread as owner
+
+    assert single_thread is owner

@@ -1,4 +1,4 @@
-"""Random sequences with a latent causal graph (spec 1, sections 1-2).
+"""Random sequences with a latent causal graph (spec 1, sections 1-2): graphs, priors on π, sampling.
 
 Notation: vocabulary ``[S] = {0..S-1}``; context positions ``0..n-1``; query
 position ``n``; ``T = n + 1``.  Each context position ``i`` has parents
@@ -11,11 +11,19 @@ Sequence law, for a fixed ``π``:
     k-parent ``x_i ~ π(x_{p_1(i)}, ..., x_{p_k(i)}, ·)`` with ``π`` of shape
     ``(S,)*(k+1)`` (sampler and brute force only);
     query ``x_n ~ Uniform([S])``, target ``y = π(x_n, ·)``.
+
+This module owns the graphs (:class:`CausalGraph`), the priors and their one
+dispatch (:func:`prior_stack`), the samplers (:func:`sample_sequences`,
+:func:`sample_k_parent_sequences`), the count estimator, and the validated
+single-π front ends of the exact laws (:func:`stationary_distribution`,
+:func:`marginals`, :func:`pairwise_joint`), whose stack kernels live in
+:mod:`theory.laws`.  Exact laws by enumeration and the brute-force oracles
+live in :mod:`theory.enumeration` (``all_sequences``, ``enumerate_population``,
+... are still importable from here).
 """
 
 from __future__ import annotations
 
-import itertools
 import numbers
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -23,9 +31,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from theory import validate
-
-ROOTS = ("stationary", "uniform")
-
+from theory.laws import ROOTS, marginal_laws, pairwise_joints, root_laws, stationary_laws, transition_powers
 
 # --------------------------------------------------------------------------- graphs
 @dataclass(frozen=True)
@@ -121,12 +127,12 @@ class CausalGraph:
 
     def parent(self, i: int) -> int | None:
         """The single parent of ``i`` (``None`` for a root); forests only."""
-        self._require_forest("parent")
+        self.require_forest("parent")
         return self.parents[i][0] if self.parents[i] else None
 
     def parent_array(self) -> np.ndarray:
         """``(n,)`` int array: parent of each position, ``-1`` for roots (forests only)."""
-        self._require_forest("parent_array")
+        self.require_forest("parent_array")
         return np.array([ps[0] if ps else -1 for ps in self.parents], dtype=np.int64)
 
     def adjacency(self) -> np.ndarray:
@@ -157,7 +163,7 @@ class CausalGraph:
 
         Forests only; ``lca[i, i] = i``.
         """
-        self._require_forest("lowest_common_ancestors")
+        self.require_forest("lowest_common_ancestors")
         anc = self.ancestor_matrix()
         common = anc[:, None, :] & anc[None, :, :]  # (n, n, n)
         depth = self.depths()
@@ -179,13 +185,15 @@ class CausalGraph:
         d_j = np.where(same, depth[None, :] - depth[c], 0)
         return same, c, d_i, d_j
 
-    def _require_forest(self, what: str) -> None:
+    def require_forest(self, what: str) -> None:
+        """Raise ``ValueError`` (naming ``graph`` and ``what`` needs it) unless every position has <= 1 parent."""
         if not self.is_forest:
             raise ValueError(f"graph: {what} needs a forest (every position has at most one parent), "
                              f"got in-degree {self.max_in_degree}")
 
 
-def _graph(graph: Any) -> CausalGraph:
+def as_causal_graph(graph: Any) -> CausalGraph:
+    """``graph`` itself if it is a :class:`CausalGraph`, else ``ValueError`` naming ``graph``."""
     if not isinstance(graph, CausalGraph):
         raise ValueError(f"graph: expected a CausalGraph, got {type(graph).__name__}")
     return graph
@@ -197,69 +205,15 @@ def stationary_distribution(pi: Any) -> np.ndarray:
 
     ``pi``: ``(S, S)`` or a stack ``(m, S, S)``; returns ``(S,)`` or ``(m, S)``.
     Raises ``ValueError`` if some chain has no unique stationary law.
+    The kernel is :func:`theory.laws.stationary_laws` (GTH state reduction).
     """
     arr = np.asarray(pi, dtype=np.float64)
     stack = validate.transition_stack(arr[None] if arr.ndim == 2 else arr, "pi")
-    return _stationary(stack)[0] if arr.ndim == 2 else _stationary(stack)
+    return stationary_laws(stack)[0] if arr.ndim == 2 else stationary_laws(stack)
 
 
-def _stationary(pis: np.ndarray) -> np.ndarray:
-    """Stationary laws of a validated stack ``(m, S, S)`` → ``(m, S)``.
-
-    The Grassmann-Taksar-Heyman state reduction has no subtractions, so it
-    keeps every entry to high relative accuracy even for nearly reducible
-    chains (Dirichlet draws with small α).  When all its pivots are positive,
-    every state reaches state 0, so there is one recurrent class and the law is
-    unique.  Otherwise (transient states, or several classes) the law is
-    solved from ``(I - πᵀ) μ = 0`` with the last equation replaced by
-    ``1ᵀ μ = 1``, a system that is non-singular exactly when the law is unique.
-    """
-    m, S, _ = pis.shape
-    mu = _state_reduction(pis)
-    fallback = np.flatnonzero(~np.all(np.isfinite(mu), axis=1))
-    if len(fallback):
-        system = np.eye(S)[None] - np.swapaxes(pis[fallback], 1, 2)
-        system[:, -1, :] = 1.0
-        cond = np.linalg.cond(system)
-        bad = ~np.isfinite(cond) | (cond > 1e12)
-        if np.any(bad):
-            k = int(fallback[np.flatnonzero(bad)[0]])
-            raise ValueError(f"pi: expected a chain with a unique stationary law; matrix {k} has several (or is "
-                             f"numerically too close to having several: condition number {cond[bad][0]:.3g})")
-        rhs = np.zeros((len(fallback), S))
-        rhs[:, -1] = 1.0
-        solved = np.clip(np.linalg.solve(system, rhs[..., None])[..., 0], 0.0, None)
-        mu[fallback] = solved / solved.sum(axis=1, keepdims=True)
-    return mu
-
-
-def _state_reduction(pis: np.ndarray) -> np.ndarray:
-    """GTH: censor the chain on ``{0..k-1}`` for ``k = S-1..1``, then back-substitute; ``(m, S)``.
-
-    Rows where some pivot vanishes come back as ``nan`` (the caller falls back).
-    """
-    P = pis.copy()
-    m, S, _ = P.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for k in range(S - 1, 0, -1):  # states, not sequences
-            out = P[:, k, :k].sum(axis=1)  # rate of leaving k towards {0..k-1}
-            out = np.where(out > 0, out, np.nan)
-            P[:, :k, k] /= out[:, None]
-            P[:, :k, :k] += P[:, :k, k][:, :, None] * P[:, k, :k][:, None, :]
-        mu = np.zeros((m, S))
-        mu[:, 0] = 1.0
-        for k in range(1, S):
-            mu[:, k] = np.einsum("mi,mi->m", mu[:, :k], P[:, :k, k])
-        mu = mu / mu.sum(axis=1, keepdims=True)
-    return np.where(np.all(np.isfinite(mu), axis=1, keepdims=True), mu, np.nan)
-
-
-def root_law(pi: np.ndarray, roots: str) -> np.ndarray:
-    """Law of a root token: ``μ_π`` or uniform; ``pi`` a validated ``(m, S, S)`` stack → ``(m, S)``."""
-    roots = validate.choice(roots, "roots", ROOTS)
-    if roots == "stationary":
-        return _stationary(pi)
-    return np.full(pi.shape[:2], 1.0 / pi.shape[1])
+# old names: ``root_law`` is :func:`theory.laws.root_laws`
+root_law = root_laws
 
 
 # --------------------------------------------------------------------------- priors
@@ -301,7 +255,34 @@ class FinitePrior:
 
 
 def is_prior(obj: Any) -> bool:
+    """Whether ``obj`` is a prior on π (a ``DirichletPrior`` or a ``FinitePrior``), not one fixed matrix."""
     return isinstance(obj, (DirichletPrior, FinitePrior))
+
+
+def alphabet_size(prior: Any, name: str = "prior") -> int:
+    """``S`` of a prior, or of one fixed ``(S, S)`` matrix (validated; errors name ``name``)."""
+    if is_prior(prior):
+        return prior.S
+    return validate.transition_matrix(prior, name).shape[0]
+
+
+def prior_stack(prior: Any, *, draws: int = 1000, rng: Any = None, min_draws: int = 1,
+                name: str = "prior") -> tuple[np.ndarray, np.ndarray, bool]:
+    """The one dispatch over what may stand for π: ``(pis (m, S, S), weights (m,), is_monte_carlo)``.
+
+    A prior average is ``E_π[f(π)] = Σ_k weights[k] f(pis[k])``:
+      - one fixed ``(S, S)`` matrix (validated; errors name ``name``): ``m = 1``, weight 1;
+      - a ``FinitePrior``: its matrices and weights, exact;
+      - a ``DirichletPrior``: ``draws`` (an integer ``>= min_draws``) i.i.d. draws
+        ``prior.sample(draws, rng)``, weights ``1/draws``; ``is_monte_carlo`` is True
+        and the average is a Monte Carlo estimate.
+    """
+    if isinstance(prior, DirichletPrior):
+        draws = validate.positive_int(draws, "draws", minimum=min_draws)
+        return prior.sample(draws, validate.rng(rng)), np.full(draws, 1.0 / draws), True
+    if isinstance(prior, FinitePrior):
+        return prior.matrices, prior.weights, False
+    return validate.transition_matrix(prior, name)[None], np.ones(1), False
 
 
 # --------------------------------------------------------------------------- sampling
@@ -323,7 +304,7 @@ def sample_sequences(graph: CausalGraph, prior: Any, size: int, rng: Any = None,
     conditional table ``π(x_{p_1}, ..., x_{p_k}, ·)`` shared by every position
     with ``k`` parents; then ``target`` is ``π(x_n, ..., x_n, ·)``.
     """
-    graph = _graph(graph)
+    graph = as_causal_graph(graph)
     size = validate.positive_int(size, "size")
     roots = validate.choice(roots, "roots", ROOTS)
     gen = validate.rng(rng)
@@ -337,11 +318,11 @@ def sample_sequences(graph: CausalGraph, prior: Any, size: int, rng: Any = None,
         if table.ndim == 2:
             pis = np.broadcast_to(validate.transition_matrix(table, "prior"), (size,) + table.shape)
         else:
-            return _sample_multi_parent(graph, _conditional_table(table), size, gen, roots)
+            return _sample_fixed_table(graph, _conditional_table(table), size, gen, roots)
     S = pis.shape[1]
     n = graph.n
     tokens = np.empty((size, n + 1), dtype=np.int64)
-    start = root_law(pis, roots)  # (B, S)
+    start = root_laws(pis, roots)  # (B, S)
     cum_pi = np.cumsum(pis, axis=2)
     cum_start = np.cumsum(start, axis=1)
     u = gen.random((size, n + 1))
@@ -371,24 +352,69 @@ def _conditional_table(table: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _sample_multi_parent(graph: CausalGraph, table: np.ndarray, size: int, gen: np.random.Generator,
-                         roots: str) -> Batch:
+def _sample_fixed_table(graph: CausalGraph, table: np.ndarray, size: int, gen: np.random.Generator,
+                        roots: str) -> Batch:
+    """One fixed conditional table ``(S,)*(k+1)`` shared by every sequence; uniform roots."""
     S, k = table.shape[-1], table.ndim - 1
     if roots == "stationary":
         raise ValueError("roots: a k-parent conditional table has no stationary law; use roots='uniform'")
     for i, ps in enumerate(graph.parents):
         if ps and len(ps) != k:
             raise ValueError(f"graph: position {i} has {len(ps)} parents but the table takes {k}")
-    tokens = np.empty((size, graph.n + 1), dtype=np.int64)
-    uniform_cdf = np.broadcast_to(np.cumsum(np.full(S, 1.0 / S)), (size, S))
-    cum = np.cumsum(table, axis=-1)
-    u = gen.random((size, graph.n + 1))
-    for i, ps in enumerate(graph.parents):
-        cdf = uniform_cdf if not ps else cum[tuple(tokens[:, p] for p in ps)]
-        tokens[:, i] = _inverse_cdf(cdf, u[:, i])
-    tokens[:, graph.n] = gen.integers(0, S, size=size)
+    cum = np.broadcast_to(np.cumsum(table.reshape(S ** k, S), axis=1), (size, S ** k, S))
+    tokens = _k_parent_tokens(graph, cum, gen)
     target = table[tuple([tokens[:, graph.n]] * k)]
     return Batch(tokens, np.broadcast_to(table, (size,) + table.shape).copy(), target)
+
+
+def _k_parent_tokens(graph: CausalGraph, cum: np.ndarray, gen: np.random.Generator) -> np.ndarray:
+    """``tokens (B, T)`` from per-sequence cumulative tables ``cum (B, S^k, S)`` (row ``Σ_r x_{p_r} S^{k-1-r}``).
+
+    Roots uniform, non-root ``i`` by inverse CDF of its parents' row, query uniform; the
+    random stream is ``u = rng.random((B, n))`` then ``rng.integers`` for the query.
+    """
+    size, _, S = cum.shape
+    n, k = graph.n, graph.max_in_degree
+    radix = S ** np.arange(k - 1, -1, -1)
+    tokens = np.empty((size, n + 1), dtype=np.int64)
+    u = gen.random((size, n))
+    rows = np.arange(size)
+    for i, ps in enumerate(graph.parents):  # positions, not sequences: the batch is vectorised
+        if not ps:
+            tokens[:, i] = np.minimum((u[:, i] * S).astype(np.int64), S - 1)
+        else:
+            row = tokens[:, list(ps)] @ radix
+            tokens[:, i] = np.minimum((u[:, i, None] >= cum[rows, row]).sum(axis=1), S - 1)
+    tokens[:, n] = gen.integers(0, S, size=size)
+    return tokens
+
+
+def sample_k_parent_sequences(graph: CausalGraph, S: int, alpha: float, size: int, rng: Any = None) -> Batch:
+    """Sequences on a k-parent graph with a fresh conditional table per sequence (vectorised).
+
+    Table rows ``π(c_1..c_k, ·) ~ Dirichlet(α·1_S)`` i.i.d.; roots uniform; non-roots
+    ``x_i ~ π(x_{p_1(i)}, ..., x_{p_k(i)}, ·)``; query ``x_n`` uniform.  The target is the
+    law of the next token ``x_{n+1}``, whose parents sit at the offsets of position
+    ``n-1``'s parents: ``y = π(x_{n+1-d_1}, ..., x_{n+1-d_k}, ·)``, ``d_r = n-1 - p_r(n-1)``
+    (for the k-gram graph, the last ``k`` tokens, query included).
+    Returns ``Batch(tokens (B, T), pi (B, S^k, S), target (B, S))``.
+    """
+    graph = as_causal_graph(graph)
+    S = validate.positive_int(S, "S", minimum=2)
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
+    size = validate.positive_int(size, "size")
+    gen = validate.rng(rng)
+    k = graph.max_in_degree
+    last = graph.parents[-1]
+    if len(last) != k or any(ps and len(ps) != k for ps in graph.parents):
+        raise ValueError(f"graph: expected every non-root, including position n-1, to have exactly {k} parents")
+    n = graph.n
+    table = gen.dirichlet(np.full(S, alpha), size=(size, S ** k))  # (B, S^k, S)
+    tokens = _k_parent_tokens(graph, np.cumsum(table, axis=2), gen)
+    radix = S ** np.arange(k - 1, -1, -1)
+    offsets = [n - 1 - p for p in last]
+    ctx = np.stack([tokens[:, n + 1 - d] for d in offsets], axis=1) @ radix
+    return Batch(tokens, table, table[np.arange(size), ctx])
 
 
 # --------------------------------------------------------------------------- the count estimator
@@ -402,7 +428,7 @@ def count_estimator(graph: CausalGraph, tokens: Any, alpha: float, S: int) -> np
     roots; with stationary roots the roots' likelihood also depends on ``π``.
     Forests only.
     """
-    graph = _graph(graph)
+    graph = as_causal_graph(graph)
     alpha = validate.finite_float(alpha, "alpha", positive=True)
     S = validate.positive_int(S, "S", minimum=2)
     x = np.asarray(tokens)
@@ -418,30 +444,13 @@ def count_estimator(graph: CausalGraph, tokens: Any, alpha: float, S: int) -> np
     return (alpha + counts) / (S * alpha + counts.sum(axis=1, keepdims=True))
 
 
-# --------------------------------------------------------------------------- exact laws
-def transition_powers(pi: np.ndarray, max_power: int) -> np.ndarray:
-    """``π^k`` for ``k = 0..max_power``: ``(m, S, S)`` stack → ``(max_power+1, m, S, S)``.
-
-    Works for object (sympy) arrays too.
-    """
-    powers = [np.broadcast_to(np.eye(pi.shape[-1], dtype=pi.dtype), pi.shape).copy()]
-    for _ in range(max_power):
-        powers.append(powers[-1] @ pi)
-    return np.stack(powers)
-
-
+# --------------------------------------------------------------------------- exact laws of one π
 def marginals(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
     """``(n, S)``: ``P(x_i = a) = (law_root π^{depth(i)})[a]`` for a forest and fixed ``π``."""
-    graph = _graph(graph)
+    graph = as_causal_graph(graph)
     pi = validate.transition_matrix(pi)
     depth = graph.depths()
-    return _marginals(root_law(pi[None], roots), transition_powers(pi[None], int(depth.max())), depth)[0]
-
-
-def _marginals(start: np.ndarray, powers: np.ndarray, depth: np.ndarray) -> np.ndarray:
-    """``(m, n, S)`` marginals ``start π^{depth(i)}`` from root laws ``start (m, S)`` and
-    ``powers (D+1, m, S, S)``; works for object (sympy) arrays."""
-    return np.einsum("mz,imza->mia", start, powers[depth])
+    return marginal_laws(root_laws(pi[None], roots), transition_powers(pi[None], int(depth.max())), depth)[0]
 
 
 def pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
@@ -455,113 +464,13 @@ def pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np
     and ``P(x_i = a) P(x_j = b)`` when ``i`` and ``j`` lie in different trees.
 
     Returns ``(n, n, S, S)`` with ``[i, j, a, b] = P(x_i = a, x_j = b)``; the
-    diagonal blocks are ``diag(P(x_i = ·))``.
+    diagonal blocks are ``diag(P(x_i = ·))``.  Stack kernel:
+    :func:`theory.laws.pairwise_joints`.
     """
-    graph = _graph(graph)
-    graph._require_forest("pairwise_joint")
+    graph = as_causal_graph(graph)
+    graph.require_forest("pairwise_joint")
     pi = validate.transition_matrix(pi)
-    return _pairwise_joint(graph, pi[None], root_law(pi[None], roots))[0]
-
-
-def _pairwise_joint(graph: CausalGraph, pis: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """``(m, n, n, S, S)`` joints for a stack ``pis (m, S, S)``, root laws ``start (m, S)``.
-
-    No validation; works for object (sympy) arrays.
-    """
-    depth = graph.depths()
-    same, c, d_i, d_j = graph.lca_distances()
-    powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
-    law = _marginals(start, powers, depth)  # (m, n, S)
-    law_c = law[:, c]  # (m, n, n, S)
-    pi_i = np.moveaxis(powers[d_i], 2, 0)  # (m, n, n, S, S)
-    pi_j = np.moveaxis(powers[d_j], 2, 0)
-    joint_same = np.einsum("mijz,mijza,mijzb->mijab", law_c, pi_i, pi_j)
-    joint_indep = law[:, :, None, :, None] * law[:, None, :, None, :]
-    return np.where(same[None, :, :, None, None], joint_same, joint_indep)
-
-
-def sequence_probabilities(graph: CausalGraph, pi: Any, roots: str = "stationary",
-                           max_sequences: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
-    """Every context ``x_0..x_{n-1}`` and its probability, for a forest and fixed ``π``.
-
-    Returns ``(contexts (S^n, n) int, probabilities (S^n,))``.  Refuses with a
-    ``ValueError`` when ``S^n > max_sequences``.
-    """
-    graph = _graph(graph)
-    graph._require_forest("sequence_probabilities")
-    pi = validate.transition_matrix(pi)
-    S, n = pi.shape[0], graph.n
-    guard_enumeration(S ** n, max_sequences, f"S^n = {S}^{n}")
-    contexts = all_sequences(S, n)
-    start = root_law(pi[None], roots)[0]
-    par = graph.parent_array()
-    factors = np.where(par[None, :] < 0, start[contexts],
-                       pi[contexts[:, np.maximum(par, 0)], contexts])
-    return contexts, np.prod(factors, axis=1)
-
-
-def all_sequences(S: int, length: int) -> np.ndarray:
-    """``(S^length, length)`` every sequence over ``[S]`` in lexicographic order."""
-    grids = np.indices((S,) * length).reshape(length, -1)
-    return np.ascontiguousarray(grids.T)
-
-
-def guard_enumeration(count: int, budget: int, what: str) -> None:
-    """Refuse an enumeration of ``count`` terms above ``budget``, naming the count."""
-    if count > budget:
-        raise ValueError(f"max_sequences: exact enumeration needs {count:,} terms ({what}), above the budget of "
-                         f"{budget:,}; use the Monte Carlo estimator or raise the budget")
-
-
-def brute_force_pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
-    """The oracle for :func:`pairwise_joint`: sum the probabilities of every sequence.
-
-    ``(n, n, S, S)``; a loop over position pairs, clarity being the point.
-    """
-    contexts, prob = sequence_probabilities(graph, pi, roots)
-    S, n = np.asarray(pi).shape[0], graph.n
-    joint = np.zeros((n, n, S, S))
-    for i, j in itertools.product(range(n), repeat=2):
-        np.add.at(joint[i, j], (contexts[:, i], contexts[:, j]), prob)
-    return joint
-
-
-@dataclass(frozen=True)
-class Population:
-    """The whole population as weighted sequences.
-
-    ``tokens (N, T)`` int (query last), ``probability (N,)`` summing to 1,
-    ``target (N, S)`` the soft labels ``π(x_n, ·)``, ``stationary (N, S)`` the
-    law ``μ_π`` of the sequence's ``π``.
-    """
-
-    tokens: np.ndarray
-    probability: np.ndarray
-    target: np.ndarray
-    stationary: np.ndarray
-
-
-def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
-                         max_sequences: int = 2_000_000) -> Population:
-    """Every (context, query) pair with its probability, for a fixed ``π`` or a ``FinitePrior``.
-
-    ``P(x_0..x_n) = Π_roots law(x_i) · Π_{i non-root} π(x_{p(i)}, x_i) · 1/S``.
-    Refuses with a ``ValueError`` naming the count when ``m·S^T > max_sequences``
-    (``m`` matrices in the prior).
-    """
-    graph = _graph(graph)
-    if isinstance(pi, DirichletPrior):
-        raise ValueError("pi: exact enumeration needs a fixed matrix or a FinitePrior, got a DirichletPrior")
-    prior = pi if isinstance(pi, FinitePrior) else FinitePrior(validate.transition_matrix(pi)[None])
-    S, m, T = prior.S, len(prior.weights), graph.n + 1
-    guard_enumeration(m * S ** T, max_sequences, f"{m} matrices × S^T = {S}^{T}")
-    parts = []
-    for weight, p in zip(prior.weights, prior.matrices):
-        contexts, prob = sequence_probabilities(graph, p, roots, max_sequences)
-        tokens = np.concatenate([np.repeat(contexts, S, axis=0), np.tile(np.arange(S), len(contexts))[:, None]], axis=1)
-        mu = np.broadcast_to(_stationary(p[None])[0], (len(tokens), S))
-        parts.append((tokens, np.repeat(prob, S) * weight / S, p[tokens[:, -1]], mu))
-    return Population(*(np.concatenate(arrays) for arrays in zip(*parts)))
+    return pairwise_joints(graph, pi[None], root_laws(pi[None], roots))[0]
 
 
 # --------------------------------------------------------------------------- the keys of the edge ranking
@@ -582,8 +491,8 @@ def ranking_pairs(graph: CausalGraph, keys: str = "earlier") -> np.ndarray:
     Roots and the query row ``n`` have no parent and give no rows.  Rows are
     ordered by ``i``, then ``j``.  Forests only.
     """
-    graph = _graph(graph)
-    graph._require_forest("ranking_pairs")
+    graph = as_causal_graph(graph)
+    graph.require_forest("ranking_pairs")
     keys = validate.choice(keys, "keys", RANKING_KEYS)
     n = graph.n
     parent = graph.parent_array()
@@ -592,3 +501,18 @@ def ranking_pairs(graph: CausalGraph, keys: str = "earlier") -> np.ndarray:
         i = j = np.arange(n)
     keep = (parent[i] >= 0) & (j != parent[i])
     return np.stack([i[keep], parent[i[keep]], j[keep]], axis=1).astype(np.int64).reshape(-1, 3)
+
+
+# --------------------------------------------------------------------------- moved to theory.enumeration
+_MOVED_TO_ENUMERATION = ("all_sequences", "guard_enumeration", "sequence_probabilities",
+                         "brute_force_pairwise_joint", "Population", "enumerate_population")
+
+
+def __getattr__(name: str) -> Any:
+    """Old import paths (``from theory.causal import enumerate_population``) keep working; loaded lazily
+    because :mod:`theory.enumeration` itself imports this module."""
+    if name in _MOVED_TO_ENUMERATION:
+        from theory import enumeration
+
+        return getattr(enumeration, name)
+    raise AttributeError(f"module 'theory.causal' has no attribute {name!r}")

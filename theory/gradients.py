@@ -1,4 +1,5 @@
-"""The gradient of the first attention matrix at initialisation (spec 1, section 4).
+"""Closed forms of the gradient of the first attention matrix (spec 1, section 4): at initialisation,
+and to first order in β at any ``A1``.
 
 Reduced model at ``A1 = 0``, ``A2 = β·I_S``: the loss gradient is
 ``∂L/∂A1 = β·g + O(β²)``.  Differentiating the model (layer-2 softmax
@@ -17,6 +18,17 @@ For the linearised loss the expectation closes on the ``T×T`` matrix
 
     g[i, j] = -1/(S T (i+1)) · [ (N[i, j] - N̄(i, i)) - (1/T) Σ_m (N[m, j] - N̄(m, i)) ],
     N̄(m, i) = mean_{l<=i} N[m, l].
+
+Away from ``A1 = 0`` (the small-β form of stage-1 training, ``numerics.training``).  With
+``A2 = β·I`` the layer-2 weights are ``b_i = 1/T + (β/T)(h_i[x_n] - mean_m h_m[x_n]) + O(β²)``
+and ``h_i[x_n] = Σ_j a_ij 1[x_j = x_n]``, ``a = causal_softmax(A1)``, so for *every* ``A1`` the
+linearised loss is linear in the attention:
+
+    L_lin = const - β/(S T) · Σ_{i, j<=i} a_ij M[i, j] + O(β²),   M[i, j] = N[i, j] - (1/T) Σ_m N[m, j],
+    ∂L_lin/∂A1[i, j] = -β/(S T) · a_ij (M[i, j] - Σ_l a_il M[i, l]) + O(β²)
+
+(:func:`drift_matrix`, :func:`small_beta_attention_gradient`).  Each row is a softmax bandit
+driven to ``argmax_j M[i, j]``; at ``A1 = 0`` this is :func:`attention_gradient_from_N`.
 """
 
 from __future__ import annotations
@@ -26,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _marginals, _stationary,
-                           enumerate_population, is_prior, root_law, transition_powers)
+from theory.causal import CausalGraph, DirichletPrior, FinitePrior, alphabet_size, as_causal_graph, prior_stack
+from theory.enumeration import enumerate_population
 from theory.estimates import Estimate, mean_and_stderr
+from theory.laws import ROOTS, marginal_laws, root_laws, stationary_laws, transition_powers
 
 LOSSES = ("linearized", "cross_entropy")
 
@@ -52,15 +65,14 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
     ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact average).
     Forests only; the stationary law must have full support.
     """
-    graph = _graph(graph)
-    graph._require_forest("likelihood_ratio_matrix")
-    validate.choice(roots, "roots", ("stationary", "uniform"))
-    if isinstance(pi, FinitePrior):
-        return np.einsum("k,kij->ij", pi.weights, _likelihood_ratio_stack(graph, pi.matrices, roots))
+    graph = as_causal_graph(graph)
+    graph.require_forest("likelihood_ratio_matrix")
+    validate.choice(roots, "roots", ROOTS)
     if isinstance(pi, DirichletPrior):
         raise ValueError("pi: N is exact only for a fixed matrix or a FinitePrior; "
                          "use attention_gradient_at_init for a Monte Carlo average over a DirichletPrior")
-    return _likelihood_ratio_stack(graph, validate.transition_matrix(pi)[None], roots)[0]
+    pis, weights, _ = prior_stack(pi, name="pi")
+    return np.einsum("k,kij->ij", weights, _likelihood_ratio_stack(graph, pis, roots))
 
 
 def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> np.ndarray:
@@ -72,16 +84,16 @@ def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> 
     ``O(D S³ + n² S²)`` per matrix instead of the joints' ``O(n² S³)``;
     :func:`likelihood_ratio_from_joint` is the definition it is tested against.
     """
-    mu = _stationary(pis)
+    mu = stationary_laws(pis)
     _require_full_support(mu)
-    start = mu if roots == "stationary" else root_law(pis, roots)
-    n, S = graph.n, pis.shape[1]
+    start = mu if roots == "stationary" else root_laws(pis, roots)
+    n = graph.n
     depth = graph.depths()
     same, c, d_i, d_j = graph.lca_distances()
     ratio = pis / mu[:, None, :]
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
     A = powers @ np.swapaxes(ratio, 1, 2)[None]  # A_d = π^d Rᵀ
-    law = _marginals(start, powers, depth)  # (m, n, S)
+    law = marginal_laws(start, powers, depth)  # (m, n, S)
     # Σ_b A_{d_i}[z,b] π^{d_j}[z,b], once per distinct distance pair (a chain has 2n - 1 of them)
     pairs, index = np.unique(np.stack([d_i.ravel(), d_j.ravel()]), axis=1, return_inverse=True)
     kernel = (A[pairs[0]] * powers[pairs[1]]).sum(axis=-1)  # (U, m, S)
@@ -208,9 +220,9 @@ def attention_gradient_defined(graph: CausalGraph, prior: Any, *, loss: str = "l
         ``N ≈ K(ρ)/μ_π(a)`` reaches every context entry, and ``g(K(ρ))`` is nonzero in every
         lower-triangular entry but ``g[0, 0]`` (identically 0: one key): all of those are undefined.
     """
-    graph = _graph(graph)
+    graph = as_causal_graph(graph)
     validate.choice(loss, "loss", LOSSES)
-    validate.choice(roots, "roots", ("stationary", "uniform"))
+    validate.choice(roots, "roots", ROOTS)
     T = graph.n + 1
     defined = np.ones((T, T), dtype=bool)
     if loss == "linearized" and not inverse_stationary_moment_finite(prior, order):
@@ -243,28 +255,24 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
     ``max_sequences``); finite at every ``β -> 0`` because ``ĉ >= 1/T`` on every
     token present.
     """
-    graph = _graph(graph)
-    graph._require_forest("attention_gradient_at_init")
+    graph = as_causal_graph(graph)
+    graph.require_forest("attention_gradient_at_init")
     loss = validate.choice(loss, "loss", LOSSES)
-    validate.choice(roots, "roots", ("stationary", "uniform"))
-    if isinstance(pi, DirichletPrior):
-        draws = validate.positive_int(draws, "draws", minimum=2)
-        samples = _gradient_stack(graph, pi.sample(draws, validate.rng(rng)), loss, roots, max_sequences)
-        defined = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=1)
-        finite_variance = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=2)
-        note = ""
-        if not finite_variance.all():
-            note = (f"{pi!r}: α(S-1) = {pi.alpha * (pi.S - 1):.3g}; E[1/μ_π] is finite iff α(S-1) > 1 and "
-                    f"E[1/μ_π²] iff α(S-1) > 2, so under {roots} roots "
-                    f"{'the query row' if roots == 'stationary' else 'every entry but g[0, 0]'} of the "
-                    f"linearised gradient has "
-                    f"{'no prior mean (masked)' if not defined.all() else 'infinite prior variance (stderr masked)'}")
-        return mean_and_stderr(samples, defined=defined, finite_variance=finite_variance, note=note)
-    if isinstance(pi, FinitePrior):
-        return np.einsum("k,kij->ij", pi.weights, _gradient_stack(graph, pi.matrices, loss, roots, max_sequences))
-    if is_prior(pi):
-        raise ValueError(f"pi: unsupported prior {pi!r}")
-    return _gradient_stack(graph, validate.transition_matrix(pi)[None], loss, roots, max_sequences)[0]
+    validate.choice(roots, "roots", ROOTS)
+    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi")
+    samples = _gradient_stack(graph, pis, loss, roots, max_sequences)
+    if not monte_carlo:
+        return np.einsum("k,kij->ij", weights, samples)
+    defined = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=1)
+    finite_variance = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=2)
+    note = ""
+    if not finite_variance.all():
+        note = (f"{pi!r}: α(S-1) = {pi.alpha * (pi.S - 1):.3g}; E[1/μ_π] is finite iff α(S-1) > 1 and "
+                f"E[1/μ_π²] iff α(S-1) > 2, so under {roots} roots "
+                f"{'the query row' if roots == 'stationary' else 'every entry but g[0, 0]'} of the "
+                f"linearised gradient has "
+                f"{'no prior mean (masked)' if not defined.all() else 'infinite prior variance (stderr masked)'}")
+    return mean_and_stderr(samples, defined=defined, finite_variance=finite_variance, note=note)
 
 
 def _gradient_stack(graph: CausalGraph, pis: np.ndarray, loss: str, roots: str, max_sequences: int,
@@ -282,3 +290,55 @@ def _cross_entropy_gradient(graph: CausalGraph, pi: np.ndarray, roots: str, max_
     pop = enumerate_population(graph, pi, roots, max_sequences=max_sequences)
     G = attention_gradient_integrand(pop.tokens, pop.target, empirical_law(pop.tokens, pi.shape[0]))
     return np.einsum("b,bij->ij", pop.probability, G)
+
+
+# --------------------------------------------------------------------------- away from A1 = 0: the small-β form
+def causal_softmax(A: np.ndarray) -> np.ndarray:
+    """Row-wise softmax over the keys each row may attend to: ``a[i, j] = exp(A[i, j]) / Σ_{l<=i} exp(A[i, l])``
+    for ``j <= i``, ``0`` for ``j > i``.  ``A (T, T)`` float → ``(T, T)``, rows summing to 1.
+
+    NumPy (the torch models mask their own logits in ``model/``).
+    """
+    T = A.shape[0]
+    logits = np.where(np.tril(np.ones((T, T), dtype=bool)), A, -np.inf)
+    a = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return a / a.sum(axis=1, keepdims=True)
+
+
+def small_beta_attention_gradient(M: np.ndarray, A1: np.ndarray, beta: float) -> np.ndarray:
+    """``∂L_lin/∂A1`` to first order in β at any ``A1`` (module docstring); ``(T, T)``.
+
+        ∂L_lin/∂A1[i, j] = -β · a_ij (M[i, j] - Σ_{l<=i} a_il M[i, l]),   a = causal_softmax(A1),
+
+    zero above the diagonal.  ``M (T, T)``: the drift matrix ``M / (S T)`` of
+    :func:`drift_matrix`; ``A1 (T, T)``.
+    """
+    T = M.shape[0]
+    lower = np.tril(np.ones((T, T), dtype=bool))
+    a = causal_softmax(A1)
+    Mz = np.where(lower, M, 0.0)
+    return -beta * a * (Mz - (a * Mz).sum(axis=1, keepdims=True))
+
+
+def drift_matrix(graph: CausalGraph, prior: Any, *, roots: str = "stationary", draws: int = 2000,
+                 rng: Any = None) -> np.ndarray:
+    """``M / (S T)``, ``M[i, j] = N[i, j] - (1/T) Σ_m N[m, j]``, averaged over the prior; ``(T, T)``.
+
+    Exact for a fixed ``π`` or a ``FinitePrior``; for a ``DirichletPrior`` the
+    average of ``N`` over ``draws`` draws of ``π`` (each ``N`` exact).
+
+    Undefined entries (:func:`attention_gradient_defined`): for a ``DirichletPrior`` with
+    ``α (S - 1) <= 1`` the prior mean of ``N[n, n] = Σ_a π(a, a)/μ_π(a)`` is infinite; under
+    stationary roots it enters column ``n`` of ``M`` (every row), which only the query row of
+    :func:`small_beta_attention_gradient` uses; under uniform roots every context entry of ``N``
+    carries ``1/μ_π`` as well (``attention_gradient_defined`` marks every entry of ``g`` but
+    ``g[0, 0]``), and with them the entries of ``M``.  There the returned draws-average is a random number that grows with ``draws``,
+    not an estimate; it is returned unmasked (a plain array), like every other entry.
+    """
+    if isinstance(prior, DirichletPrior):
+        pis, weights, _ = prior_stack(prior, draws=draws, rng=rng)
+        prior = FinitePrior(pis, weights)
+    N = likelihood_ratio_matrix(graph, prior, roots)
+    T = N.shape[0]
+    S = alphabet_size(prior)
+    return (N - N.sum(axis=0, keepdims=True) / T) / (S * T)

@@ -18,10 +18,16 @@ import numpy as np
 from scipy.special import xlogy
 
 from theory import validate
-from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, _graph, _pairwise_joint, root_law)
+from theory.causal import CausalGraph, FinitePrior, as_causal_graph, pairwise_joint, prior_stack
 from theory.estimates import Estimate, mean_and_stderr
+from theory.laws import ROOTS, pairwise_joints, root_laws
 
 KINDS = ("shannon", "chi2")
+
+
+def squared_hellinger(t: np.ndarray) -> np.ndarray:
+    """The squared-Hellinger generator ``f(t) = (√t - 1)²`` (convex, ``f(1) = 0``), usable as ``kind``."""
+    return (np.sqrt(t) - 1.0) ** 2
 
 
 def _check_f(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
@@ -126,17 +132,27 @@ def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon"
     ``Estimate`` with standard errors).  The average is of the information
     under each ``π``, not the information of the ``π``-mixture.
     """
-    graph = _graph(graph)
-    graph._require_forest("mutual_information_matrix")
+    graph = as_causal_graph(graph)
+    graph.require_forest("mutual_information_matrix")
     kind = _generator(kind)
-    validate.choice(roots, "roots", ("stationary", "uniform"))
-    if isinstance(pi, DirichletPrior):
-        draws = validate.positive_int(draws, "draws", minimum=2)
-        samples = pi.sample(draws, validate.rng(rng))
-        return mean_and_stderr(_information_stack(graph, samples, kind, roots))
-    if isinstance(pi, FinitePrior):
-        return np.einsum("k,kij->ij", pi.weights, _information_stack(graph, pi.matrices, kind, roots))
-    return _information_stack(graph, validate.transition_matrix(pi)[None], kind, roots)[0]
+    validate.choice(roots, "roots", ROOTS)
+    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi")
+    samples = _information_stack(graph, pis, kind, roots)
+    if monte_carlo:
+        return mean_and_stderr(samples)
+    return np.einsum("k,kij->ij", weights, samples)
+
+
+def mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str = "stationary") -> np.ndarray:
+    """Shannon MI of the π-mixture's pairwise laws (π integrated out before the information); ``(n, n)``.
+
+        I(x_i; x_j) of  P(x_i = a, x_j = b) = Σ_k w_k P_{π_k}(x_i = a, x_j = b),
+
+    not the average ``Σ_k w_k I^{π_k}`` of :func:`mutual_information_matrix`.  ``prior`` a
+    ``FinitePrior``; forests.
+    """
+    joint = sum(w * pairwise_joint(graph, p, roots) for w, p in zip(prior.weights, prior.matrices))
+    return information_of_pairwise_joints(joint, "shannon")
 
 
 def _information_stack(graph: CausalGraph, pis: np.ndarray, kind: Any, roots: str, chunk: int = 64) -> np.ndarray:
@@ -144,5 +160,5 @@ def _information_stack(graph: CausalGraph, pis: np.ndarray, kind: Any, roots: st
     out = []
     for start in range(0, len(pis), chunk):  # chunks of draws bound the (m, n, n, S, S) memory
         block = pis[start:start + chunk]
-        out.append(_f_information(_pairwise_joint(graph, block, root_law(block, roots)), kind))
+        out.append(_f_information(pairwise_joints(graph, block, root_laws(block, roots)), kind))
     return np.concatenate(out)

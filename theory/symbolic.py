@@ -26,7 +26,7 @@ at ``A1 = 0``, ``A2 = β·I`` are compared identically in ``(p, q)``:
    sympy.  Nothing of the closed form is used.
 
 2. The closed form of section 4 (:mod:`theory.gradients`) with symbolic π:
-   pairwise joints from :func:`theory.causal._pairwise_joint`, ``N`` from
+   pairwise joints from :func:`theory.laws.pairwise_joints`, ``N`` from
    :func:`theory.gradients.likelihood_ratio_from_joint` (the general
    ``N[m, j] = S·E[w_m 1[x_j = x_n]]``, valid for either root law), and
 
@@ -60,8 +60,9 @@ import numpy as np
 import sympy as sp
 
 from theory import validate
-from theory.causal import ROOTS, CausalGraph, _pairwise_joint
+from theory.causal import CausalGraph, as_causal_graph
 from theory.gradients import attention_gradient_from_N, likelihood_ratio_from_joint
+from theory.laws import ROOTS, pairwise_joints
 
 S_SYMBOLIC = 2
 MAX_CONTEXT = 3
@@ -124,11 +125,8 @@ def _to_field(expr: Any, name: str) -> Any:
 
 
 def _check_graph(graph: Any) -> CausalGraph:
-    if not isinstance(graph, CausalGraph):
-        raise ValueError(f"graph: expected a CausalGraph, got {type(graph).__name__}")
-    if not graph.is_forest:
-        raise ValueError(f"graph: expected a forest (every position has at most one parent), "
-                         f"got in-degree {graph.max_in_degree}")
+    graph = as_causal_graph(graph)
+    graph.require_forest("symbolic enumeration")
     if graph.n > MAX_CONTEXT:
         raise ValueError(f"graph: symbolic enumeration is for tiny cases, expected n <= {MAX_CONTEXT} context "
                          f"positions, got n = {graph.n}")
@@ -310,9 +308,9 @@ def closed_form_from_arrays(graph: CausalGraph, pis: np.ndarray, mu: np.ndarray,
 
     ``pis (1, S, S)``, ``mu (1, S)``, ``start (1, S)`` (the root law): object
     arrays of sympy expressions or of ``QQ(p, q)`` elements.  Calls
-    ``_pairwise_joint`` → ``likelihood_ratio_from_joint`` → ``attention_gradient_from_N``.
+    ``theory.laws.pairwise_joints`` → ``likelihood_ratio_from_joint`` → ``attention_gradient_from_N``.
     """
-    joint = _pairwise_joint(graph, pis, start)  # (1, n, n, S, S)
+    joint = pairwise_joints(graph, pis, start)  # (1, n, n, S, S)
     N = likelihood_ratio_from_joint(joint, pis, mu)[0]  # (T, T)
     return N, attention_gradient_from_N(N, pis.shape[-1])
 
@@ -325,7 +323,7 @@ def symbolic_likelihood_ratio_matrix(graph: CausalGraph, roots: str = "stationar
     """``N`` of spec section 4 with symbolic π, ``N[m, j] = S·E[π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n]]``; ``(T, T)``.
 
     From :func:`theory.gradients.likelihood_ratio_from_joint` and
-    :func:`theory.causal._pairwise_joint` on object arrays (see
+    :func:`theory.laws.pairwise_joints` on object arrays (see
     :func:`closed_form_from_arrays`); entries are reduced rational functions.
     """
     graph = _check_graph(graph)

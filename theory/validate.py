@@ -105,3 +105,55 @@ def rng(seed_or_rng: Any, name: str = "rng") -> np.random.Generator:
     if seed_or_rng is None or (isinstance(seed_or_rng, numbers.Integral) and not isinstance(seed_or_rng, bool)):
         return np.random.default_rng(seed_or_rng)
     raise ValueError(f"{name}: expected a numpy Generator, an int seed or None, got {seed_or_rng!r}")
+
+
+def angle_range(value: Any, name: str = "nu") -> float:
+    """``value`` as the angle-range parameter ``ν >= 1`` of phases drawn on ``[0, 2π/ν)``."""
+    x = finite_float(value, name)
+    if x < 1:
+        raise ValueError(f"{name}: expected an angle-range parameter >= 1, got {x}")
+    return x
+
+
+def even_dimension(value: Any, name: str = "d") -> int:
+    """``value`` as an even ``int >= 2`` (the dimension of real tokens made of 2×2 rotation blocks)."""
+    d = positive_int(value, name, minimum=2)
+    if d % 2:
+        raise ValueError(f"{name}: expected an even dimension for real orthogonal contexts, got {d}")
+    return d
+
+
+def square_matrix(value: Any, name: str = "C") -> np.ndarray:
+    """``value`` as a finite float64 ``(d, d)`` matrix, ``d >= 1``."""
+    arr = finite_array(value, name, ndim=2)
+    if arr.shape[0] != arr.shape[1] or arr.shape[0] < 1:
+        raise ValueError(f"{name}: expected a square (d, d) matrix, got shape {arr.shape}")
+    return arr
+
+
+def positional_weights(value: Any, name: str = "p") -> np.ndarray:
+    """``value`` as finite float64 positional weights ``p_0..p_n`` of shape ``(n+1,)``, ``n >= 1``."""
+    arr = finite_array(value, name, ndim=1)
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name}: expected positional weights of length n+1 with n >= 1, got length {arr.shape[0]}")
+    return arr
+
+
+def int_array(value: Any, name: str, minimum: int = 1) -> np.ndarray:
+    """``value`` (an int or an array of ints) as an int64 array, every entry ``>= minimum``."""
+    if np.isscalar(value):
+        return np.asarray(positive_int(value, name, minimum), dtype=np.int64)
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" or arr.size == 0:
+        raise ValueError(f"{name}: expected integers >= {minimum}, got an array of dtype {arr.dtype}")
+    if np.any(arr < minimum):
+        raise ValueError(f"{name}: expected integers >= {minimum}, min is {arr.min()}")
+    return arr.astype(np.int64)
+
+
+def nonzero_float(value: Any, name: str) -> float:
+    """``value`` as a finite nonzero float (either sign)."""
+    x = finite_float(value, name)
+    if x == 0:
+        raise ValueError(f"{name}: expected a nonzero number (either sign), got 0")
+    return x

@@ -12,6 +12,9 @@ from numerics import autoregressive as nar
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
+from theory import positional
+from theory import autoregressive_symbolic as ars
+from theory.estimates import mean_and_stderr
 
 PAPER = "autoregressive"
 
@@ -39,7 +42,11 @@ def _heatmap(fig, ax, M, title: str) -> None:
 # claim 1
 # ---------------------------------------------------------------------------
 
-@claim("ar.identity", paper=PAPER,
+@claim("ar.identity",
+       paper=PAPER,
+       formulas=("model.autoregressive.gd_step_weights",
+                 "theory.autoregressive.one_step_gd_prediction",
+                 "theory.autoregressive_symbolic.one_step_gd_identity_residual"),
        statement="With Q e_t = (s_t,0,0), K e_j = (s_{j-1},0,0), V e_j = (η s_j,0,0) the causal linear-attention "
                  "output on augmented tokens e_t = (0, s_t, s_{t-1}) equals η G_t s_t, G_t = Σ_{j≤t} s_j s_{j-1}ᵀ.",
        hypotheses="Any real sequence s_0..s_T (no autoregressive structure needed); no 1/t normalisation.",
@@ -54,16 +61,9 @@ def _heatmap(fig, ax, M, title: str) -> None:
 def check_identity(profile: Profile) -> Outcome:
     d, T = 2, profile.params["symbolic_T"]
     eta = sp.Symbol("eta", real=True)
-    s = sp.Matrix(T + 1, d, lambda t, i: sp.Symbol(f"s_{t}_{i}", real=True))
     Qt, Kt, Vt = (sp.Matrix(m.numpy().astype(int)) for m in gd_step_weights(d, 1.0))
-    Vt = eta * Vt
-    e = [sp.Matrix.vstack(sp.zeros(d, 1), s[t, :].T, s[t - 1, :].T) for t in range(1, T + 1)]
-    residual_terms = 0
-    for t in range(1, T + 1):
-        out = sum((((Kt * e[j - 1]).T * (Qt * e[t - 1]))[0, 0] * (Vt * e[j - 1]) for j in range(1, t + 1)), sp.zeros(3 * d, 1))
-        gd = eta * sum((s[j, :].T * (s[j - 1, :] * s[t, :].T)[0, 0] for j in range(1, t + 1)), sp.zeros(d, 1))
-        residual_terms += sum(1 for x in (out[:d, :] - gd) if sp.expand(x) != 0)
-        residual_terms += sum(1 for x in out[d:, :] if sp.expand(x) != 0)
+    residual = ars.one_step_gd_identity_residual(Qt, Kt, eta * Vt, eta, T)
+    residual_terms = sum(1 for x in residual if x != 0)
     g = profile.rng("ar.identity")
     dn, Tn, eta_n = profile.params["d"], profile.params["T"], 0.37
     S = g.standard_normal((8, Tn + 1, dn))
@@ -80,7 +80,11 @@ def check_identity(profile: Profile) -> Outcome:
 # claim 2
 # ---------------------------------------------------------------------------
 
-@claim("ar.gd_step_loss", paper=PAPER,
+@claim("ar.gd_step_loss",
+       paper=PAPER,
+       formulas=("theory.autoregressive.gd_step_population_loss",
+                 "theory.autoregressive.optimal_gd_step",
+                 "theory.autoregressive_symbolic.gd_step_loss_coefficients_symbolic"),
        statement="E||η G_t s_t - s_{t+1}||² = a η² - 2bη + c with a = t(t+d-1)/d², b = t/d, c = 1 (derived); "
                  "η* = d/(t+d-1), L* = (d-1)/(t+d-1): for d = 1 η* = 1/t and L* = 0; t·η* increases to d.",
        hypotheses="Commuting unitary W = Q diag(e^{iθ}) Q*, θ_k i.i.d. U[0, 2π); s_0 = Q·1/√d; t, d ≥ 1. "
@@ -97,7 +101,7 @@ def check_identity(profile: Profile) -> Outcome:
        proof_idea="In the eigenbasis s_j[k] = λ_k^j/√d; only index patterns (l = l') with j = j' and "
                   "(k = l = l') survive in a, only k = l in b.")
 def check_gd_step_loss(profile: Profile) -> Outcome:
-    a_s, b_s, c_s = ar.gd_step_loss_coefficients_symbolic()
+    a_s, b_s, c_s = ars.gd_step_loss_coefficients_symbolic()
     t_, d_ = sp.symbols("t d", positive=True, integer=True)
     eta = sp.Symbol("eta", real=True)
     generic = a_s * eta ** 2 - 2 * b_s * eta + c_s
@@ -106,7 +110,7 @@ def check_gd_step_loss(profile: Profile) -> Outcome:
     if not profile.quick:
         cases += [(4, 3, "unitary"), (2, 6, "orthogonal")]
     for t, d, kind in cases:
-        if sp.expand(ar.gd_step_loss_symbolic(t, d, kind) - generic.subs({t_: t, d_: d})) != 0:
+        if sp.expand(ars.gd_step_loss_symbolic(t, d, kind) - generic.subs({t_: t, d_: d})) != 0:
             exact_mismatch.append([t, d, kind])
     g = profile.rng("ar.gd_step_loss")
     size = profile.params["samples"]
@@ -116,8 +120,8 @@ def check_gd_step_loss(profile: Profile) -> Outcome:
         for kind in ("unitary", "orthogonal") if d % 2 == 0 else ("unitary",):
             samples = nar.gd_step_samples(t, d, size, g, kind)
             for e in (0.0, eta_s, 2 * eta_s):
-                m, se = nar.mean_and_se(e ** 2 * samples["a"] - 2 * e * samples["b"] + samples["c"])
-                zs[f"t={t},d={d},{kind},eta={e:.3g}"] = nar.z_score(ar.gd_step_population_loss(e, t, d), m, se)
+                est = mean_and_stderr(e ** 2 * samples["a"] - 2 * e * samples["b"] + samples["c"])
+                zs[f"t={t},d={d},{kind},eta={e:.3g}"] = nar.z_score(ar.gd_step_population_loss(e, t, d), est)
     # unitary invariance: same phases, random Q
     t, d = 4, 3
     eta_s, _ = ar.optimal_gd_step(t, d)
@@ -156,13 +160,16 @@ def check_gd_step_loss(profile: Profile) -> Outcome:
 # ---------------------------------------------------------------------------
 
 def _spec_formula(d: int, n: int) -> sp.Expr:
-    C, p = ar.raw_token_symbols(d, n)
+    C, p = ars.raw_token_symbols(d, n)
     fro = sum(x ** 2 for x in C)
     row = sum(sum(C[k, l] for l in range(d)) ** 2 for k in range(d))
     return sum(x ** 2 for x in p) * fro + p[n - 1] ** 2 * (row - fro) - 2 * C.trace() * p[n] + d
 
 
-@claim("ar.raw_token_loss", paper=PAPER,
+@claim("ar.raw_token_loss",
+       paper=PAPER,
+       formulas=("theory.autoregressive.raw_token_population_loss",
+                 "theory.autoregressive_symbolic.raw_token_loss_symbolic"),
        statement="L(C, p) = ||p||²||C||_F² + p_{n-1}²(||C·1||² - ||C||_F²) - 2 tr(C) p_n + d, C = Σ_h b_h a_hᵀ.",
        hypotheses="Commuting unitary contexts, phases i.i.d. U[0, 2π), s_0 = 1 ∈ C^d, query s_{n-1}, n ≥ 1.",
        method="sympy derivation from the model (phase-moment rule) for small (d, n) minus the formula expands to 0; "
@@ -177,19 +184,18 @@ def _spec_formula(d: int, n: int) -> sp.Expr:
                   "(l = l') forces j = j'; the cross term needs l = k and j = n.")
 def check_raw_token_loss(profile: Profile) -> Outcome:
     sizes = [(1, 1), (2, 1), (2, 2), (3, 2), (2, 3)] + ([] if profile.quick else [(3, 3), (4, 2)])
-    mismatch = [[d, n] for d, n in sizes if sp.expand(ar.raw_token_loss_symbolic(d, n) - _spec_formula(d, n)) != 0]
+    mismatch = [[d, n] for d, n in sizes if sp.expand(ars.raw_token_loss_symbolic(d, n) - _spec_formula(d, n)) != 0]
     g = profile.rng("ar.raw_token_loss")
     size = profile.params["samples"]
     zs = []
     for d, n in [(3, 3), (5, 2), (2, 6)]:
         C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
-        m, se = nar.mc_raw_token_loss(C, p, size, g)
-        zs.append(nar.z_score(ar.raw_token_population_loss(C, p), m, se))
+        zs.append(nar.z_score(ar.raw_token_population_loss(C, p), nar.mc_raw_token_loss(C, p, size, g)))
     d, n = 2, 2
     C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
     L, gC, gp = nar.raw_token_loss_exact(C, p)
-    expr = ar.raw_token_loss_symbolic(d, n)
-    Cs, ps = ar.raw_token_symbols(d, n)
+    expr = ars.raw_token_loss_symbolic(d, n)
+    Cs, ps = ars.raw_token_symbols(d, n)
     sub = dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))
     grad_sym = np.array([float(sp.diff(expr, v).subs(sub)) for v in list(Cs) + ps])
     grad_err = float(np.max(np.abs(np.concatenate([gC.ravel(), gp]) - grad_sym)))
@@ -204,7 +210,9 @@ def check_raw_token_loss(profile: Profile) -> Outcome:
 # claim 5
 # ---------------------------------------------------------------------------
 
-@claim("ar.global_minima", paper=PAPER,
+@claim("ar.global_minima",
+       paper=PAPER,
+       formulas=("theory.autoregressive.raw_token_global_minimum", "theory.autoregressive.raw_token_minimiser"),
        statement="min_{C,p} L = d - min(H, d); minimisers have p on the last key only and C a scaled orthogonal "
                  "projection of rank min(H, d); trained heads come out orthogonal (a_h ⊥ a_h').",
        hypotheses="Setting of claim 4 with C = Σ_{h≤H} b_h a_hᵀ; training: Adam on the exact population loss "
@@ -234,7 +242,7 @@ def check_global_minima(profile: Profile) -> Outcome:
     runs, gaps = {}, []
     for H in (1, 2, 3, 4):
         run = nar.train_raw_token(d, H, n, steps=steps, lr=3e-2, seed=profile.seed + H)
-        m = run["model"]
+        m = run.model
         C, p = m.C().detach().numpy(), m.p.detach().numpy()
         A = m.A.detach().numpy()
         L = ar.raw_token_population_loss(C, p)
@@ -284,7 +292,8 @@ def check_global_minima(profile: Profile) -> Outcome:
 # claim 6
 # ---------------------------------------------------------------------------
 
-@claim("ar.real_orthogonal", paper=PAPER,
+@claim("ar.real_orthogonal",
+       formulas=("theory.autoregressive.raw_token_population_loss_real_orthogonal",), paper=PAPER,
        statement="For real commuting orthogonal contexts the conjugate eigenvalue pairs add terms to the loss "
                  "(derived: with S = Σ_j p_j, v_k = C_{kσ(k)}: terms in q S and S² v²); its minima are reported.",
        hypotheses="d even, θ_m i.i.d. U[0, 2π), eigen-coordinates of s_0 all 1, model of claim 4 in the complex "
@@ -301,7 +310,7 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
     g = profile.rng("ar.real_orthogonal")
     rel = 0.0
     for d, n in [(2, 1), (2, 2), (4, 2)] + ([] if profile.quick else [(4, 3), (6, 2)]):  # sympy sizes
-        f = ar.raw_token_loss_function(d, n, "orthogonal")
+        f = ars.raw_token_loss_function(d, n, "orthogonal")
         for _ in range(3):
             C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
             a, b = f(C, p), ar.raw_token_population_loss_real_orthogonal(C, p)
@@ -309,8 +318,8 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
     zs = []
     for d, n in [(4, 3), (6, 2)]:
         C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
-        m, se = nar.mc_raw_token_loss(C, p, 40000, g, "orthogonal")
-        zs.append(nar.z_score(ar.raw_token_population_loss_real_orthogonal(C, p), m, se))
+        est = nar.mc_raw_token_loss(C, p, 40000, g, "orthogonal")
+        zs.append(nar.z_score(ar.raw_token_population_loss_real_orthogonal(C, p), est))
     d, n = 4, 2
     minima = {}
     for H in (1, 2, 4):
@@ -341,7 +350,8 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
 # claim 7
 # ---------------------------------------------------------------------------
 
-@claim("ar.positional_weights", paper=PAPER,
+@claim("ar.positional_weights",
+       formulas=("theory.positional.positional_gram", "theory.positional.optimal_positional_matrix"), paper=PAPER,
        statement="With the heads fixed, the loss is quadratic in p: L = pᵀGp - 2gᵀp + d with G, g built from "
                  "φ_ν(m) = (e^{2πim/ν} - 1)/(2πim/ν); p* = G⁺g; trained positional weights (also a full "
                  "positional matrix over query positions) match p*.",
@@ -359,22 +369,21 @@ def check_positional_weights(profile: Profile) -> Outcome:
     d, T = 2, 3
     C = np.array([[1.0, 0.3], [-0.2, 0.8]])
     sym_err = 0.0
-    Cs, ps = ar.raw_token_symbols(d, 2)
+    Cs, ps = ars.raw_token_symbols(d, 2)
     for nu in (2, 4):
-        expr = ar.raw_token_loss_symbolic(d, 2, "unitary", sp.Integer(nu))
+        expr = ars.raw_token_loss_symbolic(d, 2, "unitary", sp.Integer(nu))
         for _ in range(2):
             p = g.standard_normal(3)
             val = complex(expr.subs(dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))).evalf())
-            sym_err = max(sym_err, abs(val - ar.positional_population_loss(p, C, nu)))
+            sym_err = max(sym_err, abs(val - positional.positional_population_loss(p, C, nu)))
     zs, rel, weights = {}, 0.0, {}
     trained_P = {}
     for nu in (1.0, 2.0, 4.0):
-        P_star, losses = ar.optimal_positional_matrix(C, T, nu)
+        P_star, losses = positional.optimal_positional_matrix(C, T, nu)
         p_star = P_star[-1, : T + 1]
-        m, se = nar.mc_raw_token_loss(C, p_star, 40000, g, "unitary", nu)
-        zs[nu] = nar.z_score(losses[-1], m, se)
+        zs[nu] = nar.z_score(losses[-1], nar.mc_raw_token_loss(C, p_star, 40000, g, "unitary", nu))
         run = nar.train_positional(C, T, nu, size=profile.params["size"], seed=profile.seed)
-        P = run["P"]
+        P = run.P
         rel = max(rel, float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)))
         weights[nu] = {"p_star_last_row": [float(x) for x in p_star], "trained_last_row": [float(x) for x in P[-1]],
                        "L_star_per_row": [float(x) for x in losses]}

@@ -130,7 +130,11 @@ METHOD = ("Exact population moments M = E[ΦΦ*], m = E[Φ s_{t+1}*] of the feat
 # the paper's statement where it holds
 # ---------------------------------------------------------------------------
 
-@claim("ar.trained_equals_constructed_phase_invariant", paper=PAPER, kind="theorem",
+@claim("ar.trained_equals_constructed_phase_invariant",
+       paper=PAPER, kind="theorem",
+       formulas=("theory.autoregressive.optimal_gd_step",
+                 "numerics.augmented.one_step_gd_optimum",
+                 "numerics.augmented.critical_point_analysis"),
        statement="A one-layer linear transformer with full complex Q, K, V trained on augmented tokens reaches the "
                  "loss of one gradient step η* G_t s_t (no preconditioner does better), and the GD construction "
                  "is a critical point without descent direction of the full parameter loss.",
@@ -170,7 +174,11 @@ def check_trained_equals_constructed_phase_invariant(profile: Profile) -> Outcom
 # findings: where the trained layer does better than one GD step
 # ---------------------------------------------------------------------------
 
-@claim("ar.trained_equals_constructed", paper=PAPER, kind="finding",
+@claim("ar.trained_equals_constructed",
+       paper=PAPER, kind="finding",
+       formulas=("theory.autoregressive.optimal_gd_step",
+                 "numerics.augmented.one_step_gd_optimum",
+                 "numerics.augmented.best_preconditioned"),
        statement="A one-layer linear transformer with full Q, K, V trained from small random initialisation on "
                  "augmented tokens converges to the predictor η* G_t s_t: its loss is not below L*, the best "
                  "one-step-GD loss of the same setting.",
@@ -203,7 +211,9 @@ def check_trained_equals_constructed(profile: Profile) -> Outcome:
                    figure=_figure(rows, "fixed s_0: the trained layer beats one GD step"))
 
 
-@claim("ar.trained_equals_constructed_real_blocks", paper=PAPER, kind="finding",
+@claim("ar.trained_equals_constructed_real_blocks",
+       paper=PAPER, kind="finding",
+       formulas=("numerics.augmented.one_step_gd_optimum", "numerics.augmented.critical_point_analysis"),
        statement="The trained one-layer linear transformer equals one GD step η* G_t s_t (loss not below L*) "
                  "when s_0 has random phases, in the real realification of the task.",
        hypotheses="Real tokens s_t ∈ R^d (d even), commuting orthogonal contexts (2×2 rotation blocks, phases i.i.d. "

@@ -10,7 +10,7 @@ import numpy as np
 from numerics import autoregressive as nar
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
-from theory import autoregressive as ar
+from theory import positional
 
 PAPER = "autoregressive"
 ROWS_SHOWN = (5, 15, 29)
@@ -31,7 +31,7 @@ def _sign_changes(p: np.ndarray) -> int:
 def _plain_iteration(C: np.ndarray, n_max: int, nu: float, lr: float, steps: int) -> np.ndarray:
     """``P ← P - lr·∇ mean_n L_n`` with the explicit gradient ``(2/n_max)(G_n p_n - g_n)``, row by row."""
     P = np.zeros((n_max, n_max + 1))
-    grams = [ar.positional_gram(C, n, nu) for n in range(1, n_max + 1)]
+    grams = [positional.positional_gram(C, n, nu) for n in range(1, n_max + 1)]
     for _ in range(steps):
         for n, (G, g, _) in enumerate(grams, start=1):
             P[n - 1, : n + 1] -= lr * 2.0 / n_max * (G @ P[n - 1, : n + 1] - g)
@@ -42,16 +42,18 @@ def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: in
     """Per row: eigen-components of G_n reached to at least half (``1 - (1 - κλ)^t ≥ 1/2``) and sign changes."""
     n_max = P.shape[0]
     kappa = 2.0 * lr / n_max
-    G, _, _ = ar.positional_row_grams(C, n_max, nu)
+    G, _, _ = positional.positional_row_grams(C, n_max, nu)
     kept, changes = [], []
     for n in range(1, n_max + 1):
         lam = np.linalg.eigvalsh(G[n - 1, : n + 1, : n + 1])
-        kept.append(int(np.sum(lam * ar.gd_spectral_filter(lam, kappa, steps) >= 0.5)))
+        kept.append(int(np.sum(lam * positional.gd_spectral_filter(lam, kappa, steps) >= 0.5)))
         changes.append(_sign_changes(P[n - 1, : n + 1]))
     return {"kept_components": kept, "sign_changes": changes}
 
 
-@claim("ar.positional_gd_path", paper=PAPER, kind="theorem",
+@claim("ar.positional_gd_path",
+       paper=PAPER, kind="theorem",
+       formulas=("theory.positional.positional_gd_path", "theory.positional.positional_gram_condition_number"),
        statement="Positional weights only, at the paper's regime: the Gram matrix of the quadratic loss is severely "
                  "ill-conditioned, and the learned positional matrix is the early-stopped gradient-descent path "
                  "p_n(t) = U f_t(Λ) Uᵀ g_n, f_t(λ) = (1 - (1 - κλ)^t)/λ, κ = 2·lr/n_max — the eigen-components with "
@@ -108,22 +110,22 @@ def check_positional_gd_path(profile: Profile) -> Outcome:
     rng = profile.rng("ar.positional_gd_path")
     runs, per_nu = {}, {}
     for nu in nus:
-        P, steps = ar.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
+        P, steps = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
         plain = float(np.max(np.abs(P - _plain_iteration(C, n_max, nu, lr, steps))))
         torch_run = nar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng,
                                             max_steps=20 * steps)
-        Pt, st = torch_run["P"], torch_run["steps"]
-        Ge, ge, ce = nar.empirical_positional_grams(torch_run["X"], C, n_max)
-        Pe, se_steps = ar.quadratic_gd_path(Ge, ge, ce, lr, stop_loss=stop)
-        P_at_torch_steps, _ = ar.positional_gd_path(C, n_max, nu, lr, steps=st)
-        se = nar.jackknife_positional_path_se(torch_run["X"], C, n_max, lr, st, groups)
-        spectrum = ar.positional_gram_spectrum(C, n_max, nu)
+        Pt, st = torch_run.P, torch_run.steps
+        Ge, ge, ce = nar.empirical_positional_grams(torch_run.X, C, n_max)
+        Pe, se_steps = positional.quadratic_gd_path(Ge, ge, ce, lr, stop_loss=stop)
+        P_at_torch_steps, _ = positional.positional_gd_path(C, n_max, nu, lr, steps=st)
+        se = nar.jackknife_positional_path_se(torch_run.X, C, n_max, lr, st, groups)
+        spectrum = positional.positional_gram_spectrum(C, n_max, nu)
         kappa = 2.0 * lr / n_max
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ar.IllConditionedGramWarning)
-            P_star, L_star = ar.optimal_positional_matrix(C, n_max, nu)
+            warnings.simplefilter("ignore", positional.IllConditionedGramWarning)
+            P_star, L_star = positional.optimal_positional_matrix(C, n_max, nu)
         shape = _spectrum_kept(C, P, nu, lr, steps)
-        kept = spectrum * ar.gd_spectral_filter(spectrum, kappa, steps)    # 1 - (1 - κλ)^t per eigenvalue
+        kept = spectrum * positional.gd_spectral_filter(spectrum, kappa, steps)    # 1 - (1 - κλ)^t per eigenvalue
         norm = float(np.linalg.norm(P))
         per_nu[nu] = {
             "steps_closed_form": steps, "steps_torch": st, "steps_empirical_path": se_steps,
@@ -196,7 +198,7 @@ def check_positional_gd_path(profile: Profile) -> Outcome:
             ax.set_ylabel("λ_i")
             ax.set_title(f"ν = {nu:g}: κ(G) = {order[0] / order[-1]:.2g}")
             twin = ax.twinx()
-            twin.plot(np.arange(1, order.size + 1), order * ar.gd_spectral_filter(order, kappa, steps), "s-",
+            twin.plot(np.arange(1, order.size + 1), order * positional.gd_spectral_filter(order, kappa, steps), "s-",
                       color="C3", ms=3, label="kept fraction 1 - (1 - κλ_i)^t")
             twin.set_ylim(-0.05, 1.05)
             twin.set_ylabel("fraction of u_iᵀp* reached")

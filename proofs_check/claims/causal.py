@@ -6,29 +6,26 @@ import itertools
 
 import numpy as np
 from hypothesis import strategies as st
-from scipy.stats import entropy
 
 from numerics.population import initial_gradient_by_extrapolation, monte_carlo_gradient_A1, relative_error
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
-from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, brute_force_pairwise_joint,
-                           pairwise_joint, ranking_pairs, sample_sequences, stationary_distribution)
+from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, pairwise_joint, ranking_pairs,
+                           sample_sequences, stationary_distribution)
+from theory.enumeration import (brute_force_pairwise_joint, context_likelihood_ratio_by_enumeration,
+                                information_by_enumeration)
 from theory.estimates import mean_and_stderr
 from theory.gradients import (attention_gradient_at_init, attention_gradient_from_N, attention_gradient_integrand,
                               empirical_law, likelihood_ratio_matrix)
-from theory.information import information_of_pairwise_joints, mutual_information_matrix, pairwise_information_matrix
+from theory.information import (mixture_information, mutual_information_matrix, pairwise_information_matrix,
+                                squared_hellinger)
 from theory.strategies import finite_priors, forests, joint_distributions, transition_matrices
 
 PAPER = "causal"
 
 
-def hellinger(t):
-    """Squared-Hellinger generator ``f(t) = (√t - 1)²``."""
-    return (np.sqrt(t) - 1.0) ** 2
-
-
-INFORMATION_KINDS = {"shannon": "shannon", "chi2": "chi2", "hellinger": hellinger}
+INFORMATION_KINDS = {"shannon": "shannon", "chi2": "chi2", "hellinger": squared_hellinger}
 
 
 def _examples(quick: int, full: int) -> dict[str, Param]:
@@ -67,7 +64,8 @@ def _outcome_from_search(result, describe) -> Outcome:
 
 
 # ------------------------------------------------------------------ 1. pairwise joints
-@claim("causal.pairwise_joint", paper=PAPER,
+@claim("causal.pairwise_joint",
+       formulas=("theory.causal.pairwise_joint", "theory.laws.pairwise_joints"), paper=PAPER,
        statement="For a forest and a fixed π, P(x_i=a, x_j=b) = Σ_z law(x_c=z) (π^{d_i})[z,a] (π^{d_j})[z,b] "
                  "with c the lowest common ancestor, and P(x_i=a)P(x_j=b) across trees.",
        hypotheses="Forest (|p(i)| <= 1) on n <= 6 positions; fixed row-stochastic π with S in {2, 3}; "
@@ -90,22 +88,9 @@ def _joint_error(graph: CausalGraph, pi: np.ndarray, roots: str) -> float:
 
 
 # ------------------------------------------------------------------ 2. information matrices
-def _brute_force_information(joint: np.ndarray, kind: str) -> np.ndarray:
-    """Oracle from a brute-force ``(n, n, S, S)`` joint: Shannon by ``H(X) + H(Y) - H(X, Y)``, χ² by its sum."""
-    n = joint.shape[0]
-    out = np.empty((n, n))
-    for i, j in itertools.product(range(n), repeat=2):
-        P = joint[i, j]
-        p, q = P.sum(1), P.sum(0)
-        if kind == "shannon":
-            out[i, j] = entropy(p) + entropy(q) - entropy(P.ravel())
-        else:
-            mask = np.outer(p, q) > 0
-            out[i, j] = np.sum(P[mask] ** 2 / np.outer(p, q)[mask]) - 1.0
-    return out
-
-
-@claim("causal.mutual_information_matrix", paper=PAPER,
+@claim("causal.mutual_information_matrix",
+       paper=PAPER,
+       formulas=("theory.information.mutual_information_matrix", "theory.information.information_of_pairwise_joints"),
        statement="The T×T Shannon and χ² mutual-information matrices of the context equal the information of the "
                  "exact pairwise laws; the f-MI with f(t) = t log t and f(t) = (t-1)² reproduces them.",
        hypotheses="Forest on n <= 5 positions; fixed π with S in {2, 3}; stationary or uniform roots.",
@@ -126,7 +111,7 @@ def _information_error(graph: CausalGraph, pi: np.ndarray, roots: str) -> float:
     joint = brute_force_pairwise_joint(graph, pi, roots)
     gaps = []
     for kind, f in (("shannon", lambda t: t * np.log(np.where(t > 0, t, 1.0))), ("chi2", lambda t: (t - 1) ** 2)):
-        exact = _brute_force_information(joint, kind)
+        exact = information_by_enumeration(joint, kind)
         gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, kind, roots) - exact)))
         gaps.append(np.max(np.abs(mutual_information_matrix(graph, pi, f, roots) - exact)))
     return float(max(gaps))
@@ -139,7 +124,8 @@ def _dpi_violation(info: np.ndarray, graph: CausalGraph) -> float:
     return float(max(info[i, j] - info[i, p] for i, p, j in pairs))
 
 
-@claim("causal.data_processing", paper=PAPER,
+@claim("causal.data_processing",
+       formulas=("theory.information.mutual_information_matrix",), paper=PAPER,
        statement="Data-processing inequality on the graph: for every non-root i and every j < i, "
                  "I_f(x_i; x_j) <= I_f(x_i; x_{p(i)}), for Shannon, χ² and squared-Hellinger f-MI.",
        hypotheses="Forest; fixed π (any, including near-degenerate and strongly self-looping); any root law. "
@@ -163,19 +149,14 @@ def _dpi_case_violation(graph: CausalGraph, pi, roots: str, kind: str) -> float:
     return _dpi_violation(mutual_information_matrix(graph, pi, INFORMATION_KINDS[kind], roots), graph)
 
 
-def _mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str) -> np.ndarray:
-    """Shannon MI of the π-mixture's pairwise laws (π integrated out before the information)."""
-    joint = sum(w * pairwise_joint(graph, p, roots) for w, p in zip(prior.weights, prior.matrices))
-    return information_of_pairwise_joints(joint, "shannon")
-
-
 def _replay_mixture(case: dict) -> Outcome:
     graph, prior = _from_case(case)
-    v = _dpi_violation(_mixture_information(graph, prior, "stationary"), graph)
+    v = _dpi_violation(mixture_information(graph, prior, "stationary"), graph)
     return Outcome(v, details={"note": "violation of the DPI for the π-mixture's Shannon MI"})
 
 
-@claim("causal.data_processing_mixture_boundary", paper=PAPER, replay=_replay_mixture,
+@claim("causal.data_processing_mixture_boundary",
+       formulas=("theory.information.mixture_information",), paper=PAPER, replay=_replay_mixture,
        statement="Outside the hypotheses: the data-processing inequality on the graph FAILS for the information of "
                  "the π-mixture (π integrated out), because π is a latent shared by all positions.",
        hypotheses="Dropped hypothesis: fixed π. Forest, finite prior of 2-3 matrices, stationary roots, Shannon MI "
@@ -192,7 +173,7 @@ def check_dpi_mixture_boundary(profile: Profile) -> Outcome:
 
     def violation(ex):
         graph, prior = ex
-        return _dpi_violation(_mixture_information(graph, prior, "stationary"), graph)
+        return _dpi_violation(mixture_information(graph, prior, "stationary"), graph)
 
     result = search(strategy, violation, 1e-6, max_examples=profile.params["examples"], seed_value=profile.seed)
     found = result.counterexample is not None
@@ -205,7 +186,11 @@ def _gradient_sources():
     return st.one_of(transition_matrices(st.integers(2, 3)), finite_priors(st.integers(2, 3), size=2))
 
 
-@claim("causal.initial_gradient_autograd", paper=PAPER,
+@claim("causal.initial_gradient_autograd",
+       paper=PAPER,
+       formulas=("theory.gradients.attention_gradient_at_init",
+                 "theory.gradients.attention_gradient_from_N",
+                 "theory.gradients.likelihood_ratio_matrix"),
        statement="At A1 = 0, A2 = β·I: ∂L_lin/∂A1 = β·g + O(β²) with g the closed form of spec section 4 through N; "
                  "and the cross-entropy coefficient equals E[integrand with r = ĉ] (exact enumeration).",
        hypotheses="Forest on n <= 4 positions (T <= 5); S in {2, 3}; fixed π with full support or a finite prior; "
@@ -232,7 +217,9 @@ def _gradient_error(graph: CausalGraph, pi, roots: str, loss: str) -> float:
     return relative_error(autograd, closed)
 
 
-@claim("causal.initial_gradient_dirichlet", paper=PAPER,
+@claim("causal.initial_gradient_dirichlet",
+       paper=PAPER,
+       formulas=("theory.gradients.attention_gradient_at_init", "theory.gradients.attention_gradient_defined"),
        statement="For the Dirichlet prior, the closed-form prior average of g (Monte Carlo over π, inner expectation "
                  "exact) agrees with the Monte Carlo autograd gradient of the torch model on sampled sequences.",
        hypotheses="Chain with n = 4, S = 3, Dirichlet(α·1) rows with α = 1, stationary roots, β = 1e-6.",
@@ -276,7 +263,8 @@ def _ranking_strategy():
                      st.one_of(transition_matrices(st.integers(2, 4)), finite_priors(st.integers(2, 3))))
 
 
-@claim("causal.edge_ranking", paper=PAPER,
+@claim("causal.edge_ranking",
+       formulas=("theory.gradients.likelihood_ratio_matrix",), paper=PAPER,
        statement="Under stationary roots, for every non-root context row i and every EARLIER key j < i with "
                  "j != p(i): N[i, p(i)] >= N[i, j]; so among earlier keys the row term of the initial gradient "
                  "ranks the parent first. The row's own key j = i (N[i,i] = tr π), which layer-1 attention also "
@@ -302,11 +290,12 @@ def check_edge_ranking(profile: Profile) -> Outcome:
 
 def _replay_uniform_roots(case: dict) -> Outcome:
     graph, pi = _from_case(case)
-    v = _ranking_violation(_brute_force_N(graph, pi, "uniform"), graph)
+    v = _ranking_violation(context_likelihood_ratio_by_enumeration(graph, pi, "uniform"), graph)
     return Outcome(v, details={"note": "(N[i,j] - N[i,p(i)]) / max|N| under uniform roots, brute-force N"})
 
 
-@claim("causal.edge_ranking_uniform_roots_boundary", paper=PAPER, replay=_replay_uniform_roots,
+@claim("causal.edge_ranking_uniform_roots_boundary",
+       formulas=("theory.gradients.likelihood_ratio_matrix",), paper=PAPER, replay=_replay_uniform_roots,
        statement="Outside the hypotheses: with uniform roots the ranking N[i, p(i)] >= N[i, j] FAILS for some "
                  "forest and π (the marginals are no longer all μ).",
        hypotheses="Dropped hypothesis: stationary roots (roots uniform instead). Searched: forests on 3-4 positions, "
@@ -328,19 +317,14 @@ def check_edge_ranking_uniform_boundary(profile: Profile) -> Outcome:
     if result.counterexample is None:
         return Outcome(result.worst, details={"examples": seen, "note": "no counterexample found"})
     graph, pi = result.counterexample
-    confirmed = _ranking_violation(_brute_force_N(graph, pi, "uniform"), graph)
+    confirmed = _ranking_violation(context_likelihood_ratio_by_enumeration(graph, pi, "uniform"), graph)
     return Outcome(confirmed, details={"examples": seen, "restarts": attempt + 1},
                    counterexamples=[_case(graph, pi, roots="uniform", violation=confirmed)])
 
 
-def _brute_force_N(graph: CausalGraph, pi: np.ndarray, roots: str) -> np.ndarray:
-    """``N[m, j] = E[π(x_j, x_m)/μ(x_m)]`` on the context from brute-force pairwise laws (context block only)."""
-    joint = brute_force_pairwise_joint(graph, pi, roots)
-    ratio = pi / stationary_distribution(pi)[None, :]
-    return np.einsum("mjab,ba->mj", joint, ratio)
-
-
-@claim("causal.edge_ranking_full_gradient", paper=PAPER,
+@claim("causal.edge_ranking_full_gradient",
+       paper=PAPER,
+       formulas=("theory.gradients.attention_gradient_from_N", "theory.gradients.likelihood_ratio_matrix"),
        statement="Beyond the row term: the full initial gradient (row term plus the O(1/T) column correction) "
                  "also ranks the parent first: g[i, p(i)] <= g[i, j] for every earlier key j < i, j != p(i) "
                  "(not j = i: there the full gradient fails as often as the row term, see "
@@ -375,7 +359,9 @@ def _states(pi) -> int:
     return pi.S if isinstance(pi, FinitePrior) else np.asarray(pi).shape[0]
 
 
-@claim("causal.parent_chi2_identity", paper=PAPER,
+@claim("causal.parent_chi2_identity",
+       paper=PAPER,
+       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.information.mutual_information_matrix"),
        statement="For a parent under stationary roots: N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)}).",
        hypotheses="Forest; stationary roots; fixed π with full support.",
        method="Property search: N from the closed form against the χ² MI matrix. Measured: max relative gap.",
@@ -424,7 +410,9 @@ def _monte_carlo_gap(graph: CausalGraph, pi: np.ndarray, samples: int, rng) -> t
 CE_PI = np.array([[0.8, 0.2], [0.3, 0.7]])
 
 
-@claim("causal.cross_entropy_vs_linearized", paper=PAPER,
+@claim("causal.cross_entropy_vs_linearized",
+       paper=PAPER,
+       formulas=("theory.gradients.attention_gradient_at_init", "theory.gradients.attention_gradient_integrand"),
        statement="The initial gradient of the true cross-entropy approaches the linearised closed form as the "
                  "context grows; the relative gap ||g_CE - g_lin||_F / ||g_lin||_F decays like n^(-r).",
        hypotheses="Markov chain, S = 2, fixed π = [[0.8, 0.2], [0.3, 0.7]], stationary roots, β -> 0.",
@@ -461,7 +449,9 @@ def _min_eigen_ratio(M: np.ndarray) -> float:
     return float(np.linalg.eigvalsh((M + M.T) / 2)[0] / max(1.0, np.trace(M)))
 
 
-@claim("causal.chi2_information_psd", paper=PAPER,
+@claim("causal.chi2_information_psd",
+       paper=PAPER,
+       formulas=("theory.information.pairwise_information_matrix", "theory.information.mutual_information_matrix"),
        statement="Pairwise χ² mutual-information matrices (diagonal I_χ²(X;X) = |supp X| - 1) are positive "
                  "semi-definite for every finite-alphabet joint law.",
        hypotheses="Any joint law of n variables on finite alphabets (searched: n = 3, 4 binary; n = 3 ternary), "
@@ -515,7 +505,8 @@ def _joint_of_functions(funcs: tuple[np.ndarray, ...]) -> np.ndarray:
     return joint
 
 
-@claim("causal.shannon_information_not_psd", paper=PAPER,
+@claim("causal.shannon_information_not_psd",
+       formulas=("theory.information.pairwise_information_matrix",), paper=PAPER,
        statement="Outside the hypothesis of the χ² theorem (an f whose power series has non-negative coefficients): "
                  "Shannon mutual-information matrices (diagonal H(X_i)) are positive semi-definite for every "
                  "distribution FAILS (f = t log t has negative power-series coefficients).",

@@ -31,8 +31,8 @@ from numerics.training import train_reduced
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
-from theory.causal import (CausalGraph, DirichletPrior, FinitePrior, enumerate_population, ranking_pairs,
-                           stationary_distribution)
+from theory.causal import CausalGraph, DirichletPrior, FinitePrior, ranking_pairs, stationary_distribution
+from theory.enumeration import likelihood_ratio_by_enumeration
 from theory.estimates import mean_and_stderr
 from theory.gradients import attention_gradient_at_init, likelihood_ratio_matrix
 from theory.information import mutual_information_matrix
@@ -60,19 +60,6 @@ def _from_case(case: dict) -> tuple[CausalGraph, object]:
     if "matrices" in case:
         return graph, FinitePrior(case["matrices"], case["weights"])
     return graph, np.asarray(case["pi"], dtype=np.float64)
-
-
-def likelihood_ratio_by_enumeration(graph: CausalGraph, source) -> np.ndarray:
-    """The definition ``N[m, j] = S·E[π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n]]`` summed over every sequence; ``(T, T)``.
-
-    ``source``: a fixed π or a ``FinitePrior`` (stationary roots).  The oracle the closed form is replayed against.
-    """
-    pop = enumerate_population(graph, source, "stationary", max_sequences=200_000)
-    x, S = pop.tokens, pop.target.shape[1]
-    rows = np.arange(len(x))[:, None]
-    w = pop.target[rows, x] / pop.stationary[rows, x]  # (B, T): π(x_n, x_m) / μ(x_m)
-    match = (x == x[:, -1:]).astype(np.float64)  # (B, T): 1[x_j = x_n]
-    return S * np.einsum("b,bm,bj->mj", pop.probability, w, match)
 
 
 def diagonal_violation(N: np.ndarray, graph: CausalGraph) -> float:
@@ -298,7 +285,9 @@ def _dirichlet_closed_forms(rng, draws: int) -> tuple[dict, dict]:
     return conditions, details
 
 
-@claim("causal.edge_ranking_keys", paper=PAPER, kind="theorem",
+@claim("causal.edge_ranking_keys",
+       paper=PAPER, kind="theorem",
+       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.causal.ranking_pairs"),
        statement="Exactly which keys the row term ranks the parent above, under stationary roots. For every non-root "
                  "context row i: (a) N[i, p(i)] >= N[i, j] for every earlier key j < i; (b) the row's own key has "
                  "N[i, i] = tr π and N[i, p(i)] = 1 + I_χ²(π), so the parent outranks it iff tr π <= 1 + I_χ²(π) "
@@ -384,7 +373,9 @@ def _replay_diagonal(case: dict) -> Outcome:
                             "enumerated_violation": diagonal_violation(oracle, graph)})
 
 
-@claim("causal.edge_ranking_diagonal_key_boundary", paper=PAPER, kind="boundary", replay=_replay_diagonal,
+@claim("causal.edge_ranking_diagonal_key_boundary",
+       paper=PAPER, kind="boundary", replay=_replay_diagonal,
+       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.causal.ranking_pairs"),
        statement="Outside the hypotheses: extending the ranking to the row's own key j = i, which layer-1 attention "
                  "also sees, FAILS: N[i, p(i)] >= N[i, i] (= tr π) is false for every π with tr π > 1 + I_χ²(π), "
                  "e.g. every persistent 2-state chain (π00 + π11 > 1).",
@@ -463,7 +454,8 @@ def _query_tail_index(rng, S: int, alpha: float, draws: int, tail: int) -> float
     return float(1.0 / np.mean(np.log(values[:tail] / values[tail])))
 
 
-@claim("causal.edge_ranking_query_row_boundary", paper=PAPER, kind="boundary", replay=_replay_query,
+@claim("causal.edge_ranking_query_row_boundary",
+       formulas=("theory.gradients.likelihood_ratio_matrix",), paper=PAPER, kind="boundary", replay=_replay_query,
        statement="Outside the hypotheses: extending the ranking to the query row n (which has no parent), the row "
                  "term does NOT rank a context key (a candidate parent) first: max_{j<n} N[n, j] >= N[n, n] FAILS "
                  "for every π with a positive diagonal entry; the query's own key wins.",

@@ -26,6 +26,7 @@ WITNESS = {p: sp.Rational(1, 3), q: sp.Rational(1, 4)}  # a point where a non-ze
 
 @claim(
     "causal.symbolic_gradient",
+    formulas=("theory.gradients.attention_gradient_from_N", "theory.gradients.likelihood_ratio_from_joint"),
     paper="causal",
     statement="""
 The O(β) coefficient of the gradient of the linearised population loss
@@ -45,7 +46,7 @@ roots stationary (x_root ~ μ_π) and uniform; query uniform, target y = π(x_n,
 Model side: enumerate all S^T = 16 sequences with their symbolic probabilities,
 write the reduced model's forward pass with sympy exp/softmax, differentiate
 ∂_β ∂_{A1[i,j]} at A1 = 0, β = 0 (no closed form used).  Closed-form side:
-theory.causal._pairwise_joint, theory.gradients.likelihood_ratio_from_joint and
+theory.laws.pairwise_joints, theory.gradients.likelihood_ratio_from_joint and
 attention_gradient_from_N on object arrays.  Both in the field QQ(p, q), whose
 elements are reduced fractions (what sympy.cancel returns).  measured = number
 of entries of the difference that are not identically 0, over the 4 cases.
@@ -82,6 +83,7 @@ def check_symbolic_gradient(profile: Profile) -> Outcome:
 
 @claim(
     "causal.symbolic_chi2_parent",
+    formulas=("theory.gradients.likelihood_ratio_from_joint",),
     paper="causal",
     statement="""
 For every non-root position i, N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)}), with

@@ -54,7 +54,9 @@ def _figures(run: tr.ReducedRun, gradient: np.ndarray | None = None, mi: np.ndar
 
 
 # --------------------------------------------------------------------------- argmax = parent
-@claim("causal.train_argmax_parent", paper="causal",
+@claim("causal.train_argmax_parent",
+       paper="causal",
+       formulas=("numerics.train_reduced.train_reduced", "numerics.evaluation.attention_argmax_matches"),
        statement="Stage 1 (A1 trained, A2 = β·I frozen) drives every non-root row of A1 to its parent: "
                  "the row-wise argmax of A1 equals p(i).",
        hypotheses="Reduced model, A1 = 0 and A2 = β·I at start (β = 1), cross-entropy with ε = 1e-2, "
@@ -95,7 +97,9 @@ def check_argmax_parent(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- early direction
-@claim("causal.train_initial_direction", paper="causal",
+@claim("causal.train_initial_direction",
+       paper="causal",
+       formulas=("theory.gradients.attention_gradient_at_init", "numerics.train_reduced.train_reduced"),
        statement="The early displacement of A1 under SGD points along minus the closed-form initial gradient "
                  "g (spec section 4).",
        hypotheses="In-context chain, stationary roots, Dirichlet(0.1) prior; quick S = 5, n = 9; full S = 10, "
@@ -168,7 +172,8 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
     return float(0.5 * np.abs(yhat - bigram)[seen].sum(axis=1).mean())
 
 
-@claim("causal.train_induction_head", paper="causal",
+@claim("causal.train_induction_head",
+       formulas=("numerics.train_reduced.train_reduced", "theory.causal.count_estimator"), paper="causal",
        statement="For the in-context Markov chain, stages 1 + 2 give an induction head: layer 1 attends to the "
                  "previous token, A2 is close to a multiple of the identity, and the output is close to the "
                  "in-context bigram estimate.",
@@ -204,7 +209,8 @@ def check_induction_head(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- loss against the estimators
-@claim("causal.train_loss_vs_estimator", paper="causal",
+@claim("causal.train_loss_vs_estimator",
+       formulas=("numerics.evaluation.induction_reference", "theory.causal.count_estimator"), paper="causal",
        statement="Stage 2 brings the reduced model's test loss to the best multiple of the identity for its "
                  "trained layer 1 (A2 = c*·I) within 0.02 nats; the ideal induction head's loss (A1 one-hot "
                  "on the parents) and the count estimator's are reported beside it, the latter being out of "
@@ -224,7 +230,7 @@ def check_loss_vs_estimator(profile: Profile) -> Outcome:
     from theory.causal import sample_sequences
 
     batch = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, profile.rng("loss-test"))
-    test = tr.test_sample_of(graph, batch, 0.1)
+    test = tr.held_out_sample_of(graph, batch, 0.1)
     loss = run.test_loss(test)
     own, c_own = tr.induction_reference(graph, test, A1=run.A1)
     ideal, c_ideal = tr.induction_reference(graph, test)
@@ -248,7 +254,8 @@ def _log_log_slope(n: np.ndarray, mean: np.ndarray, stderr: np.ndarray) -> tuple
     return slope, float(1.0 / np.sqrt(np.sum(w * xc ** 2)))
 
 
-@claim("causal.induction_head_vs_estimator", paper="causal",
+@claim("causal.induction_head_vs_estimator",
+       formulas=("numerics.evaluation.induction_head_excess", "theory.causal.count_estimator"), paper="causal",
        statement="The reduced model's induction head approaches the count estimator where the estimator has "
                  "data: on sequences whose query occurs as a parent, the excess cross-entropy of the ideal "
                  "induction head over the count estimator decreases as the context grows.  On the other "
@@ -319,7 +326,11 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- disentangled transformer
-@claim("causal.train_disentangled_graph", paper="causal",
+@claim("causal.train_disentangled_graph",
+       paper="causal",
+       formulas=("numerics.train_disentangled.train_disentangled",
+                 "model.disentangled.DisentangledTransformer",
+                 "numerics.evaluation.gap_to_count_estimator"),
        statement="The disentangled transformer trained from zero by minibatch Adam recovers the chain in its "
                  "layer-1 attention and approaches the count estimator's loss.",
        hypotheses="Heads (1, 1), every parameter zero at start, chain, stationary roots, Dirichlet(0.1); "
@@ -362,7 +373,11 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
                                             curve=_disentangled_curve(run)))
 
 
-@claim("causal.train_k_parents", paper="causal", quick=False,
+@claim("causal.train_k_parents",
+       paper="causal", quick=False,
+       formulas=("numerics.train_disentangled.train_disentangled",
+                 "theory.causal.sample_k_parent_sequences",
+                 "numerics.evaluation.head_parent_assignment"),
        statement="With k parents and k heads in layer 1, each head concentrates on a distinct parent.",
        hypotheses="Disentangled transformer, heads (2, 1), layer 1 started at N(0, 1e-2) noise (exact zero is "
                   "a fixed point of the head-swap symmetry), other parameters zero; 2-gram graph "
@@ -409,7 +424,8 @@ def check_k_parents(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- out of distribution
-@claim("causal.train_ood_query", paper="causal",
+@claim("causal.train_ood_query",
+       formulas=("numerics.evaluation.induction_reference",), paper="causal",
        statement="An induction head trained with a uniform query keeps its excess loss over the induction-head "
                  "reference when the query follows another law (here a point mass on the least frequent token "
                  "of each sequence): the mechanism does not depend on the query law.",
@@ -436,7 +452,7 @@ def check_ood_query(profile: Profile) -> Outcome:
     shifted = Batch(tokens, base.pi, base.pi[np.arange(len(tokens)), tokens[:, n]])
     out = {}
     for name, b in (("in_distribution", base), ("ood", shifted)):
-        test = tr.test_sample_of(graph, b, 0.1)
+        test = tr.held_out_sample_of(graph, b, 0.1)
         loss = run.test_loss(test)
         ref, c = tr.induction_reference(graph, test)
         out[name] = dict(test_loss=loss, reference_loss=ref, reference_scale=c, excess=loss - ref,
