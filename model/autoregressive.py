@@ -32,10 +32,10 @@ import torch.nn as nn
 from theory.validate import positive_int
 
 
-def augmented_tokens(S: torch.Tensor) -> torch.Tensor:
-    """S (B, T+1, d) = s_0..s_T  ->  E (B, T, 3d) with rows e_t = (0, s_t, s_{t-1}), t = 1..T."""
-    zeros = torch.zeros_like(S[:, 1:])
-    return torch.cat([zeros, S[:, 1:], S[:, :-1]], dim=-1)
+def augmented_tokens(seqs: torch.Tensor) -> torch.Tensor:
+    """seqs (B, T+1, d) = s_0..s_T  ->  E (B, T, 3d) with rows e_t = (0, s_t, s_{t-1}), t = 1..T."""
+    zeros = torch.zeros_like(seqs[:, 1:])
+    return torch.cat([zeros, seqs[:, 1:], seqs[:, :-1]], dim=-1)
 
 
 def gd_step_weights(d: int, eta: float, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, ...]:
@@ -78,17 +78,17 @@ class AugmentedLinearAttention(nn.Module):
                 param.copy_(value)
         return model
 
-    def forward(self, S: torch.Tensor) -> torch.Tensor:
-        """S (B, T+1, d) real -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
-        E = augmented_tokens(S)                      # (B, T, 3d)
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        """seqs (B, T+1, d) real -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        E = augmented_tokens(seqs)                   # (B, T, 3d)
         q = E @ self.Q.T                             # (B, T, 3d)  Q e_t
         k = E @ self.K.T                             # (B, T, 3d)  K e_j
         v = E @ self.V.T                             # (B, T, 3d)  V e_j
         T = E.shape[1]
         scores = q @ k.transpose(1, 2)               # (B, T, T)  [t, j] = e_jᵀ Kᵀ Q e_t
-        scores = scores * torch.tril(torch.ones(T, T, dtype=S.dtype, device=S.device))
+        scores = scores * torch.tril(torch.ones(T, T, dtype=seqs.dtype, device=seqs.device))
         if self.normalize:
-            scores = scores / torch.arange(1, T + 1, dtype=S.dtype, device=S.device)[:, None]
+            scores = scores / torch.arange(1, T + 1, dtype=seqs.dtype, device=seqs.device)[:, None]
         out = scores @ v                             # (B, T, 3d)
         return out[..., : self.d]
 
@@ -197,9 +197,9 @@ class ComplexAugmentedLinearAttention(nn.Module):
                 param.copy_(value.to(torch.complex128))
         return model
 
-    def forward(self, S: torch.Tensor) -> torch.Tensor:
-        """S (B, T+1, d) complex -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
-        E = augmented_tokens(S.to(torch.complex128))  # (B, T, 3d)
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        """seqs (B, T+1, d) complex -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        E = augmented_tokens(seqs.to(torch.complex128))  # (B, T, 3d)
         q = E @ self.Q.T                             # (B, T, 3d)  Q e_t
         k = E @ self.K.T                             # (B, T, 3d)  K e_j
         v = E @ self.V.T                             # (B, T, 3d)  V e_j

@@ -169,12 +169,12 @@ def eigen_sequences(w0: np.ndarray, theta: np.ndarray, T: int, real: bool) -> to
     return torch.from_numpy(np.ascontiguousarray(w))
 
 
-def augmented_features(S: torch.Tensor, t: int) -> torch.Tensor:
+def augmented_features(seqs: torch.Tensor, t: int) -> torch.Tensor:
     """``Φ[b,c,e] = Σ_{j=1..t} z_j[b] conj(z_j[c]) z_t[e]``, ``z_j = (s_j, s_{j-1})``:
-    ``S (N, ≥t+1, d)`` → ``(N, (2d)³)`` with index order (b, c, e)."""
-    Z = torch.cat([S[:, 1: t + 1], S[:, :t]], dim=-1)             # (N, t, 2d)
+    ``seqs (N, ≥t+1, d)`` → ``(N, (2d)³)`` with index order (b, c, e)."""
+    Z = torch.cat([seqs[:, 1: t + 1], seqs[:, :t]], dim=-1)       # (N, t, 2d)
     gram = torch.einsum("njb,njc->nbc", Z, Z.conj())               # (N, 2d, 2d)
-    return torch.einsum("nbc,ne->nbce", gram, Z[:, t - 1]).reshape(S.shape[0], -1)
+    return torch.einsum("nbc,ne->nbce", gram, Z[:, t - 1]).reshape(seqs.shape[0], -1)
 
 
 def population_moments(setting: Setting, batch: int = 8192) -> Moments:
@@ -193,8 +193,8 @@ def population_moments(setting: Setting, batch: int = 8192) -> Moments:
     with single_thread():
         for start in range(0, theta_all.shape[0], batch):
             sl = slice(start, start + batch)
-            S = eigen_sequences(w0_all[sl], theta_all[sl], t + 1, real)
-            Phi, y, w = augmented_features(S, t), S[:, t + 1], weights[sl]
+            seqs = eigen_sequences(w0_all[sl], theta_all[sl], t + 1, real)
+            Phi, y, w = augmented_features(seqs, t), seqs[:, t + 1], weights[sl]
             Pw = Phi * w[:, None]
             M += Pw.T @ Phi.conj()
             m += Pw.T @ y.conj()
@@ -222,12 +222,12 @@ def feature_charges(d: int) -> torch.Tensor:
     return q.reshape(-1, d)
 
 
-def empirical_moments(S: torch.Tensor, t: int) -> Moments:
-    """The same moments averaged over given sequences ``S (N, t+2, d)`` (for checks)."""
-    Phi, y = augmented_features(S, t), S[:, t + 1]
-    N = S.shape[0]
+def empirical_moments(seqs: torch.Tensor, t: int) -> Moments:
+    """The same moments averaged over given sequences ``seqs (N, t+2, d)`` (for checks)."""
+    Phi, y = augmented_features(seqs, t), seqs[:, t + 1]
+    N = seqs.shape[0]
     return Moments(Phi.T @ Phi.conj() / N, Phi.T @ y.conj() / N, float((y.abs() ** 2).sum(-1).mean()),
-                   S.shape[-1], not S.is_complex())
+                   seqs.shape[-1], not seqs.is_complex())
 
 
 def sample_setting_sequences(setting: Setting, size: int, rng: Any = None) -> torch.Tensor:

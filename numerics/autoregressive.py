@@ -69,11 +69,11 @@ def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "uni
     if kind == "unitary":
         W, _ = ar.commuting_unitary_contexts(d, size, rng, Q=Q)
         s0 = ar.default_s0(d, "unitary") if Q is None else np.asarray(Q) @ ar.default_s0(d, "unitary")
-        S = ar.sequences(W, s0, t + 1)
+        seqs = ar.sequences(W, s0, t + 1)
     else:
-        S, _ = ar.sample_sequences(kind, d, t + 1, size, rng)
-    pred = ar.one_step_gd_prediction(S[:, : t + 1], 1.0)[:, -1]  # G_t s_t, (size, d)
-    target = S[:, t + 1]
+        seqs, _ = ar.sample_sequences(kind, d, t + 1, size, rng)
+    pred = ar.one_step_gd_prediction(seqs[:, : t + 1], 1.0)[:, -1]  # G_t s_t, (size, d)
+    target = seqs[:, t + 1]
     return {"a": np.sum(np.abs(pred) ** 2, axis=1), "b": np.real(np.sum(pred * target.conj(), axis=1)),
             "c": np.sum(np.abs(target) ** 2, axis=1)}
 
@@ -140,8 +140,8 @@ def orthogonal_grid_sequences(d: int, T: int, M: int) -> torch.Tensor:
     d = even_dimension(d)
     theta = phase_grid(d // 2, M)                                    # (G, D)
     ang = theta[:, None, :] * torch.arange(T + 1, dtype=torch.float64)[None, :, None]  # (G, T+1, D)
-    S = torch.stack([torch.cos(ang), torch.sin(ang)], dim=-1).reshape(theta.shape[0], T + 1, d)
-    return S * np.sqrt(2.0 / d)
+    seqs = torch.stack([torch.cos(ang), torch.sin(ang)], dim=-1).reshape(theta.shape[0], T + 1, d)
+    return seqs * np.sqrt(2.0 / d)
 
 
 def grid_eigen_tokens(kind: str, d: int, n: int, M: int) -> torch.Tensor:
@@ -160,10 +160,10 @@ def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
     contexts (``d`` even), exact by grid enumeration, and its autograd derivative ``dL/dη``."""
     t, d = positive_int(t, "t"), even_dimension(d)
     eta_t = torch.tensor(float(eta), dtype=torch.float64, requires_grad=True)
-    S = orthogonal_grid_sequences(d, t + 1, M=6 * t + 3)
+    seqs = orthogonal_grid_sequences(d, t + 1, M=6 * t + 3)
     model = AugmentedLinearAttention.from_gd_step(d, 1.0)
-    pred = eta_t * model(S[:, : t + 1])[:, -1]                       # (G, d)
-    loss = ((pred - S[:, t + 1]) ** 2).sum(-1).mean()
+    pred = eta_t * model(seqs[:, : t + 1])[:, -1]                    # (G, d)
+    loss = ((pred - seqs[:, t + 1]) ** 2).sum(-1).mean()
     loss.backward()
     return float(loss.detach()), float(eta_t.grad)
 

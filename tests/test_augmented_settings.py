@@ -17,8 +17,8 @@ def realify(X: np.ndarray) -> np.ndarray:
     return np.kron(X.real, np.eye(2)) + np.kron(X.imag, np.array([[0.0, -1.0], [1.0, 0.0]]))
 
 
-def realify_tokens(S: np.ndarray) -> np.ndarray:
-    return np.stack([S.real, S.imag], -1).reshape(*S.shape[:-1], -1)
+def realify_tokens(x: np.ndarray) -> np.ndarray:
+    return np.stack([x.real, x.imag], -1).reshape(*x.shape[:-1], -1)
 
 
 @pytest.mark.parametrize("field,d", [("complex", 1), ("complex", 2), ("real", 2), ("real", 4)])
@@ -45,9 +45,9 @@ def test_exact_loss_matches_monte_carlo_at_random_tensors(setting):
     if not setting.real:
         T = T + 1j * rng.standard_normal((setting.d, F)) * 0.3
     T = torch.from_numpy(T)
-    S = na.sample_setting_sequences(setting, 40000, rng)
-    Phi = na.augmented_features(S, setting.t)
-    err = ((Phi @ T.T - S[:, setting.t + 1]).abs() ** 2).sum(-1).numpy()
+    seqs = na.sample_setting_sequences(setting, 40000, rng)
+    Phi = na.augmented_features(seqs, setting.t)
+    err = ((Phi @ T.T - seqs[:, setting.t + 1]).abs() ** 2).sum(-1).numpy()
     exact = float(na.tensor_loss(T, mom))
     assert abs(exact - err.mean()) <= 4.5 * err.std(ddof=1) / np.sqrt(err.size)
 
@@ -56,8 +56,8 @@ def test_gaussian_L_star_by_monte_carlo():
     """L* of the Gaussian law (no closed form here): Monte Carlo of the one-step-GD loss at η*."""
     s = na.Setting("complex", "gaussian", 3, 2)
     eta, L = na.one_step_gd_optimum(na.population_moments(s))
-    S = na.sample_setting_sequences(s, 200000, 5).numpy()
-    err = np.sum(np.abs(ar.one_step_gd_prediction(S[:, :3], eta)[:, -1] - S[:, 3]) ** 2, -1)
+    seqs = na.sample_setting_sequences(s, 200000, 5).numpy()
+    err = np.sum(np.abs(ar.one_step_gd_prediction(seqs[:, :3], eta)[:, -1] - seqs[:, 3]) ** 2, -1)
     assert abs(L - err.mean()) <= 4.5 * err.std(ddof=1) / np.sqrt(err.size)
 
 
@@ -65,19 +65,19 @@ def test_gaussian_L_star_by_monte_carlo():
 def test_quadratic_form_equals_forward_loss(real, d):
     """tr(T M T*) - 2 Re tr(T m) + c on a sample's moments = the layer's mean loss on that sample."""
     s = na.Setting("real" if real else "complex", "gaussian", d, 3)
-    S = na.sample_setting_sequences(s, 50, 1)
+    seqs = na.sample_setting_sequences(s, 50, 1)
     cls = AugmentedLinearAttention if real else ComplexAugmentedLinearAttention
     model = cls(d, init_scale=0.7, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        direct = (model(S[:, :4])[:, -1] - S[:, 4]).abs().pow(2).sum(-1).mean()
-        quad = na.tensor_loss(na.model_tensor(model.Q, model.K, model.V), na.empirical_moments(S, 3))
+        direct = (model(seqs[:, :4])[:, -1] - seqs[:, 4]).abs().pow(2).sum(-1).mean()
+        quad = na.tensor_loss(na.model_tensor(model.Q, model.K, model.V), na.empirical_moments(seqs, 3))
     assert float(quad) == pytest.approx(float(direct), rel=1e-12)
 
 
 def test_complex_layer_constructs_one_gd_step():
-    S = torch.randn(4, 6, 3, dtype=torch.complex128)
-    out = ComplexAugmentedLinearAttention.from_gd_step(3, 0.4)(S).detach().numpy()
-    assert np.allclose(out, ar.one_step_gd_prediction(S.numpy(), 0.4), atol=1e-13)
+    seqs = torch.randn(4, 6, 3, dtype=torch.complex128)
+    out = ComplexAugmentedLinearAttention.from_gd_step(3, 0.4)(seqs).detach().numpy()
+    assert np.allclose(out, ar.one_step_gd_prediction(seqs.numpy(), 0.4), atol=1e-13)
 
 
 def test_complex_layer_is_two_tied_real_heads_on_realified_tokens():
@@ -85,16 +85,16 @@ def test_complex_layer_is_two_tied_real_heads_on_realified_tokens():
     d = 2
     cmodel = ComplexAugmentedLinearAttention(d, init_scale=1.0, generator=torch.Generator().manual_seed(0))
     Q, K, V = (p.detach().numpy() for p in (cmodel.Q, cmodel.K, cmodel.V))
-    S = na.sample_setting_sequences(na.Setting("complex", "gaussian", d, 3), 7, 2)
-    out_c = realify_tokens(cmodel(S).detach().numpy())
-    S_R = torch.from_numpy(realify_tokens(S.numpy()))
+    seqs = na.sample_setting_sequences(na.Setting("complex", "gaussian", d, 3), 7, 2)
+    out_c = realify_tokens(cmodel(seqs).detach().numpy())
+    seqs_R = torch.from_numpy(realify_tokens(seqs.numpy()))
 
     def head(Qc, Kc, Vc):
         m = AugmentedLinearAttention(2 * d, init_scale=0.0)
         with torch.no_grad():
             for p, X in zip((m.Q, m.K, m.V), (Qc, Kc, Vc)):
                 p.copy_(torch.from_numpy(realify(X)))
-        return m(S_R).detach().numpy()
+        return m(seqs_R).detach().numpy()
 
     assert np.allclose(out_c, head(Q, K, V) + head(-1j * Q, K, 1j * V), atol=1e-12)
     assert not np.allclose(out_c, head(Q, K, V), atol=1e-3)   # one real head is not the complex layer
@@ -105,9 +105,9 @@ def test_real_blocks_are_the_realified_complex_sequences():
     for the real-part quantity c = E||s_{t+1}||², and the real sampler's blocks rotate as e^{iθ}."""
     W, theta = ar.commuting_orthogonal_contexts(4, 3, 0)
     s0 = na.sample_start_tokens("phases", 4, 3, 1, real=True)
-    S = ar.sequences(W, s0, 2)
+    seqs = ar.sequences(W, s0, 2)
     w = (s0[:, 0::2] + 1j * s0[:, 1::2])[:, None, :] * np.exp(1j * theta[:, None, :] * np.arange(3)[None, :, None])
-    assert np.allclose(S, realify_tokens(w), atol=1e-13)
+    assert np.allclose(seqs, realify_tokens(w), atol=1e-13)
 
 
 def _finite_difference(f, x, h=1e-5):

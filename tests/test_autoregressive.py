@@ -24,9 +24,9 @@ def brute_force_gd_loss(eta, t, d, M=None):
     M = M or 3 * t + 3
     theta = np.stack(np.meshgrid(*[np.arange(M) * 2 * np.pi / M] * d, indexing="ij"), -1).reshape(-1, d)
     lam = np.exp(1j * theta)
-    S = lam[:, None, :] ** np.arange(t + 2)[None, :, None] / np.sqrt(d)
-    pred = ar.one_step_gd_prediction(S[:, : t + 1], eta)[:, -1]
-    return float(np.mean(np.sum(np.abs(pred - S[:, t + 1]) ** 2, -1)))
+    seqs = lam[:, None, :] ** np.arange(t + 2)[None, :, None] / np.sqrt(d)
+    pred = ar.one_step_gd_prediction(seqs[:, : t + 1], eta)[:, -1]
+    return float(np.mean(np.sum(np.abs(pred - seqs[:, t + 1]) ** 2, -1)))
 
 
 @SETTINGS
@@ -114,19 +114,19 @@ def test_global_minimum_bound(H, d, seed):
 @SETTINGS
 @given(d=st.integers(1, 6), T=st.integers(1, 6), eta=st.floats(-3, 3), seed=st.integers(0, 2**31))
 def test_constructed_model_is_one_gd_step(d, T, eta, seed):
-    S = np.random.default_rng(seed).standard_normal((3, T + 1, d))
+    seqs = np.random.default_rng(seed).standard_normal((3, T + 1, d))
     with torch.no_grad():
-        out = AugmentedLinearAttention.from_gd_step(d, eta)(torch.from_numpy(S)).numpy()
-    np.testing.assert_allclose(out, ar.one_step_gd_prediction(S, eta), atol=1e-10)
+        out = AugmentedLinearAttention.from_gd_step(d, eta)(torch.from_numpy(seqs)).numpy()
+    np.testing.assert_allclose(out, ar.one_step_gd_prediction(seqs, eta), atol=1e-10)
 
 
 def test_sequences_match_matrix_powers():
     rng = np.random.default_rng(0)
     for kind in ("unitary", "orthogonal", "haar"):
-        S, W = ar.sample_sequences(kind, 4, 9, 5, rng)
-        s = S[:, 0]
+        seqs, W = ar.sample_sequences(kind, 4, 9, 5, rng)
+        s = seqs[:, 0]
         for t in range(10):
-            np.testing.assert_allclose(S[:, t], s, atol=1e-12)
+            np.testing.assert_allclose(seqs[:, t], s, atol=1e-12)
             s = np.einsum("nij,nj->ni", W, s)
 
 
@@ -193,13 +193,13 @@ def test_symbolic_identity_of_the_construction():
     Kp[0, 2] = 1  # the score reads s_j[0] as well as s_{j-1}[0]
     assert any(x != 0 for x in ars.one_step_gd_identity_residual(Q, Kp, eta * V, eta, 3))
     rng = np.random.default_rng(0)
-    S, (Qn, Kn, Vn) = rng.standard_normal((4, 2)), (rng.standard_normal((6, 6)) for _ in range(3))
-    out = ars.augmented_attention_output_symbolic(sp.Matrix(Qn), sp.Matrix(Kn), sp.Matrix(Vn), sp.Matrix(S))
+    s, (Qn, Kn, Vn) = rng.standard_normal((4, 2)), (rng.standard_normal((6, 6)) for _ in range(3))
+    out = ars.augmented_attention_output_symbolic(sp.Matrix(Qn), sp.Matrix(Kn), sp.Matrix(Vn), sp.Matrix(s))
     model = AugmentedLinearAttention(2, init_scale=0.0)
     with torch.no_grad():
         for prm, M in zip((model.Q, model.K, model.V), (Qn, Kn, Vn)):
             prm.copy_(torch.from_numpy(M))
-        ref = model(torch.from_numpy(S)[None])[0].numpy()
+        ref = model(torch.from_numpy(s)[None])[0].numpy()
     np.testing.assert_allclose(np.array(out[:, :2], dtype=float), ref, atol=1e-12)
 
 

@@ -21,6 +21,11 @@ positional-weight quadratic (Gram matrices, minimiser, gradient-descent path) is
 are derived by sympy from the model in :mod:`theory.autoregressive_symbolic` (the
 one-step-GD coefficients are evaluated from there; the raw-token formulas are checked
 against it).
+
+Names: a single sequence is ``s`` with rows ``s_0..s_T``; a stack of sequences is ``seqs``,
+shape ``(size, T+1, d)``, ``seqs[:, t] = s_t``; ``S`` is never used here (in this project it is
+the causal paper's alphabet size).  The sum of positional weights is ``P_sum = Σ_j p_j`` (beside
+``P = ||p||²``; ``σ`` is the conjugate-partner permutation ``σ(k)``).
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ from theory.autoregressive_symbolic import gd_step_loss_coefficient_functions
 from theory.validate import (angle_range, choice, even_dimension, finite_array, finite_float, int_array,
                              nonzero_float, positional_weights, positive_int, rng as as_rng, square_matrix)
 
-KINDS = ("unitary", "orthogonal", "haar")
+CONTEXT_KINDS = ("unitary", "orthogonal", "haar")  # the families of context matrices W
 
 
 # ---------------------------------------------------------------------------
@@ -145,7 +150,7 @@ def default_s0(d: int, kind: str = "unitary") -> np.ndarray:
     coordinates in the complex eigenbasis ``(1, ∓i)/√2`` of each block are ``1/√d``;
     haar: ``e_1``.
     """
-    kind = choice(kind, "kind", KINDS)
+    kind = choice(kind, "kind", CONTEXT_KINDS)
     if kind == "unitary":
         d = positive_int(d, "d")
         return np.full(d, 1 / np.sqrt(d), dtype=complex)
@@ -173,18 +178,18 @@ def sequences(W: Any, s0: Any, T: int) -> np.ndarray:
     if s0.shape not in ((d,), (size, d)):
         raise ValueError(f"s0: expected shape ({d},) or ({size}, {d}), got {s0.shape}")
     dtype = np.result_type(W, s0)
-    S = np.broadcast_to(s0, (size, d)).astype(dtype)[:, None, :]  # (size, 1, d)
+    seqs = np.broadcast_to(s0, (size, d)).astype(dtype)[:, None, :]  # (size, 1, d)
     P = W.astype(dtype)
-    while S.shape[1] < T + 1:
-        S = np.concatenate([S, np.einsum("nij,ntj->nti", P, S)], axis=1)
+    while seqs.shape[1] < T + 1:
+        seqs = np.concatenate([seqs, np.einsum("nij,ntj->nti", P, seqs)], axis=1)
         P = P @ P
-    return S[:, : T + 1]
+    return seqs[:, : T + 1]
 
 
 def sample_sequences(kind: str, d: int, T: int, size: int, rng: Any = None, nu: float = 1.0,
                      s0: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded sampler: ``(S (size, T+1, d), W (size, d, d))`` for a context family ``kind``."""
-    kind = choice(kind, "kind", KINDS)
+    """Seeded sampler: ``(seqs (size, T+1, d), W (size, d, d))`` for a context family ``kind``."""
+    kind = choice(kind, "kind", CONTEXT_KINDS)
     rng = as_rng(rng)
     if kind == "unitary":
         W, _ = commuting_unitary_contexts(d, size, rng, nu)
@@ -196,17 +201,17 @@ def sample_sequences(kind: str, d: int, T: int, size: int, rng: Any = None, nu: 
     return sequences(W, start, T), W
 
 
-def one_step_gd_prediction(S: Any, eta: float) -> np.ndarray:
+def one_step_gd_prediction(seqs: Any, eta: float) -> np.ndarray:
     """``η G_t s_t`` for every ``t = 1..T``, ``G_t = Σ_{j=1..t} s_j s_{j-1}*``.
 
-    ``S``: ``(..., T+1, d)`` (real or complex) → ``(..., T, d)``; row ``t-1`` holds the
+    ``seqs``: ``(..., T+1, d)`` (real or complex) → ``(..., T, d)``; row ``t-1`` holds the
     prediction of ``s_{t+1}``.
     """
     eta = finite_float(eta, "eta")
-    S = np.asarray(S)
-    if S.ndim < 2 or S.shape[-2] < 2:
-        raise ValueError(f"S: expected shape (..., T+1, d) with T >= 1, got {S.shape}")
-    prev, cur = S[..., :-1, :], S[..., 1:, :]  # s_{j-1}, s_j for j = 1..T
+    seqs = np.asarray(seqs)
+    if seqs.ndim < 2 or seqs.shape[-2] < 2:
+        raise ValueError(f"seqs: expected shape (..., T+1, d) with T >= 1, got {seqs.shape}")
+    prev, cur = seqs[..., :-1, :], seqs[..., 1:, :]  # s_{j-1}, s_j for j = 1..T
     scores = np.einsum("...jd,...td->...tj", prev.conj(), cur)  # [t, j] = s_{j-1}* s_t
     T = cur.shape[-2]
     scores = scores * np.tril(np.ones((T, T)))
@@ -270,26 +275,26 @@ def raw_token_population_loss_real_orthogonal(C: Any, p: Any) -> float:
     """Real commuting orthogonal contexts (``d`` even; coordinates ``2m, 2m+1`` carry the
     conjugate eigenvalues ``λ_m, conj λ_m``), same model in the complex eigenbasis.
 
-    With ``P = ||p||², q = p_{n-1}, r = p_n, S = Σ_j p_j`` and, for row ``k`` with partner
+    With ``P = ||p||², q = p_{n-1}, r = p_n, P_sum = Σ_j p_j`` and, for row ``k`` with partner
     ``σ(k)``: ``u = C_{kk}``, ``v = C_{kσ(k)}``, ``R = Σ_{l∉{k,σ(k)}} C_{kl}``:
 
-    ``L = Σ_k [q² R² + (P - q²) Σ_{l∉{k,σ(k)}} C_{kl}² + 2R(q² u + q S v) + P u² + 2 q S u v + S² v²]
+    ``L = Σ_k [q² R² + (P - q²) Σ_{l∉{k,σ(k)}} C_{kl}² + 2R(q² u + q P_sum v) + P u² + 2 q P_sum u v + P_sum² v²]
     - 2 r tr(C) + d``.
 
-    The conjugate pairs add the terms in ``S`` (the unitary loss is the case ``v = 0``,
-    ``S → q`` in the cross terms).  Checked against :func:`theory.autoregressive_symbolic.raw_token_loss_symbolic`.
+    The conjugate pairs add the terms in ``P_sum`` (the unitary loss is the case ``v = 0``,
+    ``P_sum → q`` in the cross terms).  Checked against :func:`theory.autoregressive_symbolic.raw_token_loss_symbolic`.
     """
     C = square_matrix(C)
     d = even_dimension(C.shape[0], "C (dimension d)")
     p = positional_weights(p)
-    P, q, r, S = p @ p, p[-2], p[-1], p.sum()
+    P, q, r, P_sum = p @ p, p[-2], p[-1], p.sum()
     k = np.arange(d)
     sig = k ^ 1
     u, v = C[k, k], C[k, sig]
     rest_sum = C.sum(axis=1) - u - v
     rest_sq = np.sum(C ** 2, axis=1) - u ** 2 - v ** 2
-    rows = (q ** 2 * rest_sum ** 2 + (P - q ** 2) * rest_sq + 2 * rest_sum * (q ** 2 * u + q * S * v)
-            + P * u ** 2 + 2 * q * S * u * v + S ** 2 * v ** 2)
+    rows = (q ** 2 * rest_sum ** 2 + (P - q ** 2) * rest_sq + 2 * rest_sum * (q ** 2 * u + q * P_sum * v)
+            + P * u ** 2 + 2 * q * P_sum * u * v + P_sum ** 2 * v ** 2)
     return float(rows.sum() - 2 * r * np.trace(C) + d)
 
 
@@ -326,8 +331,8 @@ def raw_token_global_minimum_real_orthogonal(d: int, H: int) -> int:
     """``min_{C = Σ_{h≤H} b_h a_hᵀ, p} L_orth(C, p) = d - 2·min(H, d/2)`` (real commuting orthogonal
     contexts, ``d`` even, any ``n >= 1``; :func:`raw_token_population_loss_real_orthogonal`).
 
-    Lower bound: with ``q = p_{n-1}, r = p_n, P = ||p||²`` each row of ``L_orth`` is
-    ``(q u + S v + q R)² + (P - q² - r²)(u² + Σ_{l∉{k,σ(k)}} C_kl²) + (1 - r u)² + r² Σ_{l∉{k,σ(k)}} C_kl²``,
+    Lower bound: with ``q = p_{n-1}, r = p_n, P = ||p||², P_sum = Σ_j p_j`` each row of ``L_orth`` is
+    ``(q u + P_sum v + q R)² + (P - q² - r²)(u² + Σ_{l∉{k,σ(k)}} C_kl²) + (1 - r u)² + r² Σ_{l∉{k,σ(k)}} C_kl²``,
     so ``L ≥ ||M ⊙ (rC - I)||_F²`` where ``M`` masks the in-block partner entries ``(k, σ(k))``.
     That is ``min_J ||rC - B_J||_F²`` over block-diagonal ``B_J`` with unit diagonal and free
     partner entries; by Eckart–Young it is at least the sum of the squared singular values of
