@@ -73,7 +73,7 @@ PAPERS = {
 }
 ARXIV = {"causal": "2402.14735", "autoregressive": "2402.05787"}
 
-KINDS = ("theorem", "boundary", "finding")
+CLAIM_KINDS = ("theorem", "boundary", "finding")
 EXPECTED_VERDICT = {"theorem": "holds", "boundary": "refuted", "finding": "refuted"}
 KIND_MARKER = {"theorem": "", "boundary": "◆", "finding": "★"}  # how tables and the report mark known refutations
 DIRECTIONS = ("<=", ">=")
@@ -220,8 +220,8 @@ _REGISTRY: dict[str, Claim] = {}
 
 def _check_contract(id: str, kind: str, direction: str, tolerance: float,
                     tests: Mapping[str, tuple[str, Any]], parameters: Mapping[str, Param]) -> None:
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {KINDS} for claim {id!r}, got {kind!r}")
+    if kind not in CLAIM_KINDS:
+        raise ValueError(f"kind: expected one of {CLAIM_KINDS} for claim {id!r}, got {kind!r}")
     if direction not in DIRECTIONS:
         raise ValueError(f"direction: expected '<=' or '>=' for claim {id!r}, got {direction!r}")
     if not np.isfinite(tolerance):

@@ -149,7 +149,3 @@ def test_old_import_path_keeps_working():
                  "small_beta_attention_gradient", "sample_k_parent_sequences", "induction_head_excess",
                  "REDUCED_SMOOTHING", "TrainingDiverged", "held_out_sample_of", "induction_reference"):
         assert hasattr(training, name), name
-    from numerics.threads import single_thread
-    from numerics.runtime import single_thread as owner
-
-    assert single_thread is owner

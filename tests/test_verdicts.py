@@ -65,7 +65,7 @@ CLAIMS = registry.all_claims()
 @pytest.mark.parametrize("claim_id", sorted(CLAIMS))
 def test_every_claim_declares_the_contract(claim_id):
     c = CLAIMS[claim_id]
-    assert c.kind in registry.KINDS and c.direction in registry.DIRECTIONS
+    assert c.kind in registry.CLAIM_KINDS and c.direction in registry.DIRECTIONS
     assert c.measured and c.reference, "a claim names its measured quantity and its place in the paper"
     assert math.isfinite(c.tolerance)
     assert c.parameters and all(isinstance(p, Param) for p in c.parameters.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import sympy as sp
 import torch
@@ -9,6 +11,7 @@ from scipy.optimize import minimize
 
 from model.autoregressive import AugmentedLinearAttention, gd_step_weights
 from numerics import autoregressive as nar
+from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
@@ -17,25 +20,6 @@ from theory import autoregressive_symbolic as ars
 from theory.estimates import mean_and_stderr
 
 PAPER = "autoregressive"
-
-
-def _agg():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def _heatmap(fig, ax, M, title: str) -> None:
-    """A signed matrix on a symmetric diverging scale, with a colour bar and integer ticks."""
-    from matplotlib.ticker import MaxNLocator
-
-    scale = float(np.abs(M).max()) or 1.0
-    im = ax.imshow(M, cmap="RdBu_r", vmin=-scale, vmax=scale)
-    ax.set_title(title)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.colorbar(im, ax=ax, fraction=0.046)
 
 
 # ---------------------------------------------------------------------------
@@ -64,9 +48,9 @@ def check_identity(profile: Profile) -> Outcome:
     Qt, Kt, Vt = (sp.Matrix(m.numpy().astype(int)) for m in gd_step_weights(d, 1.0))
     residual = ars.one_step_gd_identity_residual(Qt, Kt, eta * Vt, eta, T)
     residual_terms = sum(1 for x in residual if x != 0)
-    g = profile.rng("ar.identity")
+    rng = profile.rng("ar.identity")
     dn, Tn, eta_n = profile.params["d"], profile.params["T"], 0.37
-    S = g.standard_normal((8, Tn + 1, dn))
+    S = rng.standard_normal((8, Tn + 1, dn))
     model = AugmentedLinearAttention.from_gd_step(dn, eta_n)
     with torch.no_grad():
         out = model(torch.from_numpy(S)).numpy()
@@ -112,20 +96,20 @@ def check_gd_step_loss(profile: Profile) -> Outcome:
     for t, d, kind in cases:
         if sp.expand(ars.gd_step_loss_symbolic(t, d, kind) - generic.subs({t_: t, d_: d})) != 0:
             exact_mismatch.append([t, d, kind])
-    g = profile.rng("ar.gd_step_loss")
+    rng = profile.rng("ar.gd_step_loss")
     size = profile.params["samples"]
     zs = {}
     for t, d in [(1, 1), (5, 1), (3, 4), (10, 3), (4, 8)]:
         eta_s, _ = ar.optimal_gd_step(t, d)
         for kind in ("unitary", "orthogonal") if d % 2 == 0 else ("unitary",):
-            samples = nar.gd_step_samples(t, d, size, g, kind)
+            samples = nar.gd_step_samples(t, d, size, rng, kind)
             for e in (0.0, eta_s, 2 * eta_s):
                 est = mean_and_stderr(e ** 2 * samples["a"] - 2 * e * samples["b"] + samples["c"])
                 zs[f"t={t},d={d},{kind},eta={e:.3g}"] = nar.z_score(ar.gd_step_population_loss(e, t, d), est)
     # unitary invariance: same phases, random Q
     t, d = 4, 3
     eta_s, _ = ar.optimal_gd_step(t, d)
-    Qr = ar.haar_unitary(d, g)
+    Qr = ar.haar_unitary(d, rng)
     s_id = nar.gd_step_samples(t, d, 2000, np.random.default_rng(1))
     s_q = nar.gd_step_samples(t, d, 2000, np.random.default_rng(1), Q=Qr)
     invariance = float(max(np.max(np.abs(s_id[k] - s_q[k])) for k in "abc"))
@@ -185,14 +169,14 @@ def _spec_formula(d: int, n: int) -> sp.Expr:
 def check_raw_token_loss(profile: Profile) -> Outcome:
     sizes = [(1, 1), (2, 1), (2, 2), (3, 2), (2, 3)] + ([] if profile.quick else [(3, 3), (4, 2)])
     mismatch = [[d, n] for d, n in sizes if sp.expand(ars.raw_token_loss_symbolic(d, n) - _spec_formula(d, n)) != 0]
-    g = profile.rng("ar.raw_token_loss")
+    rng = profile.rng("ar.raw_token_loss")
     size = profile.params["samples"]
     zs = []
     for d, n in [(3, 3), (5, 2), (2, 6)]:
-        C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
-        zs.append(nar.z_score(ar.raw_token_population_loss(C, p), nar.mc_raw_token_loss(C, p, size, g)))
+        C, p = rng.standard_normal((d, d)) / d, rng.standard_normal(n + 1)
+        zs.append(nar.z_score(ar.raw_token_population_loss(C, p), nar.mc_raw_token_loss(C, p, size, rng)))
     d, n = 2, 2
-    C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+    C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
     L, gC, gp = nar.raw_token_loss_exact(C, p)
     expr = ars.raw_token_loss_symbolic(d, n)
     Cs, ps = ars.raw_token_symbols(d, n)
@@ -228,16 +212,16 @@ def check_raw_token_loss(profile: Profile) -> Outcome:
        proof_idea="L ≥ r²||C||_F² + q²||C1||² - 2r tr C + d ≥ ||rC - I||_F² ≥ d - rank(C) (Eckart–Young).")
 def check_global_minima(profile: Profile) -> Outcome:
     d, n = 3, 2
-    g = profile.rng("ar.global_minima")
+    rng = profile.rng("ar.global_minima")
     bound_violations = []
     for _ in range(profile.params["random_points"]):
-        H = int(g.integers(1, 5))
-        A, B, p = g.standard_normal((H, d)), g.standard_normal((H, d)), g.standard_normal(n + 1)
+        H = int(rng.integers(1, 5))
+        A, B, p = rng.standard_normal((H, d)), rng.standard_normal((H, d)), rng.standard_normal(n + 1)
         L = ar.raw_token_population_loss(B.T @ A, p)
         if L < ar.raw_token_global_minimum(d, H) - 1e-12:
             bound_violations.append({"H": H, "loss": L})
     constructed = max(abs(ar.raw_token_population_loss(B.T @ A, p) - ar.raw_token_global_minimum(d, H))
-                      for H in (1, 2, 3, 4) for A, B, p in [ar.raw_token_minimiser(d, H, g, p_last=0.7)])
+                      for H in (1, 2, 3, 4) for A, B, p in [ar.raw_token_minimiser(d, H, rng, p_last=0.7)])
     steps = profile.params["steps"]
     runs, gaps = {}, []
     for H in (1, 2, 3, 4):
@@ -264,28 +248,10 @@ def check_global_minima(profile: Profile) -> Outcome:
     details = {"runs": details,
                "heads_orthogonal": {H: c < 0.05 for H, c in ortho.items() if 1 < H <= d},
                "note": "H > d heads cannot all be orthogonal in R^d; the bound is d - min(H, d) = 0 there."}
-
-    def figure(path: str) -> None:
-        plt = _agg()
-        fig, axes = plt.subplots(2, 5, figsize=(17, 6))
-        heads = list(runs)
-        axes[0, 0].plot(heads, [runs[H]["loss"] for H in heads], "o", label="trained loss")
-        axes[0, 0].plot(heads, [runs[H]["bound"] for H in heads], "k--", label="d - min(H, d)")
-        axes[0, 0].set_xlabel("heads H"); axes[0, 0].set_ylabel("population loss")
-        axes[0, 0].set_title(f"trained loss vs bound (d = {d}, n = {n})"); axes[0, 0].legend(fontsize=8)
-        axes[1, 0].semilogy(heads, [max(abs(runs[H]["loss"] - runs[H]["bound"]), 1e-16) for H in heads], "o-")
-        axes[1, 0].axhline(1e-3, color="k", ls="--", label="tolerance")
-        axes[1, 0].set_xlabel("heads H"); axes[1, 0].set_ylabel("|loss - bound|"); axes[1, 0].legend(fontsize=8)
-        for i, H in enumerate(runs, start=1):
-            r = runs[H]
-            _heatmap(fig, axes[0, i], r["_B"].T @ r["_A"], f"BᵀA, H={H}")
-            axes[1, i].bar(range(n + 1), r["_p"]); axes[1, i].set_title(f"positional weights p, H={H}")
-            axes[1, i].set_xticks(range(n + 1)); axes[1, i].set_xlabel("key j")
-        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
-
     return Outcome(measured, conditions={"bound_violations": len(bound_violations),
                                          "constructed_minimiser_err": constructed},
-                   details={**details, "first_bound_violations": bound_violations[:5]}, figure=figure)
+                   details={**details, "first_bound_violations": bound_violations[:5]},
+                   figure=functools.partial(figures.raw_token_minima, runs, d, n))
 
 
 # ---------------------------------------------------------------------------
@@ -295,7 +261,7 @@ def check_global_minima(profile: Profile) -> Outcome:
 @claim("ar.real_orthogonal",
        formulas=("theory.autoregressive.raw_token_population_loss_real_orthogonal",), paper=PAPER,
        statement="For real commuting orthogonal contexts the conjugate eigenvalue pairs add terms to the loss "
-                 "(derived: with S = Σ_j p_j, v_k = C_{kσ(k)}: terms in q S and S² v²); its minima are reported.",
+                 "(derived: with P_sum = Σ_j p_j, v_k = C_{kσ(k)}: terms in q P_sum and P_sum² v²); its minima are reported.",
        hypotheses="d even, θ_m i.i.d. U[0, 2π), eigen-coordinates of s_0 all 1, model of claim 4 in the complex "
                   "eigenbasis (coordinates 2m, 2m+1 carry λ_m, conj λ_m), query s_{n-1}.",
        method="sympy derivation for small (d, n) vs theory.raw_token_population_loss_real_orthogonal at random "
@@ -307,18 +273,18 @@ def check_global_minima(profile: Profile) -> Outcome:
        reference=REFERENCES["ar.real_orthogonal"],
        proof_idea="λ_{σ(k)} = conj λ_k: patterns l = σ(k) or l' = σ(k) now survive for any j.")
 def check_real_orthogonal(profile: Profile) -> Outcome:
-    g = profile.rng("ar.real_orthogonal")
+    rng = profile.rng("ar.real_orthogonal")
     rel = 0.0
     for d, n in [(2, 1), (2, 2), (4, 2)] + ([] if profile.quick else [(4, 3), (6, 2)]):  # sympy sizes
         f = ars.raw_token_loss_function(d, n, "orthogonal")
         for _ in range(3):
-            C, p = g.standard_normal((d, d)), g.standard_normal(n + 1)
+            C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
             a, b = f(C, p), ar.raw_token_population_loss_real_orthogonal(C, p)
             rel = max(rel, abs(a - b) / abs(a))
     zs = []
     for d, n in [(4, 3), (6, 2)]:
-        C, p = g.standard_normal((d, d)) / d, g.standard_normal(n + 1)
-        est = nar.mc_raw_token_loss(C, p, 40000, g, "orthogonal")
+        C, p = rng.standard_normal((d, d)) / d, rng.standard_normal(n + 1)
+        est = nar.mc_raw_token_loss(C, p, 40000, rng, "orthogonal")
         zs.append(nar.z_score(ar.raw_token_population_loss_real_orthogonal(C, p), est))
     d, n = 4, 2
     minima = {}
@@ -328,7 +294,7 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
             return ar.raw_token_population_loss_real_orthogonal(B.T @ A, p)
         best = None
         for _ in range(profile.params["restarts"]):
-            res = minimize(obj, 0.5 * g.standard_normal(2 * H * d + n + 1), method="BFGS")
+            res = minimize(obj, 0.5 * rng.standard_normal(2 * H * d + n + 1), method="BFGS")
             if best is None or res.fun < best.fun:
                 best = res
         p = best.x[2 * H * d:]
@@ -365,7 +331,7 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
        reference=REFERENCES["ar.positional_weights"],
        proof_idea="Independent phases factorise: each coincidence pattern of (k, l, l') contributes Π φ_ν.")
 def check_positional_weights(profile: Profile) -> Outcome:
-    g = profile.rng("ar.positional_weights")
+    rng = profile.rng("ar.positional_weights")
     d, T = 2, 3
     C = np.array([[1.0, 0.3], [-0.2, 0.8]])
     sym_err = 0.0
@@ -373,7 +339,7 @@ def check_positional_weights(profile: Profile) -> Outcome:
     for nu in (2, 4):
         expr = ars.raw_token_loss_symbolic(d, 2, "unitary", sp.Integer(nu))
         for _ in range(2):
-            p = g.standard_normal(3)
+            p = rng.standard_normal(3)
             val = complex(expr.subs(dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))).evalf())
             sym_err = max(sym_err, abs(val - positional.positional_population_loss(p, C, nu)))
     zs, rel, weights = {}, 0.0, {}
@@ -381,25 +347,13 @@ def check_positional_weights(profile: Profile) -> Outcome:
     for nu in (1.0, 2.0, 4.0):
         P_star, losses = positional.optimal_positional_matrix(C, T, nu)
         p_star = P_star[-1, : T + 1]
-        zs[nu] = nar.z_score(losses[-1], nar.mc_raw_token_loss(C, p_star, 40000, g, "unitary", nu))
+        zs[nu] = nar.z_score(losses[-1], nar.mc_raw_token_loss(C, p_star, 40000, rng, "unitary", nu))
         run = nar.train_positional(C, T, nu, size=profile.params["size"], seed=profile.seed)
         P = run.P
         rel = max(rel, float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)))
         weights[nu] = {"p_star_last_row": [float(x) for x in p_star], "trained_last_row": [float(x) for x in P[-1]],
                        "L_star_per_row": [float(x) for x in losses]}
         trained_P[nu] = (P, P_star)
-
-    def figure(path: str) -> None:
-        plt = _agg()
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-        for ax, (nu, (P, Ps)) in zip(axes, trained_P.items()):
-            for row in range(T):
-                ax.plot(range(row + 2), Ps[row, : row + 2], "o-", label=f"closed form, n={row + 1}")
-                ax.plot(range(row + 2), P[row, : row + 2], "x", color="k")
-            ax.set_title(f"positional weights, ν = {nu:g} (x: trained)"); ax.set_xlabel("key j")
-            ax.set_xticks(range(T + 1))
-        axes[0].legend(fontsize=7)
-        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
-
     return Outcome(rel, conditions={"symbolic_vs_gram_err": sym_err, "max_z": float(max(zs.values()))},
-                   details={"z_scores": zs, "weights": weights}, figure=figure)
+                   details={"z_scores": zs, "weights": weights},
+                   figure=functools.partial(figures.positional_weights_rows, trained_P, T))

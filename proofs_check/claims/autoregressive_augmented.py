@@ -8,13 +8,14 @@ written ``field:d:t:law`` (field 'complex' or 'real', law of s_0 in
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, ComplexAugmentedLinearAttention
 from numerics import augmented as na
+from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
@@ -74,34 +75,6 @@ def _table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "preconditioned", "linear_bound", "construction_gradient_norm", "construction_min_hessian_eigenvalue",
             "construction_loss_drop_along_min_direction")
     return [{k: r[k] for k in keys} for r in rows]
-
-
-def _figure(rows: list[dict[str, Any]], title: str):
-    def draw(path: str) -> None:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        x = np.arange(len(rows))
-        w = 0.27
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(rows) + 2), 4.2))
-        ax.bar(x - w, [r["L_star"] for r in rows], w, color="0.6", label="L*: best one GD step η* G_t s_t")
-        ax.bar(x, [r["trained_mean"] for r in rows], w, yerr=[1.96 * r["trained_se"] for r in rows],
-               capsize=3, color="tab:blue", label="trained full Q, K, V (mean ± 95% CI)")
-        for i, r in enumerate(rows):
-            ax.plot([i] * len(r["trained_losses"]), r["trained_losses"], "k.", ms=4)
-        ax.bar(x + w, [r["preconditioned"] for r in rows], w, color="tab:orange", label="best B G_t A s_t")
-        ax.set_xticks(x)
-        ax.set_xticklabels([r["setting"].replace(" s0=", "\ns0=") for r in rows], fontsize=7)
-        ax.set_ylabel("population loss E||ŝ_{t+1} - s_{t+1}||²")
-        ax.set_xlabel("setting (tokens, d, t, law of s_0)")
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-
-    return draw
 
 
 def _worst_gap(rows: list[dict[str, Any]]) -> tuple[float, float, str]:
@@ -167,7 +140,8 @@ def check_trained_equals_constructed_phase_invariant(profile: Profile) -> Outcom
     return Outcome(gap, conditions=conditions, premises=premises,
                    details={"table": _table(rows), "note": "linear_bound: best predictor linear in Φ (not "
                             "rank-one); the layer cannot reach it"},
-                   figure=_figure(rows, "complex tokens, phase-symmetric s_0: trained = one GD step"))
+                   figure=functools.partial(figures.trained_vs_constructed_bars, rows,
+                                            "complex tokens, phase-symmetric s_0: trained = one GD step"))
 
 
 # ---------------------------------------------------------------------------
@@ -208,7 +182,8 @@ def check_trained_equals_constructed(profile: Profile) -> Outcome:
                    details={"worst_setting": where, "table": _table(rows),
                             "replaces": "the former ar.trained_equals_constructed (real d=4, t=3, fixed s_0) of "
                                         "proofs_check/claims/autoregressive.py"},
-                   figure=_figure(rows, "fixed s_0: the trained layer beats one GD step"))
+                   figure=functools.partial(figures.trained_vs_constructed_bars, rows,
+                                            "fixed s_0: the trained layer beats one GD step"))
 
 
 @claim("ar.trained_equals_constructed_real_blocks",
@@ -240,4 +215,5 @@ def check_trained_equals_constructed_real_blocks(profile: Profile) -> Outcome:
     return Outcome(gap, conditions=conditions, premises=premises, stderr=se, samples=profile.params["restarts"],
                    details={"worst_setting": where, "table": _table(rows),
                             "max_gradient_norm_at_construction": max(r["construction_gradient_norm"] for r in rows)},
-                   figure=_figure(rows, "real rotation blocks, random-phase s_0: the construction is a saddle"))
+                   figure=functools.partial(figures.trained_vs_constructed_bars, rows,
+                                            "real rotation blocks, random-phase s_0: the construction is a saddle"))

@@ -3,24 +3,19 @@ gradient-descent path on an ill-conditioned quadratic, not its minimiser (Sander
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
 
 from numerics import autoregressive as nar
+from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import positional
 
 PAPER = "autoregressive"
 ROWS_SHOWN = (5, 15, 29)
-
-
-def _agg():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
 
 
 def _sign_changes(p: np.ndarray) -> int:
@@ -173,41 +168,6 @@ def check_positional_gd_path(profile: Profile) -> Outcome:
                           "few prolate eigenvectors of G_n with κλt ≳ 1; the rows are smooth and oscillate "
                           "(sign changes ≈ kept components - 1), far from the minimiser e_n"}
 
-    def figure(path: str) -> None:
-        plt = _agg()
-        k = len(runs)
-        fig, axes = plt.subplots(2, k, figsize=(4.2 * k + 0.6, 7.2), squeeze=False)
-        for i, (nu, (P, Pt, spectrum, kappa, steps)) in enumerate(runs.items()):
-            ax = axes[0, i]
-            for n, colour in zip(ROWS_SHOWN, ("C0", "C1", "C2")):
-                if n > P.shape[0]:
-                    continue
-                ax.plot(range(n + 1), P[n - 1, : n + 1], "-", color=colour, label=f"closed-form path, n = {n}")
-                ax.plot(range(n + 1), Pt[n - 1, : n + 1], "x", color=colour, ms=4, label=f"torch (sampled), n = {n}")
-            ax.axhline(0.0, color="k", lw=0.5)
-            ax.set_title(f"ν = {nu:g}: learned rows after {steps} steps")
-            ax.set_xlabel("key position j")
-            ax.set_ylabel("positional weight P[n, j]")
-            ax.legend(fontsize=6)
-            ax = axes[1, i]
-            order = spectrum[::-1]
-            ax.semilogy(np.arange(1, order.size + 1), np.maximum(order, 1e-300), "o-", ms=3,
-                        label=f"eigenvalues λ_i of G_{P.shape[0]} (extended precision)")
-            ax.axhline(1.0 / (kappa * steps), color="r", ls="--", label="1/(κt): reached by GD")
-            ax.set_xlabel("eigen-index i (descending)")
-            ax.set_ylabel("λ_i")
-            ax.set_title(f"ν = {nu:g}: κ(G) = {order[0] / order[-1]:.2g}")
-            twin = ax.twinx()
-            twin.plot(np.arange(1, order.size + 1), order * positional.gd_spectral_filter(order, kappa, steps), "s-",
-                      color="C3", ms=3, label="kept fraction 1 - (1 - κλ_i)^t")
-            twin.set_ylim(-0.05, 1.05)
-            twin.set_ylabel("fraction of u_iᵀp* reached")
-            lines = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-            labels = ax.get_legend_handles_labels()[1] + twin.get_legend_handles_labels()[1]
-            ax.legend(lines, labels, fontsize=6, loc="upper right")
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-
-    return Outcome(measured=measured, conditions=conditions, premises=premises, details=details, figure=figure,
+    return Outcome(measured=measured, conditions=conditions, premises=premises, details=details,
+                   figure=functools.partial(figures.positional_path_rows_and_spectrum, runs, ROWS_SHOWN),
                    stderr=per_nu[worst]["mc_standard_error_relative"], samples=size)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
 
 from numerics import autoregressive as nar
+from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
@@ -54,12 +56,12 @@ def _case(d: int, H: int, n: int, A: Any, B: Any, p: Any, draws: int = 20000, se
     """Re-measure one saved point (A, B, p) of size (d, H, n): every condition and premise, for this case
     (the Monte Carlo premise and the grid at the point itself, BFGS started from it)."""
     A, B, p = (np.asarray(x, dtype=np.float64) for x in (A, B, p))
-    g = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     value = ar.raw_token_global_minimum_real_orthogonal(d, H)
     A0, B0, p0 = ar.raw_token_minimiser_real_orthogonal(d, H, n)
     L = _loss(A, B, p)
-    est0 = nar.mc_raw_token_loss(B0.T @ A0, p0, draws, g, "orthogonal")
-    est = nar.mc_raw_token_loss(B.T @ A, p, draws, g, "orthogonal")
+    est0 = nar.mc_raw_token_loss(B0.T @ A0, p0, draws, rng, "orthogonal")
+    est = nar.mc_raw_token_loss(B.T @ A, p, draws, rng, "orthogonal")
     res = minimize(_loss_and_gradient, np.concatenate([A.ravel(), B.ravel(), p]), args=(d, H), jac=True,
                    method="BFGS", options={"gtol": 1e-10})
     return Outcome(measured=abs(_loss(A0, B0, p0) - value),
@@ -112,37 +114,37 @@ def replay_case(case: dict) -> Outcome:
                   "σ₁² + σ₂² ≥ 2, hence L ≥ 2(d/2 - H)⁺. The construction makes ŝ_{n+1} = s_{n+1} exactly on "
                   "the chosen blocks.")
 def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
-    g = profile.rng(ID)
+    rng = profile.rng(ID)
     draws, starts = profile.params["draws"], profile.params["bfgs_starts"]
     attain, z_constructed, z_perturbed, grid_err, bfgs_gap = 0.0, 0.0, 0.0, 0.0, 0.0
     below: list[dict] = []
     rows = []
     for d, H, n in _sizes(profile.params["sizes"]):
         value = ar.raw_token_global_minimum_real_orthogonal(d, H)
-        p_last = float(g.choice([-1.0, 1.0]) * np.exp(g.uniform(-1, 1)))
-        A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n, g, p_last=p_last)
+        p_last = float(rng.choice([-1.0, 1.0]) * np.exp(rng.uniform(-1, 1)))
+        A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n, rng, p_last=p_last)
         C = B.T @ A
         attain = max(attain, abs(_loss(A, B, p) - value))
-        est = nar.mc_raw_token_loss(C, p, draws, g, "orthogonal")
+        est = nar.mc_raw_token_loss(C, p, draws, rng, "orthogonal")
         z_constructed = max(z_constructed, nar.z_score(value, est))
         grid_err = max(grid_err, abs(nar.raw_token_loss_exact(C, p, "orthogonal")[0] - value))
         # the oracle itself: Monte Carlo and the grid agree with the closed form off the minimiser too
-        Cq, pq = C + 0.3 * g.standard_normal((d, d)) / d, p + 0.3 * g.standard_normal(n + 1)
+        Cq, pq = C + 0.3 * rng.standard_normal((d, d)) / d, p + 0.3 * rng.standard_normal(n + 1)
         Lq = ar.raw_token_population_loss_real_orthogonal(Cq, pq)
-        z_perturbed = max(z_perturbed, nar.z_score(Lq, nar.mc_raw_token_loss(Cq, pq, draws, g, "orthogonal")))
+        z_perturbed = max(z_perturbed, nar.z_score(Lq, nar.mc_raw_token_loss(Cq, pq, draws, rng, "orthogonal")))
         grid_err = max(grid_err, abs(nar.raw_token_loss_exact(Cq, pq, "orthogonal")[0] - Lq))
         lowest = np.inf
         for _ in range(profile.params["random_points"]):
-            scale = np.exp(g.uniform(-2, 1))
-            Ar, Br, pr = (scale * g.standard_normal((H, d)), scale * g.standard_normal((H, d)),
-                          g.standard_normal(n + 1) / scale)
+            scale = np.exp(rng.uniform(-2, 1))
+            Ar, Br, pr = (scale * rng.standard_normal((H, d)), scale * rng.standard_normal((H, d)),
+                          rng.standard_normal(n + 1) / scale)
             L = _loss(Ar, Br, pr)
             lowest = min(lowest, L)
             if L < value - BELOW:
                 below.append({"d": d, "H": H, "n": n, "A": Ar.tolist(), "B": Br.tolist(), "p": pr.tolist()})
         best = np.inf
         for _ in range(starts):
-            res = minimize(_loss_and_gradient, 0.5 * g.standard_normal(2 * H * d + n + 1), args=(d, H),
+            res = minimize(_loss_and_gradient, 0.5 * rng.standard_normal(2 * H * d + n + 1), args=(d, H),
                            jac=True, method="BFGS", options={"gtol": 1e-10})
             best = min(best, float(res.fun))
             if res.fun < value - BELOW:
@@ -154,29 +156,9 @@ def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
                      "lowest_random": lowest,
                      "best_bfgs": best, "p_last": p_last})
 
-    def figure(path: str) -> None:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ds = sorted({r["d"] for r in rows})
-        fig, axes = plt.subplots(1, len(ds), figsize=(4.2 * len(ds), 3.6), squeeze=False)
-        for ax, d in zip(axes[0], ds):
-            Hs = np.arange(1, d + 2)
-            ax.plot(Hs, d - 2 * np.minimum(Hs, d // 2), "-", label="d - 2 min(H, d/2)")
-            ax.plot(Hs, d - np.minimum(Hs, d), "--", color="grey", label="unitary d - min(H, d)")
-            mine = [r for r in rows if r["d"] == d]
-            ax.plot([r["H"] for r in mine], [r["constructed"] for r in mine], "o", label="constructed")
-            ax.plot([r["H"] for r in mine], [r["best_bfgs"] for r in mine], "x", color="k", label="best BFGS")
-            ax.plot([r["H"] for r in mine], [r["lowest_random"] for r in mine], "v", color="C3",
-                    label="lowest random point")
-            ax.set_xlabel("heads H"); ax.set_ylabel("population loss"); ax.set_title(f"d = {d}")
-        axes[0, 0].legend(fontsize=7)
-        fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
-
     return Outcome(measured=attain,
                    conditions={"points_below_minimum": len(below), "mc_constructed_max_z": z_constructed,
                                "bfgs_best_minus_minimum": max(bfgs_gap, 0.0)},
                    premises={"grid_vs_closed_form_max_err": grid_err, "mc_perturbed_max_z": z_perturbed},
                    details={"cases": rows, "bfgs_best_minus_minimum_signed": bfgs_gap},
-                   counterexamples=below[:5], figure=figure)
+                   counterexamples=below[:5], figure=functools.partial(figures.real_orthogonal_minima, rows))

@@ -488,7 +488,8 @@ def check_query_row_boundary(profile: Profile) -> Outcome:
         graph, source = ex
         return query_self_margin(likelihood_ratio_matrix(graph, source, "stationary"))
 
-    graphs = forests(st.integers(2, 5)).filter(lambda g: len(g.roots) < g.n)  # a non-root row, so stage 1 trains
+    # a non-root row, so stage 1 trains
+    graphs = forests(st.integers(2, 5)).filter(lambda graph: len(graph.roots) < graph.n)
     example, search_details = _evidence(st.tuples(graphs, _sources()), violation, profile)
     case = _case(*example)
     replayed = _replay_query(case)

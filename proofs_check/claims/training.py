@@ -7,10 +7,13 @@ paper's ``S = 10, n = 19, α = 0.1``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
 from numerics import training as tr
+from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory.causal import CausalGraph, DirichletPrior, count_estimator
@@ -31,26 +34,8 @@ def _graphs(n: int, rng: np.random.Generator) -> dict[str, CausalGraph]:
     return {"chain": CausalGraph.chain(n), "icl_pairs": CausalGraph.icl_pairs(n), "random_forest": forest}
 
 
-def _attention_figure(panels, curve=None):
-    def draw(path: str) -> None:
-        from numerics.figures_training import layer1_attention_figure
-
-        layer1_attention_figure(panels, path, curve=curve)
-
-    return draw
-
-
 def _disentangled_curve(run: tr.DisentangledRun):
     return [h["step"] for h in run.history], [h["test_loss"] for h in run.history], run.estimator_loss
-
-
-def _figures(run: tr.ReducedRun, gradient: np.ndarray | None = None, mi: np.ndarray | None = None):
-    def draw(path: str) -> None:
-        from numerics.figures_training import training_summary_figure
-
-        training_summary_figure(run, path, gradient=gradient, mi=mi)
-
-    return draw
 
 
 # --------------------------------------------------------------------------- argmax = parent
@@ -93,7 +78,7 @@ def check_argmax_parent(profile: Profile) -> Outcome:
             details[f"{name} S={S} n={n}"] = dict(wrong_rows=bad, min_parent_weight=run.min_parent_weight,
                                                   steps=run.history[-1]["step"], seconds=round(run.seconds, 2),
                                                   parents=graph.parent_array().tolist())
-    return Outcome(measured=wrong, details=details, figure=_attention_figure(panels))
+    return Outcome(measured=wrong, details=details, figure=functools.partial(figures.layer1_attention_maps, panels))
 
 
 # --------------------------------------------------------------------------- early direction
@@ -136,7 +121,7 @@ def check_initial_direction(profile: Profile) -> Outcome:
     mi = mutual_information_matrix(graph, prior, kind="chi2", draws=draws, rng=rng).value
     return Outcome(measured=1 - cos,
                    details=dict(cosine_context_rows=cos, cosine_query_row=query, S=S, n=n),
-                   figure=_figures(run, gradient=g, mi=mi))
+                   figure=functools.partial(figures.training_summary, run, gradient=g, mi=mi))
 
 
 # --------------------------------------------------------------------------- induction head
@@ -205,7 +190,7 @@ def check_induction_head(profile: Profile) -> Outcome:
                    conditions=dict(A2_relative_offdiagonal=off, bigram_total_variation=tv),
                    details=dict(min_previous_token_weight=run.min_parent_weight, A2_scale=c,
                                 seconds=round(run.seconds, 2)),
-                   figure=_figures(run))
+                   figure=functools.partial(figures.training_summary, run))
 
 
 # --------------------------------------------------------------------------- loss against the estimators
@@ -298,31 +283,8 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
         return Outcome(measured=float("nan"), details=details)
     slope, slope_se = _log_log_slope(n, mean, se)
     details.update(slope=slope, slope_stderr=slope_se, slope_upper_95=slope + 1.96 * slope_se)
-
-    def figure(path: str) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for key, label in (("seen", "query seen as a parent"), ("unseen", "query unseen"), ("all", "all")):
-            ax.errorbar(n, [r[key] for r in rows], yerr=[1.96 * r[key + "_stderr"] for r in rows],
-                        marker="o", capsize=3, label=label)
-        seen = np.array([r["seen"] for r in rows])
-        anchor = np.exp(np.mean(np.log(seen)) - slope * np.mean(np.log(n)))
-        ax.plot(n, anchor * n ** slope, "k--", label=f"fit: slope {slope:.2f} ± {1.96 * slope_se:.2f} (< 0 claimed)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("context length n")
-        ax.set_ylabel("excess over count estimator (nats)")
-        ax.set_title(f"ideal induction head vs count estimator (S = {S}), 95% CI")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(path, dpi=90)
-        plt.close(fig)
-
-    return Outcome(measured=slope, stderr=slope_se, details=details, figure=figure)
+    return Outcome(measured=slope, stderr=slope_se, details=details,
+                   figure=functools.partial(figures.excess_over_count_estimator, rows, slope, slope_se, S))
 
 
 # --------------------------------------------------------------------------- disentangled transformer
@@ -369,7 +331,8 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
                    details=dict(min_parent_weight=last["min_parent_weight"],
                                 test_loss=last["test_loss"], count_estimator_loss=run.estimator_loss,
                                 excess_over_count_estimator=split, seconds=round(run.seconds, 2)),
-                   figure=_attention_figure([("layer-1 attention (test average)", run.attention[0], run.graph)],
+                   figure=functools.partial(figures.layer1_attention_maps,
+                                            [("layer-1 attention (test average)", run.attention[0], run.graph)],
                                             curve=_disentangled_curve(run)))
 
 
@@ -420,7 +383,7 @@ def check_k_parents(profile: Profile) -> Outcome:
                       for h in range(run.attention.shape[0])]
             curve = _disentangled_curve(run)
     return Outcome(measured=worst, conditions={"distinct_parents_every_seed": all_distinct}, details=details,
-                   figure=_attention_figure(panels, curve=curve))
+                   figure=functools.partial(figures.layer1_attention_maps, panels, curve=curve))
 
 
 # --------------------------------------------------------------------------- out of distribution
