@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from hypothesis import HealthCheck, Phase, given, seed, settings, target
 from hypothesis.strategies import SearchStrategy
@@ -23,13 +24,35 @@ class _Violation(AssertionError):
     pass
 
 
+@contextmanager
+def _source_literals_ignored() -> Iterator[None]:
+    """Hypothesis (6.130 on) also draws literal constants harvested from every *local* module loaded in
+    the process, so the same seed would give a different case depending on which of the project's
+    modules are imported (a test module, a new constant in an unrelated file).  A search must depend on
+    its seed alone: for its duration the local-constant pool is empty (the global pool stays)."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        empty = providers.Constants()
+        original = providers._get_local_constants
+    except (ImportError, AttributeError):  # an older or newer hypothesis without that pool
+        yield
+        return
+    providers.CONSTANTS_CACHE.cache.clear()
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
+
+
 def search(strategy: SearchStrategy, violation: Callable[[Any], float], tolerance: float, *,
            max_examples: int, seed_value: int = 0) -> SearchResult:
     """Draw up to ``max_examples`` examples, steering towards larger ``violation(example)``
     (hypothesis's targeting), and track its maximum.  The first example with
     ``violation > tolerance`` is shrunk by hypothesis; the shrunk one is returned.
 
-    Deterministic for a given ``seed_value``.
+    Deterministic for a given ``seed_value``, whatever else the process has imported.
     """
     seen: dict[str, Any] = {"worst": float("-inf"), "count": 0, "failing": None}
 
@@ -47,7 +70,8 @@ def search(strategy: SearchStrategy, violation: Callable[[Any], float], toleranc
             raise _Violation
 
     try:
-        explore()
+        with _source_literals_ignored():
+            explore()
     except _Violation:
         pass
     result = SearchResult(seen["worst"], seen["count"])
