@@ -1,7 +1,12 @@
-"""The ``proofs-check`` command: ``list``, ``run``, ``explain`` and ``replay``.
+"""The ``proofs-check`` command: ``list``, ``run``, ``sweep``, ``explain``, ``replay`` and ``where``.
 
     proofs-check list [--kind KIND]                the registered claims (theorem, boundary, finding)
     proofs-check run [--quick] [--claim ID]... [--param NAME=VALUE]... [--seed N] [--json FILE] [--report DIR]
+                     [-j N | --scheduler ADDRESS] [--jsonl FILE | --resume FILE] [-x]
+    proofs-check sweep CLAIM --grid NAME=V1,V2... [--seeds K] [--param NAME=VALUE]... [--quick]
+                     [-j N | --scheduler ADDRESS] [--out DIR]
+                                                   one claim over a grid of its parameters and seeds:
+                                                   DIR/sweep.json, sweep.csv, sweep.png
     proofs-check explain ID                        one claim: statement, proof idea, hypotheses, method, test
     proofs-check replay FILE                       re-check one saved counterexample case
     proofs-check where NAME                        where a formula is implemented, and every claim and test
@@ -11,7 +16,19 @@
 theorem holds, a boundary search finds its counterexample, a finding stays
 refuted.  Otherwise it exits 1 and the table says which claim and why.
 Bad input (an unknown claim, an unwritable folder, a malformed case file)
-gives a one-line error on stderr and exit status 2.
+gives a one-line error on stderr and exit status 2, before any claim runs.
+
+``-j N`` runs the claims in N local worker processes and ``--scheduler
+ADDRESS`` on a Dask cluster; the records are those of a serial run with the
+same seed, in registry order.  ``--jsonl FILE`` writes one JSON line per
+finished claim as it finishes (its ``as_json`` record plus ``profile`` and
+``seed``); Ctrl-C keeps those lines and exits 130, and ``--resume FILE`` runs
+only the claims FILE lacks, appends them, and prints the whole table (a
+resumed claim has no figure in ``--report``).  ``-x`` stops at the first
+verdict that is not the expected one.  In a terminal a bar names the claims
+running; piped or with ``CI`` set, one line per finished claim.  ``sweep``
+exits 1 if a run's check raised (verdict ``error``), else 0: the verdicts
+across a grid are its data.
 """
 
 from __future__ import annotations
@@ -19,6 +36,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -30,8 +48,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from proofs_check import registry
-from proofs_check.registry import KIND_MARKER, KINDS, Claim, Outcome, Profile
-from proofs_check.runner import Result, parse_overrides, run_claims, select
+from proofs_check.registry import CLAIM_KINDS, KIND_MARKER, Claim, Outcome, Profile
+from proofs_check.runner import Result, parse_overrides, select
 from proofs_check.verdicts import judge, requirement
 
 BAD_INPUT = 2
@@ -105,7 +123,122 @@ def _reproduce_command(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
+INTERRUPTED = 130
+
+
+def _progress_lines() -> bool:
+    """One line per finished claim (not a bar) when stdout is not a terminal or a CI variable is set."""
+    ci = os.environ.get("CI", "").strip().lower()
+    return not sys.stdout.isatty() or ci not in ("", "0", "false", "no")
+
+
+class _RunProgress:
+    """In a terminal, a bar naming the claims running; piped or under CI, one flushed line per finished claim."""
+
+    def __init__(self, console: Console, total: int, done: int = 0):
+        self.console, self.lines, self.total, self.done = console, _progress_lines(), total, done
+        self.bar = None
+        if not self.lines:
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+                                transient=True)
+            self.task = self.bar.add_task("starting", total=total, completed=done)
+
+    def __enter__(self) -> "_RunProgress":
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def running(self, labels: list[str]) -> None:
+        if self.bar is not None:
+            shown = ", ".join(labels[:3]) + (f" (+{len(labels) - 3})" if len(labels) > 3 else "")
+            self.bar.update(self.task, description=f"running {escape(shown)}")
+
+    def finished(self, label: str, result: Result) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1)
+        else:
+            print(f"[{self.done}/{self.total}] {label}  {result.verdict}  {result.status}  {result.seconds:.2f}s",
+                  flush=True)
+
+
+def _backend(args: argparse.Namespace):
+    """The Dask client of ``--scheduler`` (connected now, before any work), else None."""
+    if getattr(args, "scheduler", None) is None:
+        return None
+    from proofs_check.parallel import ParallelError, dask_client
+
+    if args.jobs != 1:
+        raise UsageError("-j and --scheduler: choose one (the cluster's workers set the parallelism)")
+    try:
+        return dask_client(args.scheduler)
+    except ParallelError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _execute(tasks: list, claims: dict[str, Claim], *, jobs: int, client, figures: bool, progress: _RunProgress,
+             label, on_result=None, stop=None) -> list[Result | None]:
+    """Run ``tasks`` in this process (``jobs == 1``, no client), on local workers, or on the Dask cluster."""
+    from proofs_check.parallel import run_tasks
+    from proofs_check.runner import run_claim
+
+    def finished(index: int, result: Result) -> None:
+        progress.finished(label(tasks[index]), result)
+        if on_result is not None:
+            on_result(result)
+
+    if client is None and jobs == 1:
+        results: list[Result | None] = [None] * len(tasks)
+        for index, task in enumerate(tasks):
+            progress.running([label(task)])
+            results[index] = run_claim(claims[task.claim_id], Profile(task.profile, task.seed), task.overrides)
+            finished(index, results[index])
+            if stop is not None and stop(results[index]):
+                break
+        return results
+    return run_tasks(tasks, claims, jobs=jobs, client=client, figures=figures,
+                     on_start=lambda running: progress.running([label(t) for t in running]),
+                     on_result=finished, stop=stop)
+
+
+def _resumed(path: str, profile: Profile, selected: list[Claim], overrides: dict) -> dict[str, Result]:
+    """The finished results recorded in ``path`` for the selected claims, checked against this run."""
+    from proofs_check.markdown import jsonable, string_keys
+    from proofs_check.runner import read_jsonl, result_from_record
+
+    try:
+        records = read_jsonl(path)
+    except OSError as exc:
+        raise UsageError(f"--resume: cannot read {path!r}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise UsageError(f"--resume: {path!r}: {exc}") from None
+    by_id = {c.id: c for c in selected}
+    done: dict[str, Result] = {}
+    for rec in records:
+        if rec.get("profile") != profile.name or rec.get("seed") != profile.seed:
+            raise UsageError(f"--resume: {path!r} holds a run of profile {rec.get('profile')!r}, seed "
+                             f"{rec.get('seed')!r}; this run is profile {profile.name!r}, seed {profile.seed}")
+        c = by_id.get(rec["id"])
+        if c is None:
+            continue
+        wanted = json.loads(json.dumps(string_keys(dict(c.resolve(profile.name, overrides))), default=jsonable))
+        if rec.get("parameters") != wanted:
+            raise UsageError(f"--resume: {path!r} ran {c.id} with parameters {rec.get('parameters')}, this run "
+                             f"asks for {wanted}")
+        rec = {k: v for k, v in rec.items() if k not in ("profile", "seed")}
+        done[c.id] = result_from_record(rec, c)
+    return done
+
+
 def _run(args: argparse.Namespace, console: Console) -> int:
+    from proofs_check.parallel import Task
+    from proofs_check.runner import jsonl_record
+
     profile = Profile("quick" if args.quick else "full", seed=args.seed)
     claims = _load_claims()
     try:
@@ -115,6 +248,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(str(exc)) from None
     if args.json is not None:
         _check_writable(args.json, "--json")
+    if args.resume is not None and args.jsonl is not None and args.jsonl != args.resume:
+        raise UsageError("--jsonl and --resume name different files: --resume FILE appends to FILE")
+    log_path = args.resume or args.jsonl
+    if log_path is not None:
+        _check_writable(log_path, "--resume" if args.resume else "--jsonl")
+    done = _resumed(args.resume, profile, selected, overrides) if args.resume is not None else {}
     if args.report is not None:
         from proofs_check.report import ReportError, prepare_report_dir
 
@@ -122,14 +261,38 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             prepare_report_dir(args.report)
         except ReportError as exc:
             raise UsageError(str(exc)) from None
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("checking claims", total=len(selected))
+    client = _backend(args)
+    todo = [c for c in selected if c.id not in done]
+    tasks = [Task(c.id, profile.name, profile.seed, overrides) for c in todo]
+    new: list[Result] = []
+    try:
+        log = open(log_path, "a" if args.resume else "w") if log_path is not None else None
+    except OSError as exc:
+        raise UsageError(f"cannot write {log_path!r}: {exc.strerror or exc}") from None
 
-        def advance(result):
-            progress.update(task, advance=1, description=f"{result.claim.id}: {result.status}")
+    def record(result: Result) -> None:
+        new.append(result)
+        if log is not None:
+            log.write(jsonl_record(result, profile) + "\n")
+            log.flush()
 
-        results = run_claims(selected, profile, on_result=advance, overrides=overrides)
+    try:
+        with _RunProgress(console, len(selected), done=len(done)) as progress:
+            results_new = _execute(tasks, claims, jobs=args.jobs, client=client, figures=args.report is not None,
+                                   progress=progress, label=lambda t: t.claim_id, on_result=record,
+                                   stop=(lambda r: r.status != "pass") if args.exitfirst else None)
+    except KeyboardInterrupt:
+        kept = f"; their records are in {log_path} (continue with --resume {shlex.quote(log_path)})" if log else ""
+        _error(f"interrupted: {len(done) + len(new)} of {len(selected)} claims finished{kept}")
+        return INTERRUPTED
+    finally:
+        if log is not None:
+            log.close()
+        if client is not None:
+            client.close()
+    finished = {r.claim.id: r for r in results_new if r is not None}
+    results = [done.get(c.id) or finished[c.id] for c in selected if c.id in done or c.id in finished]
+    not_run = len(selected) - len(results)
 
     console.print(_results_table(results, f"proofs-check ({profile.name} profile, seed {profile.seed})"))
     for r in results:
@@ -141,6 +304,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     known = [r for r in results if r.claim.kind != "theorem" and r.status == "pass"]
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
                   f"({len(known)} of the passes are known refutations: findings and boundaries, marked ★ ◆)")
+    if done:
+        console.print(f"{len(done)} of these were read from {escape(args.resume)} (--resume), "
+                      f"{len(finished)} run now")
+    if not_run:
+        console.print(f"stopped at the first unexpected verdict (-x): {not_run} claim(s) not run")
     if args.json is not None:
         from proofs_check.markdown import jsonable
 
@@ -154,14 +322,118 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         from proofs_check.report import ReportError, write_report
 
         chosen = {c.id for c in selected}
-        not_run = [] if args.claim else [c for c in claims.values() if c.id not in chosen]
+        not_run_claims = [] if args.claim else [c for c in claims.values() if c.id not in chosen]
         try:
             with console.status("writing the report and its figures"):
-                write_report(results, profile, args.report, command=_reproduce_command(args), not_run=not_run)
+                write_report(results, profile, args.report, command=_reproduce_command(args),
+                             not_run=not_run_claims)
         except ReportError as exc:
             raise UsageError(str(exc)) from None
         console.print(f"report written to {escape(args.report.rstrip('/'))}/report.md")
-    return 0 if counts["pass"] == len(results) else 1
+    return 0 if counts["pass"] == len(results) and not not_run else 1
+
+
+def _sweep(args: argparse.Namespace, console: Console) -> int:
+    from proofs_check.markdown import fmt_number
+    from proofs_check.parallel import Task
+    from proofs_check.sweep import parse_grid, record, summary, write_sweep
+
+    profile_name = "quick" if args.quick else "full"
+    claims = _load_claims()
+    if args.id not in claims:
+        raise UsageError(f"claim: unknown claim id {args.id}; see 'proofs-check list'")
+    c = claims[args.id]
+    try:
+        grid = parse_grid(args.grid, c)
+        fixed = parse_overrides(args.param, [c])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    both = sorted(set(grid.values) & set(fixed))
+    if both:
+        raise UsageError(f"grid: {', '.join(both)} both swept (--grid) and fixed (--param); choose one")
+    out = Path(args.out if args.out is not None else f"sweep-{c.id}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".proofs-check-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write the folder {str(out)!r}: {exc.strerror or exc}") from None
+    client = _backend(args)
+    points = grid.points()
+    tasks = [Task(c.id, profile_name, seed, {**fixed, **point}) for point in points for seed in range(args.seeds)]
+    where = {id(t): (point, seed) for t, (point, seed) in
+             zip(tasks, [(p, s) for p in points for s in range(args.seeds)])}
+
+    def label(task: Task) -> str:
+        point, seed = where[id(task)]
+        values = " ".join(f"{k}={_grid_text(v)}" for k, v in point.items())
+        return f"{c.id} {values} seed={seed}".replace("  ", " ")
+
+    interrupted = False
+    try:
+        with _RunProgress(console, len(tasks)) as progress:
+            results = _execute(tasks, claims, jobs=args.jobs, client=client, figures=False, progress=progress,
+                               label=label)
+    except KeyboardInterrupt:
+        interrupted, results = True, []
+    finally:
+        if client is not None:
+            client.close()
+    if interrupted:
+        _error("interrupted: the sweep was stopped; nothing written")
+        return INTERRUPTED
+    records = [record(r, *where[id(t)]) for t, r in zip(tasks, results) if r is not None]
+    write_sweep(out, c, profile_name, grid, args.seeds, fixed, records)
+
+    console.print(f"sweep of {escape(c.id)} ({profile_name} profile, seeds 0..{args.seeds - 1}; expected verdict "
+                  f"{c.expected}; measured: {escape(c.measured)})", soft_wrap=True)
+    table = Table()
+    for name in grid.names:
+        table.add_column(name, no_wrap=True)
+    table.add_column(f"{c.expected}", no_wrap=True)
+    table.add_column("measured (mean ± s.e.)", no_wrap=True)
+    for row in summary(records, grid):
+        mean = "-" if row["mean"] is None else fmt_number(row["mean"])
+        if row["stderr"] is not None:
+            mean += f" ± {fmt_number(row['stderr'])}"
+        table.add_row(*[_grid_text(row["point"][n]) for n in grid.names], f"{row['expected']}/{row['runs']}",
+                      mean)
+    console.print(table)
+    errors = [r for r in records if r["verdict"] == "error"]
+    for reason in sorted({r["reason"] for r in errors})[:3]:
+        console.print(f"[magenta]error[/]: {escape(reason)}", soft_wrap=True)
+    console.print(f"sweep written to {escape(str(out))}/sweep.json, sweep.csv and sweep.png")
+    return 1 if errors else 0
+
+
+def _grid_text(value) -> str:
+    from proofs_check.sweep import axis_value
+
+    value = axis_value(value)
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+LAYERS = ("theory", "model", "numerics")
+
+
+def _check_packages() -> None:
+    """Refuse to start when a file of the user's shadows a package of the toolkit (a ``model.py`` in the
+    working folder, say): every claim would import the wrong module."""
+    import importlib.util
+
+    home = Path(__file__).resolve().parent.parent
+    for name in LAYERS:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as exc:
+            raise UsageError(f"cannot import the toolkit's package {name!r}: {exc}") from None
+        if spec is None:
+            raise UsageError(f"the toolkit's package {name!r} is not installed: pip install -e .")
+        origin = Path(spec.origin).resolve() if spec.origin else None
+        if spec.submodule_search_locations is None or origin is None or origin.parent != home / name:
+            raise UsageError(f"{origin or spec.name} shadows the toolkit's package {name!r} ({home / name}): "
+                             f"rename it or run proofs-check from another folder")
 
 
 def _results_table(results: list[Result], title: str) -> Table:
@@ -337,12 +609,40 @@ def _seed(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("icl-theory-check")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
+def _add_backend_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                         help="run the claims in N local worker processes (same records as -j 1)")
+    command.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+                              "pip install -e '.[distributed]')")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="proofs-check", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     listing = sub.add_parser("list", help="list the registered claims")
-    listing.add_argument("--kind", choices=KINDS, help="only claims of this kind ('finding': what the toolkit "
+    listing.add_argument("--kind", choices=CLAIM_KINDS, help="only claims of this kind ('finding': what the toolkit "
                                                        "shows the papers do not say)")
     run = sub.add_parser("run", help="run claims and print their verdicts")
     run.add_argument("--quick", action="store_true", help="small sizes, whole suite under 2 minutes")
@@ -355,6 +655,28 @@ def build_parser() -> argparse.ArgumentParser:
                           "(repeatable; see 'proofs-check explain ID')")
     run.add_argument("--report", metavar="DIR",
                      help="write DIR/report.md, DIR/report.json, figures and counterexample cases")
+    _add_backend_arguments(run)
+    run.add_argument("--jsonl", metavar="FILE",
+                     help="append one JSON line per finished claim to FILE as it finishes (FILE is started "
+                          "afresh); Ctrl-C keeps the finished ones")
+    run.add_argument("--resume", metavar="FILE",
+                     help="read the finished claims from a --jsonl FILE, run only the missing ones (appending "
+                          "them to FILE) and print the whole table")
+    run.add_argument("-x", "--exitfirst", action="store_true",
+                     help="stop at the first claim whose verdict is not the expected one")
+    sweep = sub.add_parser("sweep", help="run one claim over a grid of its declared parameters and over seeds")
+    sweep.add_argument("id", metavar="CLAIM", help="claim id (see 'proofs-check explain CLAIM' for its parameters)")
+    sweep.add_argument("--grid", action="append", metavar="NAME=V1,V2,...", default=[],
+                       help="values of a declared parameter (repeatable; the grid is their product); a tuple "
+                            "parameter takes one-element tuples: n=9,19 runs n=(9,) and n=(19,)")
+    sweep.add_argument("--seeds", type=_positive, default=1, metavar="K", help="run seeds 0..K-1 at every point "
+                                                                              "(default 1)")
+    sweep.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
+                       help="fix a declared parameter for the whole sweep (e.g. S=10 when only n is swept)")
+    sweep.add_argument("--quick", action="store_true", help="quick-profile values for the parameters not swept")
+    sweep.add_argument("--out", metavar="DIR", help="write DIR/sweep.json, sweep.csv and sweep.png "
+                                                    "(default: sweep-CLAIM)")
+    _add_backend_arguments(sweep)
     explain = sub.add_parser("explain", help="print one claim's statement, proof idea, hypotheses and method")
     explain.add_argument("id", metavar="ID", help="claim id (see 'proofs-check list')")
     replay = sub.add_parser("replay", help="replay a saved counterexample case through its claim's replay hook")
@@ -369,8 +691,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # piped or under CI the width is not a terminal's: give tables room so no id or verdict is cut
     console = Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=False)
-    handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay, "where": _where}
+    handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay, "where": _where,
+                "sweep": _sweep}
     try:
+        _check_packages()
         return handlers[args.command](args, console)
     except UsageError as exc:
         _error(str(exc))

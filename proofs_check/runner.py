@@ -166,11 +166,75 @@ def parse_value(name: str, raw: str, like: Any) -> Any:
 
 def run_claims(selected: list[Claim], profile: Profile,
                on_result: Callable[[Result], None] | None = None,
-               overrides: Mapping[str, Any] | None = None) -> list[Result]:
+               overrides: Mapping[str, Any] | None = None,
+               on_start: Callable[[Claim], None] | None = None,
+               stop: Callable[[Result], bool] | None = None) -> list[Result]:
+    """Run ``selected`` in order in this process; ``on_start``/``on_result`` are called around each claim,
+    and the run ends early after the first result for which ``stop(result)`` is true."""
     results = []
     for claim in selected:
+        if on_start is not None:
+            on_start(claim)
         result = run_claim(claim, profile, overrides)
         results.append(result)
         if on_result is not None:
             on_result(result)
+        if stop is not None and stop(result):
+            break
     return results
+
+
+def result_from_record(record: Mapping[str, Any], claim: Claim) -> Result:
+    """The :class:`Result` whose :meth:`Result.as_json` is ``record`` (a line of a ``--jsonl`` file).
+
+    Everything the table, the ``--json`` record and the report read comes back;
+    the figure does not (it was never recorded), so a resumed claim has none.
+    """
+    if record.get("id") != claim.id:
+        raise ValueError(f"record: expected a record of {claim.id!r}, got one of {record.get('id')!r}")
+    tests = [Test(t["name"], t["value"], t["op"], t["bound"], bool(t["ok"]), t.get("role", "measured"))
+             for t in record.get("tests", [])]
+    outcome = None
+    if "details" in record:
+        outcome = Outcome(measured=record.get("measured"), details=dict(record.get("details") or {}),
+                          counterexamples=list(record.get("counterexamples") or []),
+                          stderr=record.get("stderr"))
+    return Result(claim, record["verdict"], record.get("measured"), float(record.get("seconds", 0.0)), outcome,
+                  error=record.get("error", ""), tests=tests, reason=record.get("reason", ""),
+                  parameters=dict(record.get("parameters") or {}))
+
+
+def jsonl_record(result: Result, profile: Profile) -> str:
+    """One line of a ``--jsonl`` results file: :meth:`Result.as_json` with the run's ``profile`` and ``seed``."""
+    import json
+
+    from proofs_check.markdown import jsonable, string_keys
+
+    record = {"profile": profile.name, "seed": profile.seed, **result.as_json()}
+    return json.dumps(string_keys(record), default=jsonable)
+
+
+def read_jsonl(path: str) -> list[dict[str, Any]]:
+    """The records of a ``--jsonl`` file, in file order.
+
+    A last line cut short (the run was killed while writing it) is dropped;
+    any other line that is not a JSON object raises ``ValueError``.
+    """
+    import json
+
+    with open(path) as fh:
+        lines = fh.read().split("\n")
+    records = []
+    for k, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or "id" not in record or "verdict" not in record:
+                raise ValueError("not a claim record")
+        except ValueError:
+            if k == len(lines) or all(not rest.strip() for rest in lines[k:]):
+                break  # the line being written when the run stopped
+            raise ValueError(f"line {k} is not a claim record of proofs-check run --jsonl") from None
+        records.append(record)
+    return records

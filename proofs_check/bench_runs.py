@@ -1,0 +1,100 @@
+"""Benchmark of the run machinery: serial against ``-j 2`` and a two-worker Dask cluster.
+
+:func:`benchmark_runs` measures wall times (worker start-up included) of
+
+- ``sweep``: stage-1 recovery, ``causal.train_argmax_parent`` at S = 5 and
+  n = 9, 19, 39 (one-element tuples) over seeds 0..4, serial and on 2 local
+  workers, and whether the two give the same verdicts and measured values;
+- ``full`` (opt-in, about 8 + 5 minutes on two cores): the full profile
+  serial, with ``-j 2`` and on a ``LocalCluster`` of 2 worker processes.
+
+``python -m proofs_check.bench_runs [--full]`` prints the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from proofs_check.parallel import Task, run_tasks
+from proofs_check.registry import Profile, all_claims
+from proofs_check.runner import Result, run_claim, select
+
+SWEEP_CLAIM = "causal.train_argmax_parent"
+SWEEP_SIZES = (9, 19, 39)
+SWEEP_SEEDS = 5
+
+
+def _serial(tasks: list[Task], claims) -> tuple[list[Result], float]:
+    start = time.perf_counter()
+    results = [run_claim(claims[t.claim_id], Profile(t.profile, t.seed), t.overrides) for t in tasks]
+    return results, time.perf_counter() - start
+
+
+def _timed(tasks: list[Task], claims, **backend) -> tuple[list[Result], float]:
+    start = time.perf_counter()
+    results = run_tasks(tasks, claims, **backend)
+    return results, time.perf_counter() - start
+
+
+def _same(a: list[Result], b: list[Result]) -> bool:
+    """Same verdicts, measured values and tests (details hold run times, which differ)."""
+    return all(x.verdict == y.verdict and x.measured == y.measured and x.tests == y.tests for x, y in zip(a, b))
+
+
+def sweep_benchmark(jobs: int = 2) -> dict[str, Any]:
+    claims = all_claims()
+    tasks = [Task(SWEEP_CLAIM, "full", seed, {"S": (5,), "n": (n,)}) for n in SWEEP_SIZES
+             for seed in range(SWEEP_SEEDS)]
+    serial, serial_s = _serial(tasks, claims)
+    parallel, parallel_s = _timed(tasks, claims, jobs=jobs)
+    return {"claim": SWEEP_CLAIM, "grid": {"S": [5], "n": list(SWEEP_SIZES)}, "seeds": SWEEP_SEEDS,
+            "runs": len(tasks), "serial_s": serial_s, f"j{jobs}_s": parallel_s, "speedup": serial_s / parallel_s,
+            "same_records": _same(serial, parallel),
+            "recovered": sum(r.verdict == "holds" for r in serial)}
+
+
+def full_profile_benchmark(jobs: int = 2) -> dict[str, Any]:
+    from dask.distributed import Client, LocalCluster
+
+    claims = all_claims()
+    profile = Profile("full", 0)
+    tasks = [Task(c.id, "full", 0, {}) for c in select(claims, profile)]
+    serial, serial_s = _serial(tasks, claims)
+    parallel, parallel_s = _timed(tasks, claims, jobs=jobs)
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster, set_as_default=False) as client:
+        start = time.perf_counter()
+        dask_results = run_tasks(tasks, claims, client=client)
+        dask_s = time.perf_counter() - start
+    return {"claims": len(tasks), "serial_s": serial_s, f"j{jobs}_s": parallel_s,
+            "speedup": serial_s / parallel_s, f"dask_{jobs}_workers_s": dask_s, "dask_speedup": serial_s / dask_s,
+            "same_records_j": _same(serial, parallel), "same_records_dask": _same(serial, dask_results),
+            "longest_claims_s": sorted(((r.claim.id, round(r.seconds, 1)) for r in serial),
+                                       key=lambda x: -x[1])[:5]}
+
+
+def benchmark_runs(full: bool = False, jobs: int = 2) -> dict[str, Any]:
+    """Wall times of the sweep (always) and of the full profile (``full=True``, ~13 minutes on two cores)."""
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "jobs": jobs,
+                           "sweep": sweep_benchmark(jobs)}
+    if full:
+        out["full_profile"] = full_profile_benchmark(jobs)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m proofs_check.bench_runs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="also time the full profile (about 13 minutes)")
+    args = parser.parse_args(argv)
+    print(json.dumps(benchmark_runs(full=args.full), indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

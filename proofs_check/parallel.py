@@ -1,0 +1,308 @@
+"""Run claims in other processes: local worker processes (``-j N``) or a Dask cluster (``--scheduler``).
+
+A unit of work is a :class:`Task` (a claim id, a profile, a seed and typed
+parameter overrides).  A worker imports the registry itself and runs
+:func:`proofs_check.runner.run_claim`, so a claim's record is the one a serial
+run gives with the same seed.  What comes back is a payload of plain data, the
+fields :meth:`Result.as_json` is built from plus the outcome without its figure
+callable (a closure cannot cross processes): when figures are asked for, the
+worker draws the figure itself and sends the PNG bytes, and the parent's
+:class:`Result` gets a figure callable that writes those bytes, so the report
+works unchanged.  Details that cannot be pickled cross as their JSON form.
+
+At most as many tasks are in flight as there are workers, submitted in the
+given order, so the claims running are known (the progress bar names them)
+and a stop (``-x``) or Ctrl-C leaves nothing queued: running workers are ended
+and the finished results are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from proofs_check.registry import Claim, Outcome, Profile
+from proofs_check.runner import Result, run_claim
+
+DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[distributed]'"
+
+
+class ParallelError(Exception):
+    """A backend that cannot be used (dask missing, scheduler unreachable); the message is one line."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One claim run: ``run_claim(claims[claim_id], Profile(profile, seed), overrides)``."""
+
+    claim_id: str
+    profile: str = "quick"
+    seed: int = 0
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- worker side
+
+_WORKER_CLAIMS: dict[str, Claim] | None = None
+
+
+def _worker_claims() -> dict[str, Claim]:
+    global _WORKER_CLAIMS
+    if _WORKER_CLAIMS is None:
+        from proofs_check.registry import all_claims
+
+        _WORKER_CLAIMS = all_claims()
+    return _WORKER_CLAIMS
+
+
+def _torch_threads(threads: int | None) -> None:
+    """Use the parent's torch thread count: a reduction split over another number of threads (LAPACK's
+    ``eigh``, say) differs in the last bits, and the records must be the serial run's."""
+    if threads is None:
+        return
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(max(1, threads))
+
+
+def init_worker(torch_threads: int | None) -> None:
+    """Set up a local worker: Ctrl-C goes to the parent only (it ends the workers), figures draw off-screen,
+    torch runs on the parent's thread count."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    _torch_threads(torch_threads)
+
+
+def _draw_figure(outcome: Outcome) -> tuple[bytes | None, str]:
+    """The PNG bytes of ``outcome.figure`` drawn into a temporary file, or ``(None, why not)``."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with tempfile.TemporaryDirectory(prefix="proofs-check-figure-") as folder:
+        path = os.path.join(folder, "figure.png")
+        try:
+            outcome.figure(path)
+            with open(path, "rb") as fh:
+                return fh.read(), ""
+        except Exception as exc:  # reported in the report, as a serial run would
+            return None, f"{type(exc).__name__}: {exc}".splitlines()[0]
+        finally:
+            plt.close("all")
+
+
+def _plain(value: Any) -> Any:
+    """``value`` through JSON: what a record keeps of a detail that cannot be pickled."""
+    import json
+
+    from proofs_check.markdown import jsonable, string_keys
+
+    return json.loads(json.dumps(string_keys(value), default=jsonable))
+
+
+def run_task(task: Task, figures: bool = False, torch_threads: int | None = None) -> dict[str, Any]:
+    """Worker entry point: run one task and return its payload (see :func:`result_from_payload`)."""
+    _torch_threads(torch_threads)
+    claims = _worker_claims()
+    result = run_claim(claims[task.claim_id], Profile(task.profile, task.seed), task.overrides)
+    png, figure_error = None, ""
+    outcome = result.outcome
+    if outcome is not None:
+        if figures and outcome.figure is not None:
+            png, figure_error = _draw_figure(outcome)
+        outcome = Outcome(outcome.measured, outcome.conditions, outcome.premises, outcome.details,
+                          outcome.counterexamples, None, outcome.stderr, outcome.samples)
+    payload = {"id": task.claim_id, "verdict": result.verdict, "measured": result.measured,
+               "seconds": result.seconds, "outcome": outcome, "error": result.error, "tests": result.tests,
+               "reason": result.reason, "parameters": result.parameters, "has_figure": png is not None or
+               bool(figure_error), "png": png, "figure_error": figure_error, "pid": os.getpid()}
+    try:
+        pickle.dumps(payload)
+    except Exception:  # an unpicklable detail (a closure, a lock): send what the JSON record keeps
+        from proofs_check.verdicts import Test
+
+        payload["measured"], payload["parameters"] = _plain(result.measured), _plain(result.parameters)
+        payload["tests"] = [Test(t.name, _plain(t.value), t.op, _plain(t.bound), t.ok, t.role) for t in result.tests]
+        if outcome is not None:
+            payload["outcome"] = Outcome(_plain(outcome.measured), _plain(outcome.conditions),
+                                         _plain(outcome.premises), _plain(outcome.details),
+                                         _plain(outcome.counterexamples), None, outcome.stderr, outcome.samples)
+    return payload
+
+
+# --------------------------------------------------------------------------- parent side
+
+class _SavedFigure:
+    """A figure callable that writes the PNG a worker drew (or raises the error it met)."""
+
+    def __init__(self, png: bytes | None, error: str):
+        self.png, self.error = png, error
+
+    def __call__(self, path: str) -> None:
+        if self.png is None:
+            raise FigureError(self.error)
+        with open(path, "wb") as fh:
+            fh.write(self.png)
+
+
+class FigureError(Exception):
+    """The figure could not be drawn in the worker; the message is the worker's error."""
+
+
+def result_from_payload(payload: Mapping[str, Any], claim: Claim) -> Result:
+    """The parent's :class:`Result` for a worker's payload (same record; the figure as saved PNG bytes)."""
+    outcome = payload["outcome"]
+    if outcome is not None and payload["has_figure"]:
+        outcome.figure = _SavedFigure(payload["png"], payload["figure_error"])
+    return Result(claim, payload["verdict"], payload["measured"], payload["seconds"], outcome,
+                  error=payload["error"], tests=list(payload["tests"]), reason=payload["reason"],
+                  parameters=dict(payload["parameters"]))
+
+
+def _worker_failure(claim: Claim, exc: BaseException, seconds: float) -> Result:
+    """A worker that died or could not import the claims: an ``error`` verdict naming why."""
+    text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return Result(claim, "error", None, seconds, error=text, reason=f"the worker failed: {text}")
+
+
+def dask_client(address: str, timeout: float = 10.0):
+    """A ``dask.distributed.Client`` connected to ``address``; :class:`ParallelError` when dask is
+    missing or the scheduler cannot be reached within ``timeout`` seconds."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ParallelError(DASK_MISSING) from None
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParallelError(f"--scheduler: cannot reach the Dask scheduler at {address!r}: {text}") from None
+
+
+class _Local:
+    """``jobs`` spawned worker processes (``concurrent.futures.ProcessPoolExecutor``)."""
+
+    def __init__(self, jobs: int, threads: int | None):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.slots = jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=init_worker, initargs=(threads,))
+
+    def submit(self, task: Task, figures: bool):
+        return self.pool.submit(run_task, task, figures)
+
+    def wait(self, futures):
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return wait(futures, return_when=FIRST_COMPLETED).done
+
+    def abort(self, futures) -> None:
+        # ProcessPoolExecutor cannot end running calls (3.14 adds terminate_workers): end its processes
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(timeout=5)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+class _Dask:
+    """A Dask cluster through a connected client, one ``client.submit`` per task (``pure=False``)."""
+
+    def __init__(self, client, threads: int | None):
+        self.client, self.threads = client, threads
+        self.slots = max(1, sum(client.nthreads().values()))
+
+    def submit(self, task: Task, figures: bool):
+        return self.client.submit(run_task, task, figures, self.threads, pure=False,
+                                  key=f"proofs-check-{task.claim_id}-{task.seed}-{time.monotonic_ns()}")
+
+    def wait(self, futures):
+        from dask.distributed import wait
+
+        with self.client.as_current():  # wait() looks for a current client; this one is not the default
+            return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def abort(self, futures) -> None:
+        if futures:
+            self.client.cancel(list(futures), force=True)
+
+    def close(self) -> None:
+        pass
+
+
+def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int = 1, client=None,
+              figures: bool = False, on_start: Callable[[list[Task]], None] | None = None,
+              on_result: Callable[[int, Result], None] | None = None,
+              stop: Callable[[Result], bool] | None = None) -> list[Result | None]:
+    """Run ``tasks`` on ``jobs`` local worker processes, or on the Dask cluster of ``client`` when given.
+
+    Returns the results in the order of ``tasks`` (``None`` for a task not run
+    because ``stop(result)`` was true for an earlier result).  ``on_start`` is
+    called with the tasks running whenever that set changes, ``on_result`` with
+    each task's index and result as it arrives.  ``figures`` asks the workers
+    to draw each outcome's figure.  On ``KeyboardInterrupt`` the workers are
+    ended and the exception propagates; the results delivered so far stand.
+
+    Every worker runs torch on this process's thread count, so that the
+    records are bit for bit a serial run's (the price: ``jobs`` times that many
+    threads where a claim works outside ``numerics.runtime.single_thread``).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    backend = _Dask(client, threads) if client is not None else _Local(jobs, threads)
+    results: list[Result | None] = [None] * len(tasks)
+    running: dict[Any, int] = {}
+    started: dict[int, float] = {}
+    queue = list(range(len(tasks)))
+    stopped = False
+    try:
+        while queue or running:
+            while queue and len(running) < backend.slots and not stopped:
+                index = queue.pop(0)
+                started[index] = time.perf_counter()
+                running[backend.submit(tasks[index], figures)] = index
+            if not running:
+                break
+            if on_start is not None:
+                on_start([tasks[i] for i in sorted(running.values())])
+            for future in backend.wait(list(running)):
+                index = running.pop(future)
+                claim = claims[tasks[index].claim_id]
+                try:
+                    result = result_from_payload(future.result(), claim)
+                except Exception as exc:  # a worker that died or could not import the claims
+                    result = _worker_failure(claim, exc, time.perf_counter() - started[index])
+                results[index] = result
+                if on_result is not None:
+                    on_result(index, result)
+                if stop is not None and stop(result):
+                    stopped = True
+            if stopped:
+                queue.clear()
+                if running:
+                    backend.abort(list(running))
+                    running.clear()
+                break
+    except BaseException:
+        backend.abort(list(running))
+        raise
+    backend.close()
+    return results
