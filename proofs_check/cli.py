@@ -352,11 +352,10 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     if both:
         raise UsageError(f"grid: {', '.join(both)} both swept (--grid) and fixed (--param); choose one")
     out = Path(args.out if args.out is not None else f"sweep-{c.id}")
+    from proofs_check.report import make_writable_folder
+
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".proofs-check-write-test"
-        probe.write_text("")
-        probe.unlink()
+        make_writable_folder(out)
     except OSError as exc:
         raise UsageError(f"--out: cannot write the folder {str(out)!r}: {exc.strerror or exc}") from None
     client = _backend(args)
@@ -599,24 +598,22 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(BAD_INPUT)
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+def _integer_at_least(minimum: int, what: str):
+    """An argparse type: an integer >= ``minimum``, refused in one line otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+_seed = _integer_at_least(0, "a non-negative integer")
+_positive = _integer_at_least(1, "a positive integer")
 
 
 def _version() -> str:

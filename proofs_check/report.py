@@ -147,13 +147,18 @@ def prepare_report_dir(directory: str | os.PathLike) -> Path:
         if path.is_dir() and any(path.iterdir()) and previous_report_files(path) is None:
             raise ReportError(f"report folder {str(path)!r} is not empty and is not a previous proofs-check "
                               f"report; choose a new or empty folder")
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".proofs-check-write-test"
-        probe.write_text("")
-        probe.unlink()
+        make_writable_folder(path)
     except OSError as exc:
         raise ReportError(f"cannot write the report folder {str(path)!r}: {exc.strerror or exc}") from None
     return path
+
+
+def make_writable_folder(path: Path) -> None:
+    """Create ``path`` (and its parents) and prove a file can be written in it; ``OSError`` otherwise."""
+    path.mkdir(parents=True, exist_ok=True)
+    probe = path / ".proofs-check-write-test"
+    probe.write_text("")
+    probe.unlink()
 
 
 def _clear_generated(path: Path) -> None:

@@ -11,19 +11,10 @@ import sympy as sp
 import torch
 
 from model.autoregressive import PositionalOnly
+from theory.enumeration import positional_gd_path_by_iteration
 from numerics import autoregressive as nar
 from theory import positional
 from theory import autoregressive_symbolic as ars
-
-
-def plain_iteration(C, n_max, nu, lr, steps):
-    """P ← P - lr·(2/n_max)(G_n p_n - g_n), row by row: the explicit iteration."""
-    P = np.zeros((n_max, n_max + 1))
-    grams = [positional.positional_gram(C, n, nu) for n in range(1, n_max + 1)]
-    for _ in range(steps):
-        for n, (G, g, _) in enumerate(grams, start=1):
-            P[n - 1, : n + 1] -= lr * 2.0 / n_max * (G @ P[n - 1, : n + 1] - g)
-    return P
 
 
 def mean_loss(P, C, nu):
@@ -40,7 +31,7 @@ def test_path_equals_plain_iteration(C, nu, n_max, lr):
     for steps in (0, 1, 7, 120):
         P, taken = positional.positional_gd_path(C, n_max, nu, lr, steps=steps)
         assert taken == steps
-        np.testing.assert_allclose(P, plain_iteration(C, n_max, nu, lr, steps), atol=1e-12)
+        np.testing.assert_allclose(P, positional_gd_path_by_iteration(C, n_max, nu, lr, steps), atol=1e-12)
         assert np.all(P[np.triu_indices(n_max, k=2, m=n_max + 1)] == 0)
 
 
@@ -67,13 +58,13 @@ def test_stop_rule_is_one_step_after_the_loss_falls_below():
     P, taken = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
     Q, t = np.zeros((n_max, n_max + 1)), 0
     while mean_loss(Q, C, nu) >= stop:          # the paper's loop: loss of the current P, then the step
-        Q, t = plain_iteration(C, n_max, nu, lr, t + 1), t + 1
+        Q, t = positional_gd_path_by_iteration(C, n_max, nu, lr, t + 1), t + 1
     assert taken == t + 1
-    np.testing.assert_allclose(P, plain_iteration(C, n_max, nu, lr, t + 1), atol=1e-12)
-    assert mean_loss(plain_iteration(C, n_max, nu, lr, taken - 2), C, nu) >= stop
+    np.testing.assert_allclose(P, positional_gd_path_by_iteration(C, n_max, nu, lr, t + 1), atol=1e-12)
+    assert mean_loss(positional_gd_path_by_iteration(C, n_max, nu, lr, taken - 2), C, nu) >= stop
     # a threshold above the initial loss: one step is still taken
     P1, one = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=10.0)
-    assert one == 1 and np.allclose(P1, plain_iteration(C, n_max, nu, lr, 1))
+    assert one == 1 and np.allclose(P1, positional_gd_path_by_iteration(C, n_max, nu, lr, 1))
 
 
 def test_torch_training_on_samples_is_the_path_on_the_empirical_gram():

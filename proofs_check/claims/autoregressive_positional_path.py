@@ -11,6 +11,7 @@ import numpy as np
 from numerics import autoregressive as nar
 from proofs_check import figures
 from proofs_check.references import REFERENCES
+from theory.enumeration import positional_gd_path_by_iteration
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import positional
 
@@ -21,16 +22,6 @@ ROWS_SHOWN = (5, 15, 29)
 def _sign_changes(p: np.ndarray) -> int:
     s = np.sign(p[p != 0])
     return int(np.sum(s[1:] != s[:-1]))
-
-
-def _plain_iteration(C: np.ndarray, n_max: int, nu: float, lr: float, steps: int) -> np.ndarray:
-    """``P ← P - lr·∇ mean_n L_n`` with the explicit gradient ``(2/n_max)(G_n p_n - g_n)``, row by row."""
-    P = np.zeros((n_max, n_max + 1))
-    grams = [positional.positional_gram(C, n, nu) for n in range(1, n_max + 1)]
-    for _ in range(steps):
-        for n, (G, g, _) in enumerate(grams, start=1):
-            P[n - 1, : n + 1] -= lr * 2.0 / n_max * (G @ P[n - 1, : n + 1] - g)
-    return P
 
 
 def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: int) -> dict:
@@ -106,7 +97,7 @@ def check_positional_gd_path(profile: Profile) -> Outcome:
     runs, per_nu = {}, {}
     for nu in nus:
         P, steps = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
-        plain = float(np.max(np.abs(P - _plain_iteration(C, n_max, nu, lr, steps))))
+        plain = float(np.max(np.abs(P - positional_gd_path_by_iteration(C, n_max, nu, lr, steps))))
         torch_run = nar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng,
                                             max_steps=20 * steps)
         Pt, st = torch_run.P, torch_run.steps
