@@ -629,7 +629,7 @@ def _add_backend_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
                          help="run the claims in N local worker processes (same records as -j 1)")
     command.add_argument("--scheduler", metavar="ADDRESS",
-                         help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+                         help="run the claims on a Dask cluster, e.g. tcp://SCHEDULER:8786 (needs "
                               "pip install -e '.[distributed]')")
 
 
