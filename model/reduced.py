@@ -9,18 +9,42 @@ Initialisation ``A1 = 0``, ``A2 = β·I_S``.  Float64 by default.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# Parameter memory refused above this many bytes (2 GiB) unless ``max_bytes`` says otherwise.
+MAX_PARAMETER_BYTES = 2 * 2 ** 30
+
+
+def check_tokens(tokens: torch.Tensor, S: int, T: int) -> None:
+    """Refuse (``ValueError`` naming ``tokens``) anything but a ``(B, T)`` integer tensor with entries in ``0..S-1``."""
+    if not isinstance(tokens, torch.Tensor) or tokens.dtype not in (torch.int64, torch.int32, torch.int16,
+                                                                      torch.int8, torch.uint8):
+        raise ValueError(f"tokens: expected an integer torch tensor, got {getattr(tokens, 'dtype', type(tokens).__name__)}")
+    if tokens.ndim != 2 or tokens.shape[1] != T or tokens.shape[0] < 1:
+        raise ValueError(f"tokens: expected shape (B, {T}) with B >= 1, got {tuple(tokens.shape)}")
+    if int(tokens.min()) < 0 or int(tokens.max()) >= S:
+        raise ValueError(f"tokens: expected entries in 0..{S - 1}, got {int(tokens.min())}..{int(tokens.max())}")
+
 
 class ReducedTransformer(nn.Module):
-    def __init__(self, S: int, T: int, beta: float = 1e-3, dtype: torch.dtype = torch.float64):
+    def __init__(self, S: int, T: int, beta: float = 1e-3, dtype: torch.dtype = torch.float64,
+                 max_bytes: int = MAX_PARAMETER_BYTES):
         super().__init__()
-        if not isinstance(S, int) or S < 2:
+        if isinstance(S, bool) or not isinstance(S, int) or S < 2:
             raise ValueError(f"S: expected an integer >= 2, got {S!r}")
-        if not isinstance(T, int) or T < 2:
+        if isinstance(T, bool) or not isinstance(T, int) or T < 2:
             raise ValueError(f"T: expected an integer >= 2 (context plus query), got {T!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
+            raise ValueError(f"beta: expected a finite number, got {beta!r}")
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        if 8 * 3 * (T * T + S * S) > max_bytes:
+            raise ValueError(f"T: a reduced model with T = {T:,}, S = {S:,} needs about {24 * (T * T + S * S) / 2 ** 30:.3g} "
+                             f"GiB, above the budget of {max_bytes / 2 ** 30:.3g} GiB (max_bytes)")
         self.S, self.T = S, T
         self.A1 = nn.Parameter(torch.zeros(T, T, dtype=dtype))  # position -> position
         self.A2 = nn.Parameter(beta * torch.eye(S, dtype=dtype))  # token -> token
@@ -32,6 +56,7 @@ class ReducedTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """tokens (B, T) long, query last -> ŷ (B, S)."""
+        check_tokens(tokens, self.S, self.T)
         X = F.one_hot(tokens, self.S).to(self.A1.dtype)  # (B, T, S)
         h = self.layer1_attention() @ X  # (B, T, S)
         q = X[:, -1] @ self.A2  # (B, S): e_{x_n}ᵀ A2

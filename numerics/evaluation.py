@@ -80,8 +80,19 @@ def sample_sequences_redrawn(graph: CausalGraph, prior: Any, size: int, rng: np.
 
 
 # --------------------------------------------------------------------------- measures
+def attention_matrix(attention: Any, graph: CausalGraph, name: str = "attention", heads: bool = False) -> np.ndarray:
+    """``attention`` checked: finite, shape ``(T, T)`` (or ``(H, T, T)`` with ``heads``), ``T = n + 1``."""
+    T = graph.n + 1
+    arr = validate.finite_array(attention, name, ndim=3 if heads else 2)
+    if arr.shape[-2:] != (T, T) or (heads and arr.shape[0] < 1):
+        raise ValueError(f"{name}: expected shape {'(H, ' if heads else '('}{T}, {T}) for n = {graph.n}, got {arr.shape}")
+    return arr
+
+
 def parent_weights(attention: np.ndarray, graph: CausalGraph) -> np.ndarray:
     """Layer-1 weight ``a[i, p(i)]`` on the parent of every non-root ``i``; ``(#non-roots,)``."""
+    graph = as_causal_graph(graph)
+    attention = attention_matrix(attention, graph)
     par = graph.parent_array()
     child = np.flatnonzero(par >= 0)
     return np.asarray(attention)[child, par[child]]
@@ -89,6 +100,8 @@ def parent_weights(attention: np.ndarray, graph: CausalGraph) -> np.ndarray:
 
 def attention_argmax_matches(attention: np.ndarray, graph: CausalGraph) -> np.ndarray:
     """``(#non-roots,)`` bool: row ``i``'s argmax (over ``j <= i``) is ``p(i)``."""
+    graph = as_causal_graph(graph)
+    attention = attention_matrix(attention, graph)
     par = graph.parent_array()
     child = np.flatnonzero(par >= 0)
     return np.argmax(np.asarray(attention)[child], axis=1) == par[child]
@@ -103,8 +116,12 @@ def head_parent_assignment(attention: np.ndarray, graph: CausalGraph) -> tuple[f
     its assigned parent over all ``i``; ``distinct`` says whether every head's
     argmax lands on a different parent for every ``i``.
     """
+    graph = as_causal_graph(graph)
+    attention = attention_matrix(attention, graph, heads=True)
     worst, distinct = 1.0, True
     H = attention.shape[0]
+    if H < graph.max_in_degree:
+        raise ValueError(f"attention: expected at least the graph's in-degree {graph.max_in_degree} heads, got {H}")
     for i, ps in enumerate(graph.parents):
         if not ps:
             continue
@@ -124,6 +141,11 @@ def head_parent_assignment(attention: np.ndarray, graph: CausalGraph) -> tuple[f
 def cross_entropies(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
     """Per-sequence ``-Σ_s y_s log((1-ε) ŷ_s + ε/S)``; ``(B,)`` from ``(B, S)`` arrays (numpy; ``ε = 0``
     for the count estimator, which is positive everywhere)."""
+    yhat = validate.finite_array(yhat, "yhat", ndim=2, nonnegative=True)
+    target = validate.finite_array(target, "target", shape=yhat.shape, nonnegative=True)
+    smoothing = validate.finite_float(smoothing, "smoothing", nonnegative=True)
+    if smoothing >= 1:
+        raise ValueError(f"smoothing: expected a mixing weight in [0, 1), got {smoothing}")
     S = yhat.shape[1]
     with np.errstate(divide="ignore"):
         return -(target * np.log((1 - smoothing) * yhat + smoothing / S)).sum(axis=1)
@@ -137,6 +159,8 @@ def cross_entropy_of(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.
 def query_seen_as_parent(graph: CausalGraph, tokens: np.ndarray) -> np.ndarray:
     """``(B,)`` bool: the query ``x_n`` equals ``x_{p(i)}`` for some non-root ``i`` (the count estimator
     has at least one match); ``tokens (B, n + 1)``."""
+    graph = as_causal_graph(graph)
+    tokens = validate.token_array(tokens, "tokens", validate.MAX_STATES, graph.n + 1)
     par = graph.parent_array()
     return (tokens[:, par[par >= 0]] == tokens[:, -1:]).any(axis=1)
 
@@ -156,11 +180,17 @@ class HeldOutSample:
 def held_out_sample(graph: CausalGraph, prior: Any, size: int, rng: Any, roots: str,
                     alpha: float) -> HeldOutSample:
     """A fresh :class:`HeldOutSample` of ``size`` sequences (count estimator with pseudo-count ``alpha``)."""
+    graph = as_causal_graph(graph)
+    graph.require_forest("held_out_sample")
+    size = validate.positive_int(size, "size")
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
     return held_out_sample_of(graph, sample_sequences_redrawn(graph, prior, size, validate.rng(rng), roots), alpha)
 
 
 def held_out_sample_of(graph: CausalGraph, batch: Batch, alpha: float) -> HeldOutSample:
     """A :class:`HeldOutSample` of a given batch, with the count estimator's (``α``) cross-entropy."""
+    if not isinstance(batch, Batch):
+        raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
     est = count_estimator(graph, batch.tokens, alpha, batch.target.shape[1])
     return HeldOutSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
                          cross_entropy_of(est, batch.target))
@@ -168,6 +198,8 @@ def held_out_sample_of(graph: CausalGraph, batch: Batch, alpha: float) -> HeldOu
 
 def held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: float) -> float:
     """The reduced model's mean cross-entropy (mixing weight ``ε = smoothing``) on ``test``."""
+    if not isinstance(test, HeldOutSample):
+        raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
     with torch.no_grad():
         yhat = model(test.tokens)
         ones = torch.ones_like(yhat)
@@ -178,10 +210,12 @@ def held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: flo
 def induction_head_model(graph: CausalGraph, S: int, A1: np.ndarray | None = None) -> ReducedTransformer:
     """The reduced model with the given ``A1`` or, by default, ``A1`` one-hot on the parents
     (logit 60 on ``p(i)``, other rows uniform): the ideal first layer of an induction head."""
-    model = ReducedTransformer(S, graph.n + 1)
+    graph = as_causal_graph(graph)
+    graph.require_forest("induction_head_model")
+    model = ReducedTransformer(validate.positive_int(S, "S", minimum=2, maximum=validate.MAX_STATES), graph.n + 1)
     with torch.no_grad():
         if A1 is not None:
-            model.A1.copy_(torch.as_tensor(A1))
+            model.A1.copy_(torch.as_tensor(validate.finite_array(A1, "A1", shape=(graph.n + 1, graph.n + 1))))
         else:
             for i, p in enumerate(graph.parent_array()):
                 if p >= 0:
@@ -198,6 +232,14 @@ def induction_reference(graph: CausalGraph, test: HeldOutSample, smoothing: floa
                         scales: np.ndarray | None = None, A1: np.ndarray | None = None) -> tuple[float, float]:
     """``(loss, c*)``: the reduced model with ``A1`` one-hot on the parents (other rows
     uniform; or the given ``A1``) and ``A2 = c·I``, ``c*`` the best of ``scales`` on the held-out sample."""
+    graph = as_causal_graph(graph)
+    if not isinstance(test, HeldOutSample):
+        raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
+    smoothing = validate.finite_float(smoothing, "smoothing", positive=True)
+    if scales is not None:
+        scales = validate.finite_array(scales, "scales", ndim=1)
+        if scales.size < 1:
+            raise ValueError("scales: expected at least one scale")
     model = induction_head_model(graph, test.batch.target.shape[1], A1)
 
     def loss_at(c: float) -> float:
@@ -239,6 +281,8 @@ def gap_to_count_estimator(graph: CausalGraph, yhat: np.ndarray, batch: Batch, a
                            smoothing: float = 0.0) -> EstimatorGap:
     """:class:`EstimatorGap` of predictions ``yhat (B, S)`` on ``batch``: ``ℓ_model`` with the
     ``ε = smoothing`` mixture, ``ℓ_count`` the count estimator's with ``α = alpha``."""
+    if not isinstance(batch, Batch):
+        raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
     S = batch.target.shape[1]
     excess = cross_entropies(yhat, batch.target, smoothing) - cross_entropies(
         count_estimator(graph, batch.tokens, alpha, S), batch.target)

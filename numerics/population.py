@@ -22,10 +22,10 @@ import torch
 
 from model.reduced import ReducedTransformer
 from theory import validate
-from theory.causal import CausalGraph, sample_sequences
+from theory.causal import CausalGraph, as_causal_graph, sample_sequences
 from theory.enumeration import Population, enumerate_population
 from theory.estimates import Estimate, mean_and_stderr
-from theory.gradients import LOSSES
+from theory.gradients import LOSSES, attention_gradient_defined, inverse_stationary_moment_finite
 from theory.laws import stationary_laws
 
 DEFAULT_SMOOTHING = 1e-12
@@ -33,20 +33,44 @@ DEFAULT_SMOOTHING = 1e-12
 
 def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torch.Tensor, loss: str,
                       smoothing: float = DEFAULT_SMOOTHING) -> torch.Tensor:
-    """(B,) loss of each sequence from ``yhat (B, S)``, ``target (B, S)``, ``stationary (B, S)``."""
+    """(B,) loss of each sequence from ``yhat (B, S)``, ``target (B, S)``, ``stationary (B, S)``.
+
+    ``loss`` one of :data:`theory.gradients.LOSSES`; ``smoothing`` the mixing weight ``ε`` in ``(0, 1)``.
+    """
+    loss = validate.choice(loss, "loss", LOSSES)
+    smoothing = smoothing_weight(smoothing)
+    for name, t in (("yhat", yhat), ("target", target), ("stationary", stationary)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 2:
+            raise ValueError(f"{name}: expected a (B, S) torch tensor, got {getattr(t, 'shape', type(t).__name__)}")
+    if target.shape != yhat.shape or stationary.shape != yhat.shape:
+        raise ValueError(f"target: expected the shape of yhat {tuple(yhat.shape)}, got {tuple(target.shape)} "
+                         f"(stationary {tuple(stationary.shape)})")
     if loss == "linearized":
         return -(target * yhat / stationary).sum(dim=-1)
     S = yhat.shape[-1]
     return -(target * torch.log((1 - smoothing) * yhat + smoothing / S)).sum(dim=-1)
 
 
+def smoothing_weight(smoothing: float, name: str = "smoothing") -> float:
+    """``smoothing`` as a mixing weight ``ε`` in ``(0, 1)``."""
+    smoothing = validate.finite_float(smoothing, name, positive=True)
+    if smoothing >= 1:
+        raise ValueError(f"{name}: expected a mixing weight in (0, 1), got {smoothing}")
+    return smoothing
+
+
 def population_loss(model: ReducedTransformer, population: Population, loss: str = "cross_entropy",
                     smoothing: float = DEFAULT_SMOOTHING) -> torch.Tensor:
     """Exact population loss ``Σ_seq P(seq)·loss(seq)`` of ``model`` (a 0-d tensor, differentiable)."""
     validate.choice(loss, "loss", LOSSES)
-    validate.finite_float(smoothing, "smoothing", positive=True)
-    if smoothing >= 1:
-        raise ValueError(f"smoothing: expected a mixing weight in (0, 1), got {smoothing}")
+    smoothing_weight(smoothing)
+    if not isinstance(model, ReducedTransformer):
+        raise ValueError(f"model: expected a ReducedTransformer, got {type(model).__name__}")
+    if not isinstance(population, Population):
+        raise ValueError(f"population: expected a theory.enumeration.Population, got {type(population).__name__}")
+    if population.tokens.shape[1] != model.T or population.target.shape[1] != model.S:
+        raise ValueError(f"population: expected sequences of length {model.T} over {model.S} states (the model's), "
+                         f"got tokens {population.tokens.shape}, target {population.target.shape}")
     tokens = torch.as_tensor(population.tokens)
     yhat = model(tokens)
     per = per_sequence_loss(yhat, torch.as_tensor(population.target), torch.as_tensor(population.stationary),
@@ -58,7 +82,10 @@ def population_gradient_A1(graph: CausalGraph, pi: Any, beta: float, *, loss: st
                            roots: str = "stationary", smoothing: float = DEFAULT_SMOOTHING,
                            max_sequences: int = 2_000_000, population: Population | None = None) -> np.ndarray:
     """Autograd ``∂L/∂A1`` of the exact population loss at ``A1 = 0, A2 = β·I``; ``(T, T)``."""
+    graph = as_causal_graph(graph)
     beta = validate.finite_float(beta, "beta", positive=True)
+    if population is not None and not isinstance(population, Population):
+        raise ValueError(f"population: expected a Population or None, got {type(population).__name__}")
     pop = population if population is not None else enumerate_population(graph, pi, roots, max_sequences)
     S = pop.target.shape[1]
     model = ReducedTransformer(S, graph.n + 1, beta=beta)
@@ -96,17 +123,29 @@ def absent_target_probability(graph: CausalGraph, pi: Any, roots: str = "station
 
 def monte_carlo_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss: str = "linearized",
                             roots: str = "stationary", batch: int = 4096, batches: int = 32,
-                            rng: Any = None, smoothing: float = DEFAULT_SMOOTHING) -> Estimate:
+                            rng: Any = None, smoothing: float = DEFAULT_SMOOTHING,
+                            max_bytes: int | None = None) -> Estimate:
     """Monte Carlo ``∂L/∂A1 / β`` at ``A1 = 0, A2 = β·I`` from sampled ``(π, sequence)`` pairs.
 
     Each of ``batches`` batches of ``batch`` sequences gives one autograd
     gradient of the batch-mean loss; the estimate is their mean with the
     standard error across batches.  ``prior`` may be a prior or one matrix.
+
+    Linearised loss under a ``DirichletPrior`` with ``E[1/μ_π] = ∞`` (``α (S - 1) <= 1``): the entries
+    with no prior mean are masked as in :func:`theory.gradients.attention_gradient_at_init`, and every
+    ``stderr`` is masked: a sampled sequence carries ``w_m = y(x_m)/μ_π(x_m)``, whose second moment
+    ``E[Σ_a y(a)²/μ_π(a)]`` is infinite there.
     """
+    graph = as_causal_graph(graph)
+    graph.require_forest("monte_carlo_gradient_A1")
     beta = validate.finite_float(beta, "beta", positive=True)
     batch = validate.positive_int(batch, "batch")
     batches = validate.positive_int(batches, "batches", minimum=2)
     validate.choice(loss, "loss", LOSSES)
+    smoothing_weight(smoothing)
+    S = prior.S if hasattr(prior, "S") else np.shape(prior)[-1] if np.ndim(prior) == 2 else 2
+    validate.memory(8 * batch * (graph.n + 1) * (6 * S + graph.n + 1), "batch",
+                    f"the model's activations on {batch:,} sequences", max_bytes)
     gen = validate.rng(rng)
     grads = np.empty((batches, graph.n + 1, graph.n + 1))
     for k in range(batches):
@@ -118,11 +157,17 @@ def monte_carlo_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss
               else torch.ones(batch, S, dtype=torch.float64))
         per_sequence_loss(yhat, torch.as_tensor(draw.target), mu, loss, smoothing).mean().backward()
         grads[k] = model.A1.grad.numpy() / beta
+    if loss == "linearized" and not inverse_stationary_moment_finite(prior, 1):
+        defined = attention_gradient_defined(graph, prior, loss=loss, roots=roots, order=1)
+        return mean_and_stderr(grads, defined=defined, finite_variance=np.zeros_like(defined),
+                               note=f"{prior!r}: E[1/μ_π] = ∞ (α(S-1) <= 1): per-sequence variance is infinite")
     return mean_and_stderr(grads)
 
 
 def relative_error(approx: np.ndarray, exact: np.ndarray) -> float:
     """``max |approx - exact| / max |exact|`` (the exact array must not vanish)."""
+    exact = validate.finite_array(exact, "exact")
+    approx = validate.finite_array(approx, "approx", shape=exact.shape)
     scale = np.max(np.abs(exact))
     if scale == 0:
         raise ValueError("exact: relative error of an all-zero reference is undefined")

@@ -150,6 +150,14 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     naming the step.
     """
     graph = forest_with_edges(graph)
+    seed = validate.seed(seed)
+    max_sequences = validate.positive_int(max_sequences, "max_sequences")
+    draws = validate.positive_int(draws, "draws")
+    stop_at_recovery = validate.boolean(stop_at_recovery, "stop_at_recovery")
+    progress = validate.boolean(progress, "progress")
+    if isinstance(snapshot_steps, (str, bytes)) or not hasattr(snapshot_steps, "__iter__") or any(
+            isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in snapshot_steps):
+        raise ValueError(f"snapshot_steps: expected a collection of integers >= 0, got {snapshot_steps!r}")
     source = validate.choice(source, "source", SOURCES)
     stage1_loss = validate.choice(stage1_loss, "stage1_loss", LOSSES)
     stage2_loss = validate.choice(stage2_loss, "stage2_loss", LOSSES)
@@ -166,6 +174,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     if not is_prior(prior):
         prior = validate.transition_matrix(prior, "prior")
     S, T = alphabet_size(prior), graph.n + 1
+    validate.memory(8 * (T * T + S * S) * 4, "graph", f"a reduced model with T = {T:,}, S = {S:,}")
     rng = np.random.default_rng(seed)
 
     # Decide the population-gradient machinery before any work, so bad sizes fail at once.
@@ -184,6 +193,9 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                              f"stage1_loss='linearized' with steps2=0 (closed form at any size), source='sgd', "
                              f"or raise the budget")
     population_size = validate.positive_int(population_size, "population_size")
+    validate.memory(8 * max(batch, test_size, population_size) * T * (6 * S + T) + 16 * draws * S * S, "batch",
+                    f"training on batches of {batch:,} (test {test_size:,}, population {population_size:,}) "
+                    f"sequences of length {T}")
     M = drift_matrix(graph, prior, roots=roots, draws=draws, rng=rng) if stage1_closed else None
     test = held_out_sample(graph, prior, test_size, rng, roots, est_alpha)
     ref_loss, ref_scale = induction_reference(graph, test, smoothing)

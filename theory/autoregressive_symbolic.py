@@ -27,6 +27,7 @@ import numpy as np
 import sympy as sp
 from sympy.utilities.iterables import multiset_partitions
 
+from theory import validate
 from theory.validate import choice, even_dimension, positive_int
 
 
@@ -189,16 +190,23 @@ def _eigen_symbols(d: int, kind: str) -> tuple[list[sp.Symbol], list[sp.Expr]]:
     return lams, [lams[k // 2] if k % 2 == 0 else 1 / lams[k // 2] for k in range(d)]
 
 
-@functools.lru_cache(maxsize=None)
-def gd_step_loss_symbolic(t: int, d: int, kind: str = "unitary") -> sp.Expr:
+def gd_step_loss_symbolic(t: int, d: int, kind: str = "unitary", *, max_seconds: float | None = None) -> sp.Expr:
     """``E||η G_t s_t - s_{t+1}||²`` as a polynomial in the symbol ``eta`` for concrete ``(t, d)``,
     by full expansion in the eigenbasis (eigen-coordinates of ``s_0`` all ``1/√d``).
 
     ``kind='orthogonal'`` uses conjugate eigenvalue pairs (real block rotations, ``d`` even).
+    The expansion has ``O(t d³)`` terms (about ``t d³ / 512`` seconds, measured up to ``t = d = 6``):
+    refused above ``max_seconds`` (default 60) before sympy starts.
     """
     t = positive_int(t, "t")
     kind = choice(kind, "kind", ("unitary", "orthogonal"))
     d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    validate.seconds(t * d ** 3 / (8 * 64), "d", f"the symbolic GD-step loss at t = {t}, d = {d}", max_seconds)
+    return _gd_step_loss_symbolic(t, d, kind)
+
+
+@functools.lru_cache(maxsize=None)
+def _gd_step_loss_symbolic(t: int, d: int, kind: str) -> sp.Expr:
     eta = sp.Symbol("eta", real=True)
     lams, ev = _eigen_symbols(d, kind)
     s = [[ev[k] ** j / sp.sqrt(d) for k in range(d)] for j in range(t + 2)]
@@ -213,23 +221,37 @@ def gd_step_loss_symbolic(t: int, d: int, kind: str = "unitary") -> sp.Expr:
 
 def raw_token_symbols(d: int, n: int) -> tuple[sp.Matrix, list[sp.Symbol]]:
     """Generic real symbols ``C_{kl}`` (d×d) and ``p_0..p_n``."""
+    d = positive_int(d, "d", maximum=validate.MAX_STATES)
+    n = positive_int(n, "n", maximum=validate.MAX_POSITIONS)
+    validate.seconds((d * d + n) / validate.MAX_STATES, "d", f"{d * d + n:,} sympy symbols")
     C = sp.Matrix(d, d, lambda i, j: sp.Symbol(f"C_{i}_{j}", real=True))
     p = [sp.Symbol(f"p_{j}", real=True) for j in range(n + 1)]
     return C, p
 
 
-@functools.lru_cache(maxsize=None)
-def raw_token_loss_symbolic(d: int, n: int, kind: str = "unitary", nu: Any = 1) -> sp.Expr:
+def raw_token_loss_symbolic(d: int, n: int, kind: str = "unitary", nu: Any = 1, *,
+                            max_seconds: float | None = None) -> sp.Expr:
     """Population loss of the raw-token model for concrete ``(d, n)``, generic ``C, p``.
 
     ``ŝ_{n+1}[k] = Σ_l C_{kl} Σ_{j=0..n} p_j conj(s_{n-1}[l]) s_j[l] s_j[k]`` with
     ``s_j[k] = λ_k^j`` (``s_0 = 1``); loss ``E Σ_k |ŝ_{n+1}[k] - λ_k^{n+1}|²`` by the
     phase-moment rule (``ν`` > 1 uses ``φ_ν``).  ``C = Σ_h b_h a_hᵀ`` (the heads enter
-    only through ``C``).  ``kind='orthogonal'``: conjugate pairs, ``d`` even.
+    only through ``C``).  ``kind='orthogonal'``: conjugate pairs, ``d`` even.  About ``d³ n / 320``
+    seconds (measured up to ``d = n = 5``): refused above ``max_seconds`` (default 60) before sympy starts.
     """
     n = positive_int(n, "n")
     kind = choice(kind, "kind", ("unitary", "orthogonal"))
     d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    validate.seconds(d ** 3 * n / (5 * 64), "d", f"the symbolic raw-token loss at d = {d}, n = {n}", max_seconds)
+    try:
+        hash(nu)
+    except TypeError:
+        raise ValueError(f"nu: expected a number or a sympy number, got {type(nu).__name__}") from None
+    return _raw_token_loss_symbolic(d, n, kind, nu)
+
+
+@functools.lru_cache(maxsize=None)
+def _raw_token_loss_symbolic(d: int, n: int, kind: str, nu: Any) -> sp.Expr:
     C, p = raw_token_symbols(d, n)
     lams, ev = _eigen_symbols(d, kind)
     loss = 0
@@ -259,8 +281,9 @@ def _raw_token_loss_lambdified(d: int, n: int, kind: str):
 
 def sequence_symbols(T: int, d: int) -> sp.Matrix:
     """Generic real tokens ``s_0..s_T`` as a ``(T+1, d)`` matrix of symbols ``s_{t}_{i}``."""
-    T = positive_int(T, "T")
-    d = positive_int(d, "d")
+    T = positive_int(T, "T", maximum=validate.MAX_POSITIONS)
+    d = positive_int(d, "d", maximum=validate.MAX_STATES)
+    validate.seconds((T + 1) * d / validate.MAX_STATES, "T", f"{(T + 1) * d:,} sympy symbols")
     return sp.Matrix(T + 1, d, lambda t, i: sp.Symbol(f"s_{t}_{i}", real=True))
 
 

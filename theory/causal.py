@@ -44,6 +44,23 @@ class CausalGraph:
 
     parents: tuple[tuple[int, ...], ...]
 
+    def __post_init__(self) -> None:
+        """The constructor takes the canonical form only (what :meth:`from_parents` builds): a
+        non-empty tuple of sorted tuples of distinct ints, entry ``i`` inside ``0..i-1``; so a cycle,
+        a self-loop or an out-of-range parent is refused here too, naming ``parents``."""
+        parents = self.parents
+        if not isinstance(parents, tuple) or not 1 <= len(parents) <= validate.MAX_POSITIONS:
+            raise ValueError(f"parents: expected a tuple of 1..{validate.MAX_POSITIONS:,} tuples (one per position; "
+                             f"or use CausalGraph.from_parents), got {type(parents).__name__}"
+                             f"{' of length ' + str(len(parents)) if isinstance(parents, tuple) else ''}")
+        for i, ps in enumerate(parents):
+            if not isinstance(ps, tuple) or any(isinstance(q, bool) or not isinstance(q, int) for q in ps):
+                raise ValueError(f"parents[{i}]: expected a tuple of ints (use CausalGraph.from_parents for other "
+                                 f"forms), got {validate.short_repr(ps)}")
+            if any(not 0 <= q < i for q in ps) or list(ps) != sorted(set(ps)):
+                raise ValueError(f"parents[{i}]: expected sorted distinct earlier positions in 0..{i - 1} "
+                                 f"(edges point forward, so no cycle), got {validate.short_repr(ps)}")
+
     @classmethod
     def from_parents(cls, parents: Sequence[Any]) -> "CausalGraph":
         """Entry ``i``: ``None`` (root), an ``int < i``, or a sequence of distinct ints ``< i``."""
@@ -51,19 +68,22 @@ class CausalGraph:
             raise ValueError(f"parents: expected a sequence with one entry per position, got {type(parents).__name__}")
         if len(parents) < 1:
             raise ValueError("parents: expected at least one position, got an empty sequence")
+        if len(parents) > validate.MAX_POSITIONS:
+            raise ValueError(f"parents: expected at most {validate.MAX_POSITIONS:,} positions, got {len(parents):,}")
         out = []
         for i, p in enumerate(parents):
             if p is None:
                 ps: tuple[int, ...] = ()
             elif isinstance(p, numbers.Integral) and not isinstance(p, bool):
                 ps = (int(p),)
-            elif isinstance(p, Sequence) and not isinstance(p, (str, bytes)):
-                ps = tuple(p)
+            elif isinstance(p, (Sequence, np.ndarray)) and not isinstance(p, (str, bytes)):
+                ps = tuple(q.item() if isinstance(q, np.integer) else q for q in p)
             else:
-                raise ValueError(f"parents[{i}]: expected None, an int or a sequence of ints, got {p!r}")
+                raise ValueError(f"parents[{i}]: expected None, an int or a sequence of ints, "
+                                 f"got {validate.short_repr(p)}")
             for q in ps:
                 if isinstance(q, bool) or not isinstance(q, numbers.Integral):
-                    raise ValueError(f"parents[{i}]: expected integer parents, got {q!r}")
+                    raise ValueError(f"parents[{i}]: expected integer parents, got {validate.short_repr(q)}")
                 if not 0 <= q < i:
                     raise ValueError(f"parents[{i}]: a parent must be an earlier position in 0..{i - 1}, got {q}")
             if len(set(ps)) != len(ps):
@@ -74,19 +94,19 @@ class CausalGraph:
     @classmethod
     def chain(cls, n: int) -> "CausalGraph":
         """The in-context Markov chain ``p(i) = i - 1``."""
-        n = validate.positive_int(n, "n")
+        n = validate.positive_int(n, "n", maximum=validate.MAX_POSITIONS)
         return cls.from_parents([None] + list(range(n - 1)))
 
     @classmethod
     def icl_pairs(cls, n: int) -> "CausalGraph":
         """Pairs ``x, f(x), x', f(x'), ...``: odd ``i`` has parent ``i - 1``; even ``i`` are roots."""
-        n = validate.positive_int(n, "n")
+        n = validate.positive_int(n, "n", maximum=validate.MAX_POSITIONS)
         return cls.from_parents([i - 1 if i % 2 else None for i in range(n)])
 
     @classmethod
     def random_forest(cls, n: int, rng: Any = None) -> "CausalGraph":
         """Each ``p(i)`` uniform on ``{∅, 0, ..., i-1}`` independently."""
-        n = validate.positive_int(n, "n")
+        n = validate.positive_int(n, "n", maximum=validate.MAX_POSITIONS)
         gen = validate.rng(rng)
         draws = gen.integers(-1, np.arange(n))  # -1 means root; upper bound exclusive: i options + root
         return cls.from_parents([None if d < 0 else int(d) for d in draws])
@@ -94,7 +114,12 @@ class CausalGraph:
     @classmethod
     def from_networkx(cls, graph: Any) -> "CausalGraph":
         """From a ``networkx.DiGraph`` on nodes ``0..n-1`` with edges parent → child."""
-        nodes = sorted(graph.nodes)
+        if not hasattr(graph, "nodes") or not hasattr(graph, "predecessors"):
+            raise ValueError(f"graph: expected a networkx.DiGraph, got {type(graph).__name__}")
+        try:
+            nodes = sorted(graph.nodes)
+        except TypeError:
+            raise ValueError("graph: expected integer nodes 0..n-1") from None
         if nodes != list(range(len(nodes))):
             raise ValueError(f"graph: expected nodes 0..n-1, got {nodes}")
         return cls.from_parents([sorted(graph.predecessors(i)) for i in nodes])
@@ -152,6 +177,7 @@ class CausalGraph:
 
     def ancestor_matrix(self) -> np.ndarray:
         """``(n, n)`` bool, ``[i, c]`` true iff ``c`` is ``i`` or an ancestor of ``i``."""
+        validate.memory(2.0 * self.n ** 2, "graph", f"the (n, n) ancestor matrix at n = {self.n:,}")
         anc = np.eye(self.n, dtype=bool)
         for i, ps in enumerate(self.parents):
             for p in ps:
@@ -164,12 +190,20 @@ class CausalGraph:
         Forests only; ``lca[i, i] = i``.
         """
         self.require_forest("lowest_common_ancestors")
+        validate.memory(40 * self.n ** 2, "graph", f"the (n, n) lowest common ancestors at n = {self.n:,}")
         anc = self.ancestor_matrix()
-        common = anc[:, None, :] & anc[None, :, :]  # (n, n, n)
-        depth = self.depths()
-        score = np.where(common, depth[None, None, :], -1)
-        lca = np.argmax(score, axis=2)
-        return np.where(common.any(axis=2), lca, -1)
+        par = self.parent_array()
+        lca = np.full((self.n, self.n), -1, dtype=np.int64)
+        # Parents come first.  For j <= i: lca(i, j) = j if j is i or an ancestor of i, else
+        # lca(p(i), j) (-1 at a root i: j then lies in another tree).  O(n²) memory, not O(n³).
+        for i in range(self.n):  # positions, not sequences
+            row = np.arange(i + 1)
+            inherited = lca[par[i], : i + 1] if par[i] >= 0 else np.full(i + 1, -1)
+            lca[i, : i + 1] = np.where(anc[i, : i + 1], row, inherited)
+            if par[i] >= 0:
+                lca[i, par[i]] = par[i]
+            lca[: i, i] = lca[i, : i]
+        return lca
 
     def lca_distances(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Four ``(n, n)`` arrays for every pair ``(i, j)``: ``same`` (one tree), the lowest common
@@ -207,7 +241,7 @@ def stationary_distribution(pi: Any) -> np.ndarray:
     Raises ``ValueError`` if some chain has no unique stationary law.
     The kernel is :func:`theory.laws.stationary_laws` (GTH state reduction).
     """
-    arr = np.asarray(pi, dtype=np.float64)
+    arr = validate.finite_array(pi, "pi")
     stack = validate.transition_stack(arr[None] if arr.ndim == 2 else arr, "pi")
     return stationary_laws(stack)[0] if arr.ndim == 2 else stationary_laws(stack)
 
@@ -217,18 +251,38 @@ root_law = root_laws
 
 
 # --------------------------------------------------------------------------- priors
+# The smallest entry a sampled π carries (2^-960 ≈ 1.0e-289); see DirichletPrior.sample.
+PROBABILITY_FLOOR = float.fromhex("0x1p-960")
+
+
 class DirichletPrior:
-    """Rows of ``π`` i.i.d. ``Dirichlet(α·1_S)``."""
+    """Rows of ``π`` i.i.d. ``Dirichlet(α·1_S)``, ``S >= 2``, ``α > 0`` (any size: 0.001 and 100 alike)."""
 
     def __init__(self, S: int, alpha: float = 0.1):
-        self.S = validate.positive_int(S, "S", minimum=2)
+        self.S = validate.positive_int(S, "S", minimum=2, maximum=validate.MAX_STATES)
         self.alpha = validate.finite_float(alpha, "alpha", positive=True)
 
-    def sample(self, size: int, rng: Any = None) -> np.ndarray:
-        """``(size, S, S)`` independent draws of ``π``."""
+    def sample(self, size: int, rng: Any = None, *, max_bytes: int | None = None) -> np.ndarray:
+        """``(size, S, S)`` independent draws of ``π``.
+
+        A Dirichlet draw has every entry positive with probability 1, but for small ``α`` an entry is
+        below the float64 range with positive probability (``P(π(a, b) < ε) ≈ ε^α``: at ``α = 0.01``
+        most rows have one below ``10^-308``), and NumPy's sampler returns it as an exact ``0``: the
+        stationary law may then vanish at a state and ``1/μ_π`` is infinite, for a chain that is
+        irreducible with probability 1.  Entries below ``PROBABILITY_FLOOR = 2^-960`` (≈ 1e-289) are
+        therefore raised to it.  Rows still sum to 1 to the last bit (the floor is far below one ulp
+        of 1), the law of π moves by at most ``S·2^-960`` in total variation, every chain is
+        irreducible with ``μ_π(a) >= min_b π(b, a) >= 2^-960``, and every ratio ``π/μ_π`` stays below
+        ``2^960``: finite.  Draws with no entry below the floor (every draw at ``α >= 0.1`` in
+        practice) are NumPy's bits, unchanged; the random stream is the same.
+        Refuses before allocating when ``size·S²`` float64 exceed the memory budget (``max_bytes``).
+        """
         size = validate.positive_int(size, "size")
+        validate.memory(16 * size * self.S ** 2, "size", f"{size:,} draws of an ({self.S}, {self.S}) matrix",
+                        max_bytes)
         gen = validate.rng(rng)
-        return gen.dirichlet(np.full(self.S, self.alpha), size=(size, self.S))
+        draws = gen.dirichlet(np.full(self.S, self.alpha), size=(size, self.S))
+        return np.maximum(draws, PROBABILITY_FLOOR, out=draws)
 
     def __repr__(self) -> str:
         return f"DirichletPrior(S={self.S}, alpha={self.alpha})"
@@ -245,8 +299,11 @@ class FinitePrior:
         self.weights = validate.probability_vector(weights, "weights", S=m)
         self.S = self.matrices.shape[1]
 
-    def sample(self, size: int, rng: Any = None) -> np.ndarray:
+    def sample(self, size: int, rng: Any = None, *, max_bytes: int | None = None) -> np.ndarray:
+        """``(size, S, S)``: ``size`` independent draws of one of the matrices (by ``weights``)."""
         size = validate.positive_int(size, "size")
+        validate.memory(16 * size * self.S ** 2, "size", f"{size:,} draws of an ({self.S}, {self.S}) matrix",
+                        max_bytes)
         gen = validate.rng(rng)
         return self.matrices[gen.choice(len(self.weights), size=size, p=self.weights)]
 
@@ -267,7 +324,7 @@ def alphabet_size(prior: Any, name: str = "prior") -> int:
 
 
 def prior_stack(prior: Any, *, draws: int = 1000, rng: Any = None, min_draws: int = 1,
-                name: str = "prior") -> tuple[np.ndarray, np.ndarray, bool]:
+                name: str = "prior", max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """The one dispatch over what may stand for π: ``(pis (m, S, S), weights (m,), is_monte_carlo)``.
 
     A prior average is ``E_π[f(π)] = Σ_k weights[k] f(pis[k])``:
@@ -277,9 +334,12 @@ def prior_stack(prior: Any, *, draws: int = 1000, rng: Any = None, min_draws: in
         ``prior.sample(draws, rng)``, weights ``1/draws``; ``is_monte_carlo`` is True
         and the average is a Monte Carlo estimate.
     """
+    draws = validate.positive_int(draws, "draws", minimum=min_draws)
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        rng = validate.rng(rng)
     if isinstance(prior, DirichletPrior):
-        draws = validate.positive_int(draws, "draws", minimum=min_draws)
-        return prior.sample(draws, validate.rng(rng)), np.full(draws, 1.0 / draws), True
+        validate.memory(16 * draws * prior.S ** 2, "draws", f"{draws:,} draws of π", max_bytes)
+        return prior.sample(draws, validate.rng(rng), max_bytes=max_bytes), np.full(draws, 1.0 / draws), True
     if isinstance(prior, FinitePrior):
         return prior.matrices, prior.weights, False
     return validate.transition_matrix(prior, name)[None], np.ones(1), False
@@ -296,22 +356,26 @@ class Batch:
 
 
 def sample_sequences(graph: CausalGraph, prior: Any, size: int, rng: Any = None,
-                     roots: str = "stationary") -> Batch:
+                     roots: str = "stationary", *, max_bytes: int | None = None) -> Batch:
     """Draw ``size`` independent ``(tokens, π, target)`` triples, vectorised over the batch.
 
     ``prior``: a ``DirichletPrior``, a ``FinitePrior`` or one fixed ``(S, S)`` matrix
     (forests).  For a k-parent graph ``prior`` must be one fixed ``(S,)*(k+1)``
     conditional table ``π(x_{p_1}, ..., x_{p_k}, ·)`` shared by every position
     with ``k`` parents; then ``target`` is ``π(x_n, ..., x_n, ·)``.
+    Refuses before allocating above the memory budget (``max_bytes``).
     """
     graph = as_causal_graph(graph)
     size = validate.positive_int(size, "size")
     roots = validate.choice(roots, "roots", ROOTS)
+    S = prior.S if is_prior(prior) else max(np.shape(prior)[-1:] or (2,))
+    validate.memory(8 * size * (3 * (graph.n + 1) + 4 * S * S + 3 * S), "size",
+                    f"{size:,} sequences of length {graph.n + 1} over {S} states", max_bytes)
     gen = validate.rng(rng)
     if is_prior(prior):
         pis = prior.sample(size, gen)
     else:
-        table = np.asarray(prior, dtype=np.float64)
+        table = validate.finite_array(prior, "prior")
         if table.ndim != graph.max_in_degree + 1 and not (graph.is_forest and table.ndim == 2):
             raise ValueError(f"prior: expected a prior or a conditional table with {max(graph.max_in_degree, 1) + 1} "
                              f"axes for this graph, got shape {table.shape}")
@@ -389,7 +453,8 @@ def _k_parent_tokens(graph: CausalGraph, cum: np.ndarray, gen: np.random.Generat
     return tokens
 
 
-def sample_k_parent_sequences(graph: CausalGraph, S: int, alpha: float, size: int, rng: Any = None) -> Batch:
+def sample_k_parent_sequences(graph: CausalGraph, S: int, alpha: float, size: int, rng: Any = None, *,
+                              max_bytes: int | None = None) -> Batch:
     """Sequences on a k-parent graph with a fresh conditional table per sequence (vectorised).
 
     Table rows ``π(c_1..c_k, ·) ~ Dirichlet(α·1_S)`` i.i.d.; roots uniform; non-roots
@@ -400,11 +465,13 @@ def sample_k_parent_sequences(graph: CausalGraph, S: int, alpha: float, size: in
     Returns ``Batch(tokens (B, T), pi (B, S^k, S), target (B, S))``.
     """
     graph = as_causal_graph(graph)
-    S = validate.positive_int(S, "S", minimum=2)
+    S = validate.positive_int(S, "S", minimum=2, maximum=validate.MAX_STATES)
     alpha = validate.finite_float(alpha, "alpha", positive=True)
     size = validate.positive_int(size, "size")
-    gen = validate.rng(rng)
     k = graph.max_in_degree
+    validate.memory(8 * size * (3 * float(S) ** (k + 1) + 2 * (graph.n + 1)), "size",
+                    f"{size:,} conditional tables of {S}^{k + 1} entries", max_bytes)
+    gen = validate.rng(rng)
     last = graph.parents[-1]
     if len(last) != k or any(ps and len(ps) != k for ps in graph.parents):
         raise ValueError(f"graph: expected every non-root, including position n-1, to have exactly {k} parents")
@@ -431,11 +498,8 @@ def count_estimator(graph: CausalGraph, tokens: Any, alpha: float, S: int) -> np
     graph = as_causal_graph(graph)
     alpha = validate.finite_float(alpha, "alpha", positive=True)
     S = validate.positive_int(S, "S", minimum=2)
-    x = np.asarray(tokens)
-    if x.ndim != 2 or x.shape[1] != graph.n + 1:
-        raise ValueError(f"tokens: expected shape (B, {graph.n + 1}), got {x.shape}")
-    if not np.issubdtype(x.dtype, np.integer) or x.min() < 0 or x.max() >= S:
-        raise ValueError(f"tokens: expected integers in 0..{S - 1}")
+    graph.require_forest("count_estimator")
+    x = validate.token_array(tokens, "tokens", S, graph.n + 1)
     par = graph.parent_array()
     child = np.flatnonzero(par >= 0)
     match = x[:, par[child]] == x[:, -1:]  # (B, #children): parent token equals the query
@@ -448,7 +512,9 @@ def count_estimator(graph: CausalGraph, tokens: Any, alpha: float, S: int) -> np
 def marginals(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
     """``(n, S)``: ``P(x_i = a) = (law_root π^{depth(i)})[a]`` for a forest and fixed ``π``."""
     graph = as_causal_graph(graph)
+    graph.require_forest("marginals")
     pi = validate.transition_matrix(pi)
+    validate.memory(8 * pi.shape[0] ** 2 * (graph.n + 2), "graph", f"the laws of {graph.n:,} positions")
     depth = graph.depths()
     return marginal_laws(root_laws(pi[None], roots), transition_powers(pi[None], int(depth.max())), depth)[0]
 
@@ -470,6 +536,8 @@ def pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np
     graph = as_causal_graph(graph)
     graph.require_forest("pairwise_joint")
     pi = validate.transition_matrix(pi)
+    validate.memory(8 * 6 * graph.n ** 2 * pi.shape[0] ** 2, "graph",
+                    f"the (n, n, S, S) pairwise joints at n = {graph.n:,}, S = {pi.shape[0]}")
     return pairwise_joints(graph, pi[None], root_laws(pi[None], roots))[0]
 
 
@@ -494,6 +562,7 @@ def ranking_pairs(graph: CausalGraph, keys: str = "earlier") -> np.ndarray:
     graph = as_causal_graph(graph)
     graph.require_forest("ranking_pairs")
     keys = validate.choice(keys, "keys", RANKING_KEYS)
+    validate.memory(40 * graph.n ** 2, "graph", f"the key comparisons at n = {graph.n:,}")
     n = graph.n
     parent = graph.parent_array()
     i, j = np.nonzero(np.tril(np.ones((n, n), dtype=bool), k=0 if keys == "all" else -1))

@@ -25,17 +25,22 @@ from theory.laws import root_laws, stationary_laws
 
 # --------------------------------------------------------------------------- sequences and their law
 def sequence_probabilities(graph: CausalGraph, pi: Any, roots: str = "stationary",
-                           max_sequences: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
+                           max_sequences: int = 2_000_000, *,
+                           max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every context ``x_0..x_{n-1}`` and its probability, for a forest and fixed ``π``.
 
     Returns ``(contexts (S^n, n) int, probabilities (S^n,))``.  Refuses with a
-    ``ValueError`` when ``S^n > max_sequences``.
+    ``ValueError`` when ``S^n > max_sequences``, or when the
+    ``(S^n, n)`` tables exceed ``max_bytes`` (default 2 GiB).
     """
     graph = as_causal_graph(graph)
     graph.require_forest("sequence_probabilities")
     pi = validate.transition_matrix(pi)
+    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
+    max_sequences = validate.positive_int(max_sequences, "max_sequences")
     S, n = pi.shape[0], graph.n
-    guard_enumeration(S ** n, max_sequences, f"S^n = {S}^{n}")
+    guard_enumeration(_power(S, n), max_sequences, f"S^n = {S}^{n}")
+    validate.memory(8 * S ** n * (4 * n + 2), "max_sequences", f"the {S}^{n} contexts", max_bytes)
     contexts = all_sequences(S, n)
     start = root_laws(pi[None], roots)[0]
     par = graph.parent_array()
@@ -44,17 +49,27 @@ def sequence_probabilities(graph: CausalGraph, pi: Any, roots: str = "stationary
     return contexts, np.prod(factors, axis=1)
 
 
-def all_sequences(S: int, length: int) -> np.ndarray:
-    """``(S^length, length)`` every sequence over ``[S]`` in lexicographic order."""
+def _power(S: int, n: int) -> int:
+    """``S^n`` as an int, capped (a 20,000-digit count only needs to read as too large)."""
+    return S ** n if n * np.log2(S) < 4000 else 2 ** 4000
+
+
+def all_sequences(S: int, length: int, *, max_bytes: int | None = None) -> np.ndarray:
+    """``(S^length, length)`` every sequence over ``[S]`` in lexicographic order (``max_bytes``: 2 GiB)."""
+    S = validate.positive_int(S, "S", maximum=validate.MAX_STATES)
+    length = validate.positive_int(length, "length", maximum=validate.MAX_POSITIONS)
+    validate.memory(16 * length * np.exp(min(length * np.log(S), np.log(np.finfo(float).max) - 60)), "length", f"every sequence of length {length} over {S} "
+                    f"states", max_bytes)
     grids = np.indices((S,) * length).reshape(length, -1)
     return np.ascontiguousarray(grids.T)
 
 
 def guard_enumeration(count: int, budget: int, what: str) -> None:
-    """Refuse an enumeration of ``count`` terms above ``budget``, naming the count."""
+    """Refuse an enumeration of ``count`` terms above ``budget`` (an integer ``>= 1``), naming the count."""
+    budget = validate.positive_int(budget, "budget")
     if count > budget:
-        raise ValueError(f"max_sequences: exact enumeration needs {count:,} terms ({what}), above the budget of "
-                         f"{budget:,}; use the Monte Carlo estimator or raise the budget")
+        raise ValueError(f"max_sequences: exact enumeration needs {validate.format_count(count)} terms ({what}), "
+                         f"above the budget of {budget:,}; use the Monte Carlo estimator or raise the budget")
 
 
 def brute_force_pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
@@ -86,19 +101,25 @@ class Population:
 
 
 def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
-                         max_sequences: int = 2_000_000) -> Population:
+                         max_sequences: int = 2_000_000, *, max_bytes: int | None = None) -> Population:
     """Every (context, query) pair with its probability, for a fixed ``π`` or a ``FinitePrior``.
 
     ``P(x_0..x_n) = Π_roots law(x_i) · Π_{i non-root} π(x_{p(i)}, x_i) · 1/S``.
     Refuses with a ``ValueError`` naming the count when ``m·S^T > max_sequences``
-    (``m`` matrices in the prior).
+    (``m`` matrices in the prior), or when its arrays (``≈ 8 m S^T (2T + 3S + 2)`` bytes) exceed
+    ``max_bytes`` (default 2 GiB).
     """
     graph = as_causal_graph(graph)
+    graph.require_forest("enumerate_population")
+    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
     if isinstance(pi, DirichletPrior):
         raise ValueError("pi: exact enumeration needs a fixed matrix or a FinitePrior, got a DirichletPrior")
     prior = pi if isinstance(pi, FinitePrior) else FinitePrior(validate.transition_matrix(pi)[None])
+    max_sequences = validate.positive_int(max_sequences, "max_sequences")
     S, m, T = prior.S, len(prior.weights), graph.n + 1
-    guard_enumeration(m * S ** T, max_sequences, f"{m} matrices × S^T = {S}^{T}")
+    guard_enumeration(m * _power(S, T), max_sequences, f"{m} matrices × S^T = {S}^{T}")
+    validate.memory(8 * m * S ** T * (2 * T + 3 * S + 2), "max_sequences",
+                    f"the population of {validate.format_count(m * S ** T)} sequences", max_bytes)
     parts = []
     for weight, p in zip(prior.weights, prior.matrices):
         contexts, prob = sequence_probabilities(graph, p, roots, max_sequences)
@@ -115,6 +136,7 @@ def likelihood_ratio_by_enumeration(graph: CausalGraph, source: Any) -> np.ndarr
     ``source``: a fixed π or a ``FinitePrior`` (stationary roots; at most 200,000 sequences).
     The oracle for :func:`theory.gradients.likelihood_ratio_matrix`.
     """
+    graph = as_causal_graph(graph)
     pop = enumerate_population(graph, source, "stationary", max_sequences=200_000)
     x, S = pop.tokens, pop.target.shape[1]
     rows = np.arange(len(x))[:, None]
@@ -130,6 +152,7 @@ def context_likelihood_ratio_by_enumeration(graph: CausalGraph, pi: Any, roots: 
     ``pi``: a fixed ``(S, S)`` matrix; either root law.
     """
     joint = brute_force_pairwise_joint(graph, pi, roots)
+    pi = validate.transition_matrix(pi)
     ratio = pi / stationary_distribution(pi)[None, :]
     return np.einsum("mjab,ba->mj", joint, ratio)
 
@@ -142,6 +165,10 @@ def information_by_enumeration(joint: np.ndarray, kind: str) -> np.ndarray:
     :func:`theory.information.mutual_information_matrix` on the joints of
     :func:`brute_force_pairwise_joint`.
     """
+    kind = validate.choice(kind, "kind", ("shannon", "chi2"))
+    joint = validate.finite_array(joint, "joint", ndim=4, nonnegative=True)
+    if joint.shape[0] != joint.shape[1]:
+        raise ValueError(f"joint: expected pairwise tables (n, n, S, S), got shape {joint.shape}")
     n = joint.shape[0]
     out = np.empty((n, n))
     for i, j in itertools.product(range(n), repeat=2):
@@ -153,3 +180,21 @@ def information_by_enumeration(joint: np.ndarray, kind: str) -> np.ndarray:
             mask = np.outer(p, q) > 0
             out[i, j] = np.sum(P[mask] ** 2 / np.outer(p, q)[mask]) - 1.0
     return out
+
+
+def positional_gd_path_by_iteration(C: Any, n_max: int, nu: float, lr: float, steps: int) -> np.ndarray:
+    """Oracle for :func:`theory.positional.positional_gd_path`: the explicit iteration
+    ``p_n ← p_n - lr·(2/n_max)(G_n p_n - g_n)``, row by row and step by step from ``P = 0``;
+    ``(n_max, n_max + 1)``.  Loops on purpose: clarity over speed."""
+    from theory.positional import positional_gram
+
+    n_max = validate.positive_int(n_max, "n_max", maximum=validate.MAX_POSITIONS)
+    steps = validate.positive_int(steps, "steps", minimum=0)
+    lr = validate.finite_float(lr, "lr", positive=True)
+    validate.seconds(steps * n_max / validate.MAX_STATES, "steps", f"{steps:,} steps over {n_max:,} rows")
+    P = np.zeros((n_max, n_max + 1))
+    grams = [positional_gram(C, n, nu) for n in range(1, n_max + 1)]
+    for _ in range(steps):
+        for n, (G, g, _) in enumerate(grams, start=1):
+            P[n - 1, : n + 1] -= lr * 2.0 / n_max * (G @ P[n - 1, : n + 1] - g)
+    return P

@@ -31,6 +31,10 @@ class Estimate:
 
     def __post_init__(self) -> None:
         value, stderr = np.ma.getdata(self.value), np.ma.getdata(self.stderr)
+        if np.shape(stderr) != np.shape(value):
+            raise ValueError(f"stderr: expected the shape of value {np.shape(value)}, got {np.shape(stderr)}")
+        if isinstance(self.draws, bool) or not isinstance(self.draws, (int, np.integer)) or self.draws < 1:
+            raise ValueError(f"draws: expected an integer >= 1, got {self.draws!r}")
         full = np.ones(np.shape(value), dtype=bool)
         defined = full if self.defined is None else np.asarray(self.defined, dtype=bool)
         finite_variance = full if self.finite_variance is None else np.asarray(self.finite_variance, dtype=bool)
@@ -67,7 +71,14 @@ def mean_and_stderr(samples: np.ndarray, axis: int = 0, *, defined: np.ndarray |
     ``defined`` / ``finite_variance``: optional masks (shape of the mean) of the entries whose
     expectation / second moment exists, known from the mathematics (see :class:`Estimate`).
     """
-    samples = np.asarray(samples, dtype=np.float64)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise ValueError(f"axis: expected an integer axis, got {axis!r}")
+    samples = np.asarray(samples)
+    if samples.dtype.kind not in "fiu":
+        raise ValueError(f"samples: expected an array of real numbers, got dtype {samples.dtype}")
+    samples = samples.astype(np.float64, copy=False)
+    if not -samples.ndim <= axis < samples.ndim:
+        raise ValueError(f"axis: expected an axis of an array with {samples.ndim} dimensions, got {axis}")
     k = samples.shape[axis]
     if k < 2:
         raise ValueError(f"samples: expected at least 2 samples along axis {axis}, got {k}")
@@ -78,6 +89,10 @@ def mean_and_stderr(samples: np.ndarray, axis: int = 0, *, defined: np.ndarray |
 def pooled(chunks: list[Estimate]) -> Estimate:
     """Combine estimates of the same mean over disjoint samples (weights by draws); an entry is
     defined (has finite variance) only if it is in every chunk."""
+    if not isinstance(chunks, (list, tuple)) or not chunks or not all(isinstance(c, Estimate) for c in chunks):
+        raise ValueError("chunks: expected a non-empty list of Estimate")
+    if len({np.shape(c.value) for c in chunks}) != 1:
+        raise ValueError(f"chunks: expected estimates of one shape, got {sorted({np.shape(c.value) for c in chunks})}")
     draws = sum(c.draws for c in chunks)
     values = [np.ma.getdata(c.value) for c in chunks]
     stderrs = [np.ma.getdata(c.stderr) for c in chunks]

@@ -45,14 +45,37 @@ from theory.laws import ROOTS, marginal_laws, root_laws, stationary_laws, transi
 
 LOSSES = ("linearized", "cross_entropy")
 
+# The smallest stationary probability the linearised loss divides by: below it the ratios
+# π(b, a)/μ_π(a) (and N) may exceed the float64 range.  Draws of a DirichletPrior always clear it
+# (their entries are >= theory.causal.PROBABILITY_FLOOR ≈ 1e-289, so μ_π >= 1e-289).
+MIN_STATIONARY = 1e-300
+
 
 def _require_full_support(mu: np.ndarray) -> None:
-    if np.any(mu <= 0):
-        raise ValueError(f"pi: the linearised loss divides by the stationary law μ_π, which must have full support; "
+    if not np.all(mu >= MIN_STATIONARY):
+        raise ValueError(f"pi: the linearised loss divides by the stationary law μ_π, which must have full support "
+                         f"(every μ_π(a) >= {MIN_STATIONARY:g}, so that π/μ_π is a float64 number); "
                          f"got min μ_π = {mu.min():.3g}")
 
 
-def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
+def _ratio_bytes(graph: CausalGraph, S: int) -> tuple[float, float]:
+    """``(fixed, per matrix)`` peak bytes of :func:`_likelihood_ratio_stack`: the ``(n, n)`` graph tables
+    and, per matrix, the ``(n, n, S)`` gathers and the ``(D+1, S, S)`` powers."""
+    n, depth = graph.n, int(graph.depths().max()) if graph.is_forest else graph.n
+    return 80 * n * n, 8 * (3 * n * n * S + 3 * (depth + 2) * S * S + 4 * (n + 1) ** 2)
+
+
+def _draw_chunk(graph: CausalGraph, S: int, m: int, max_bytes: int | None, name: str, chunk: int) -> int:
+    """Matrices per block so that one block fits the memory budget (``chunk`` when it does)."""
+    fixed, per = _ratio_bytes(graph, S)
+    budget = validate.max_bytes(max_bytes)
+    validate.memory(fixed + per + 8 * m * (graph.n + 1) ** 2 * 2, name,
+                    f"N at n = {graph.n:,}, S = {S} ({m:,} matrices)", budget)
+    return int(max(1, min(chunk, (budget - fixed) // per)))
+
+
+def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationary", *,
+                            max_bytes: int | None = None) -> np.ndarray:
     """The ``(T, T)`` matrix ``N`` of spec section 4, ``N[m, j] = S·E[ π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n] ]``.
 
     With the query ``x_n`` uniform and independent of the context:
@@ -63,7 +86,9 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
     For a parent under stationary roots, ``N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)})``.
 
     ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact average).
-    Forests only; the stationary law must have full support.
+    Forests only; the stationary law must have full support (``μ_π >= MIN_STATIONARY = 1e-300``,
+    else ``N`` is not a float64 number).  Peak memory ``≈ 96 n² + m (32 n² S + 24 D S²)`` bytes for
+    ``m`` matrices and depth ``D``, refused above ``max_bytes`` (default 2 GiB) before allocating.
     """
     graph = as_causal_graph(graph)
     graph.require_forest("likelihood_ratio_matrix")
@@ -72,7 +97,10 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
         raise ValueError("pi: N is exact only for a fixed matrix or a FinitePrior; "
                          "use attention_gradient_at_init for a Monte Carlo average over a DirichletPrior")
     pis, weights, _ = prior_stack(pi, name="pi")
-    return np.einsum("k,kij->ij", weights, _likelihood_ratio_stack(graph, pis, roots))
+    chunk = _draw_chunk(graph, pis.shape[1], len(pis), max_bytes, "graph", len(pis))
+    stack = np.concatenate([_likelihood_ratio_stack(graph, pis[k:k + chunk], roots)
+                            for k in range(0, len(pis), chunk)])
+    return np.einsum("k,kij->ij", weights, stack)
 
 
 def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> np.ndarray:
@@ -113,6 +141,11 @@ def likelihood_ratio_from_joint(joint: np.ndarray, pis: np.ndarray, mu: np.ndarr
 
     No validation; works for object (sympy) arrays.
     """
+    joint, pis, mu = np.asarray(joint), np.asarray(pis), np.asarray(mu)
+    if joint.ndim != 5 or pis.ndim != 3 or mu.ndim != 2 or joint.shape[1] != joint.shape[2] or \
+            joint.shape[0] != pis.shape[0] or joint.shape[3:] != pis.shape[1:] or mu.shape != pis.shape[:2]:
+        raise ValueError(f"joint: expected shapes joint (m, n, n, S, S), pis (m, S, S), mu (m, S); got "
+                         f"{joint.shape}, {pis.shape}, {mu.shape}")
     m, n = joint.shape[:2]
     ratio = pis / mu[:, None, :]  # R[b, a] = π(b, a) / μ(a)
     marg = np.einsum("miiab->mia", joint) if joint.dtype != object else _diag_marginals(joint)
@@ -132,8 +165,13 @@ def _diag_marginals(joint: np.ndarray) -> np.ndarray:
 def attention_gradient_from_N(N: np.ndarray, S: int) -> np.ndarray:
     """``g`` from ``N``: the closed form above, zero above the diagonal.
 
-    ``N``: ``(..., T, T)`` (float or object/sympy entries) → ``(..., T, T)``.
+    ``N``: ``(..., T, T)`` (float or object/sympy entries) → ``(..., T, T)``; ``S >= 2`` the alphabet size.
     """
+    S = validate.positive_int(S, "S", minimum=2)
+    if not isinstance(N, np.ndarray) or N.dtype != object:
+        N = validate.finite_array(N, "N")
+    if N.ndim < 2 or N.shape[-1] != N.shape[-2] or N.shape[-1] < 2:
+        raise ValueError(f"N: expected a (..., T, T) array with T >= 2, got shape {N.shape}")
     T = N.shape[-1]
     count = np.arange(1, T + 1)
     Nbar = np.cumsum(N, axis=-1) / count  # Nbar[..., m, i] = mean_{l<=i} N[m, l]
@@ -154,11 +192,16 @@ def attention_gradient_integrand(tokens: Any, target: Any, reference: Any) -> np
     ``reference (B, S)`` the law the loss is linearised around (``μ_π`` or the
     empirical law ``ĉ``); it must be positive on every token present.
     """
-    x = np.asarray(tokens)
     y = validate.finite_array(target, "target", ndim=2, nonnegative=True)
-    r = validate.finite_array(reference, "reference", ndim=2, nonnegative=True)
-    if x.ndim != 2 or x.shape[0] != y.shape[0] or r.shape != y.shape:
-        raise ValueError(f"tokens: expected shape (B, T) matching target {y.shape} and reference {r.shape}, got {x.shape}")
+    if y.shape[1] < 2 or y.shape[0] < 1:
+        raise ValueError(f"target: expected shape (B, S) with S >= 2 (one law per sequence), got {y.shape}")
+    r = validate.finite_array(reference, "reference", shape=y.shape, nonnegative=True)
+    for name, law in (("target", y), ("reference", r)):
+        if np.max(np.abs(law.sum(axis=1) - 1.0)) > validate.ROW_SUM_TOL:
+            raise ValueError(f"{name}: expected rows summing to 1 (one law on [S] per sequence)")
+    x = validate.token_array(tokens, "tokens", y.shape[1])
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"tokens: expected {y.shape[0]} sequences (the rows of target), got shape {x.shape}")
     B, T = x.shape
     rows = np.arange(B)[:, None]
     r_tok = r[rows, x]
@@ -175,7 +218,9 @@ def attention_gradient_integrand(tokens: Any, target: Any, reference: Any) -> np
 
 def empirical_law(tokens: Any, S: int) -> np.ndarray:
     """``ĉ (B, S)``: the frequency of each token among the ``T`` tokens (query included)."""
-    x = np.asarray(tokens)
+    S = validate.positive_int(S, "S", minimum=2, maximum=validate.MAX_STATES)
+    x = validate.token_array(tokens, "tokens", S)
+    validate.memory(8 * x.shape[0] * S, "tokens", f"the empirical laws of {x.shape[0]:,} sequences")
     counts = np.zeros((x.shape[0], S))
     np.add.at(counts, (np.repeat(np.arange(x.shape[0]), x.shape[1]), x.ravel()), 1.0)
     return counts / x.shape[1]
@@ -223,6 +268,9 @@ def attention_gradient_defined(graph: CausalGraph, prior: Any, *, loss: str = "l
     graph = as_causal_graph(graph)
     validate.choice(loss, "loss", LOSSES)
     validate.choice(roots, "roots", ROOTS)
+    order = validate.positive_int(order, "order")
+    if not isinstance(prior, (DirichletPrior, FinitePrior)):
+        alphabet_size(prior, "prior")
     T = graph.n + 1
     defined = np.ones((T, T), dtype=bool)
     if loss == "linearized" and not inverse_stationary_moment_finite(prior, order):
@@ -235,8 +283,8 @@ def attention_gradient_defined(graph: CausalGraph, prior: Any, *, loss: str = "l
 
 
 def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "linearized", roots: str = "stationary",
-                               draws: int = 1000, rng: Any = None,
-                               max_sequences: int = 2_000_000) -> np.ndarray | Estimate:
+                               draws: int = 1000, rng: Any = None, max_sequences: int = 2_000_000,
+                               max_bytes: int | None = None) -> np.ndarray | Estimate:
     """The coefficient ``g`` with ``∂L/∂A1 = β·g + O(β²)`` at ``A1 = 0, A2 = β·I_S``; ``(T, T)``.
 
     ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact), or a
@@ -253,14 +301,19 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
     ``loss="cross_entropy"``: the exact expectation of the integrand with
     ``r = ĉ`` by enumerating all ``S^T`` sequences (refused above
     ``max_sequences``); finite at every ``β -> 0`` because ``ĉ >= 1/T`` on every
-    token present.
+    token present.  The ``(B, T, T)`` integrand is summed in blocks of sequences, so the peak is
+    the enumerated population (``≈ 8 B (T + 3S)`` bytes), checked against ``max_bytes``
+    (default 2 GiB) before enumerating; the linearised path is checked like
+    :func:`likelihood_ratio_matrix`.
     """
     graph = as_causal_graph(graph)
     graph.require_forest("attention_gradient_at_init")
     loss = validate.choice(loss, "loss", LOSSES)
     validate.choice(roots, "roots", ROOTS)
-    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi")
-    samples = _gradient_stack(graph, pis, loss, roots, max_sequences)
+    max_sequences = validate.positive_int(max_sequences, "max_sequences")
+    budget = validate.max_bytes(max_bytes)
+    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi", max_bytes=budget)
+    samples = _gradient_stack(graph, pis, loss, roots, max_sequences, budget=budget)
     if not monte_carlo:
         return np.einsum("k,kij->ij", weights, samples)
     defined = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=1)
@@ -276,20 +329,32 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
 
 
 def _gradient_stack(graph: CausalGraph, pis: np.ndarray, loss: str, roots: str, max_sequences: int,
-                    chunk: int = 256) -> np.ndarray:
+                    chunk: int = 256, budget: int | None = None) -> np.ndarray:
     """``(m, T, T)`` coefficients ``g`` for a validated stack ``(m, S, S)``."""
     S = pis.shape[1]
     if loss == "cross_entropy":
-        return np.stack([_cross_entropy_gradient(graph, p, roots, max_sequences) for p in pis])
+        return np.stack([_cross_entropy_gradient(graph, p, roots, max_sequences, budget) for p in pis])
+    chunk = _draw_chunk(graph, S, len(pis), budget, "graph", chunk)
     blocks = [attention_gradient_from_N(_likelihood_ratio_stack(graph, pis[k:k + chunk], roots), S)
               for k in range(0, len(pis), chunk)]  # chunks of draws bound the (m, n, n, S, S) memory
     return np.concatenate(blocks)
 
 
-def _cross_entropy_gradient(graph: CausalGraph, pi: np.ndarray, roots: str, max_sequences: int) -> np.ndarray:
-    pop = enumerate_population(graph, pi, roots, max_sequences=max_sequences)
-    G = attention_gradient_integrand(pop.tokens, pop.target, empirical_law(pop.tokens, pi.shape[0]))
-    return np.einsum("b,bij->ij", pop.probability, G)
+# Sequences per block of the cross-entropy integrand: its (B, T, T) temporaries stay near 256 MiB.
+INTEGRAND_BLOCK_BYTES = 2 ** 28
+
+
+def _cross_entropy_gradient(graph: CausalGraph, pi: np.ndarray, roots: str, max_sequences: int,
+                            budget: int | None = None) -> np.ndarray:
+    pop = enumerate_population(graph, pi, roots, max_sequences=max_sequences, max_bytes=budget)
+    T = graph.n + 1
+    block = max(1, INTEGRAND_BLOCK_BYTES // (48 * T * T))
+    g = np.zeros((T, T))
+    for k in range(0, len(pop.tokens), block):  # blocks of sequences bound the (B, T, T) integrand
+        x, y = pop.tokens[k:k + block], pop.target[k:k + block]
+        G = attention_gradient_integrand(x, y, empirical_law(x, pi.shape[0]))
+        g = g + np.einsum("b,bij->ij", pop.probability[k:k + block], G)
+    return g
 
 
 # --------------------------------------------------------------------------- away from A1 = 0: the small-β form
@@ -299,6 +364,7 @@ def causal_softmax(A: np.ndarray) -> np.ndarray:
 
     NumPy (the torch models mask their own logits in ``model/``).
     """
+    A = validate.square_matrix(A, "A")
     T = A.shape[0]
     logits = np.where(np.tril(np.ones((T, T), dtype=bool)), A, -np.inf)
     a = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -313,6 +379,11 @@ def small_beta_attention_gradient(M: np.ndarray, A1: np.ndarray, beta: float) ->
     zero above the diagonal.  ``M (T, T)``: the drift matrix ``M / (S T)`` of
     :func:`drift_matrix`; ``A1 (T, T)``.
     """
+    M = validate.square_matrix(M, "M")
+    A1 = validate.square_matrix(A1, "A1")
+    if A1.shape != M.shape:
+        raise ValueError(f"A1: expected shape {M.shape} (that of M), got {A1.shape}")
+    beta = validate.finite_float(beta, "beta")
     T = M.shape[0]
     lower = np.tril(np.ones((T, T), dtype=bool))
     a = causal_softmax(A1)
@@ -321,7 +392,7 @@ def small_beta_attention_gradient(M: np.ndarray, A1: np.ndarray, beta: float) ->
 
 
 def drift_matrix(graph: CausalGraph, prior: Any, *, roots: str = "stationary", draws: int = 2000,
-                 rng: Any = None) -> np.ndarray:
+                 rng: Any = None, max_bytes: int | None = None) -> np.ndarray:
     """``M / (S T)``, ``M[i, j] = N[i, j] - (1/T) Σ_m N[m, j]``, averaged over the prior; ``(T, T)``.
 
     Exact for a fixed ``π`` or a ``FinitePrior``; for a ``DirichletPrior`` the
@@ -335,10 +406,15 @@ def drift_matrix(graph: CausalGraph, prior: Any, *, roots: str = "stationary", d
     ``g[0, 0]``), and with them the entries of ``M``.  There the returned draws-average is a random number that grows with ``draws``,
     not an estimate; it is returned unmasked (a plain array), like every other entry.
     """
+    graph = as_causal_graph(graph)
+    graph.require_forest("drift_matrix")
+    validate.choice(roots, "roots", ROOTS)
+    if not isinstance(prior, (DirichletPrior, FinitePrior)):
+        validate.transition_matrix(prior, "prior")
     if isinstance(prior, DirichletPrior):
-        pis, weights, _ = prior_stack(prior, draws=draws, rng=rng)
+        pis, weights, _ = prior_stack(prior, draws=draws, rng=rng, max_bytes=max_bytes)
         prior = FinitePrior(pis, weights)
-    N = likelihood_ratio_matrix(graph, prior, roots)
+    N = likelihood_ratio_matrix(graph, prior, roots, max_bytes=max_bytes)
     T = N.shape[0]
     S = alphabet_size(prior)
     return (N - N.sum(axis=0, keepdims=True) / T) / (S * T)

@@ -22,7 +22,7 @@ from theory.causal import CausalGraph, FinitePrior, as_causal_graph, pairwise_jo
 from theory.estimates import Estimate, mean_and_stderr
 from theory.laws import ROOTS, pairwise_joints, root_laws
 
-KINDS = ("shannon", "chi2")
+INFORMATION_KINDS = ("shannon", "chi2")  # the named f: t log t (Shannon, nats) and (t - 1)² (χ²)
 
 
 def squared_hellinger(t: np.ndarray) -> np.ndarray:
@@ -52,7 +52,7 @@ def _check_f(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np
 def _generator(kind: Any) -> Callable[[np.ndarray], np.ndarray] | str:
     if callable(kind):
         return _check_f(kind)
-    if kind not in KINDS:
+    if kind not in INFORMATION_KINDS:
         raise ValueError(f"kind: expected 'shannon', 'chi2' or a callable f, got {kind!r}")
     return kind
 
@@ -123,21 +123,28 @@ def pairwise_information_matrix(joint: Any, kind: Any = "shannon") -> np.ndarray
 
 
 def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon", roots: str = "stationary",
-                              *, draws: int = 1000, rng: Any = None) -> np.ndarray | Estimate:
+                              *, draws: int = 1000, rng: Any = None,
+                              max_bytes: int | None = None) -> np.ndarray | Estimate:
     """``(n, n)`` matrix ``[I_f(x_i; x_j)]`` of the context tokens of a forest.
 
     ``pi``: a fixed ``(S, S)`` matrix (exact); a ``FinitePrior`` (exact average
     ``Σ_k w_k I_f^{π_k}``); or a ``DirichletPrior`` (Monte Carlo average over
     ``draws`` draws of ``π``, the inner quantity exact, returned as an
     ``Estimate`` with standard errors).  The average is of the information
-    under each ``π``, not the information of the ``π``-mixture.
+    under each ``π``, not the information of the ``π``-mixture.  The ``(n, n, S, S)`` joints of
+    each ``π`` (``≈ 48 n² S²`` bytes) are formed in blocks of draws within ``max_bytes`` (default
+    2 GiB); one ``π`` above it is refused before allocating.
     """
     graph = as_causal_graph(graph)
     graph.require_forest("mutual_information_matrix")
     kind = _generator(kind)
     validate.choice(roots, "roots", ROOTS)
-    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi")
-    samples = _information_stack(graph, pis, kind, roots)
+    budget = validate.max_bytes(max_bytes)
+    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi", max_bytes=budget)
+    per = 8 * 6 * graph.n ** 2 * pis.shape[1] ** 2
+    validate.memory(per + 8 * len(pis) * graph.n ** 2, "graph",
+                    f"the pairwise joints at n = {graph.n:,}, S = {pis.shape[1]}", budget)
+    samples = _information_stack(graph, pis, kind, roots, chunk=int(max(1, min(64, budget // per))))
     if monte_carlo:
         return mean_and_stderr(samples)
     return np.einsum("k,kij->ij", weights, samples)
@@ -151,6 +158,11 @@ def mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str = "st
     not the average ``Σ_k w_k I^{π_k}`` of :func:`mutual_information_matrix`.  ``prior`` a
     ``FinitePrior``; forests.
     """
+    if not isinstance(prior, FinitePrior):
+        raise ValueError(f"prior: expected a FinitePrior, got {type(prior).__name__}")
+    graph = as_causal_graph(graph)
+    graph.require_forest("mixture_information")
+    validate.choice(roots, "roots", ROOTS)
     joint = sum(w * pairwise_joint(graph, p, roots) for w, p in zip(prior.weights, prior.matrices))
     return information_of_pairwise_joints(joint, "shannon")
 

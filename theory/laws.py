@@ -81,6 +81,12 @@ def _state_reduction(pis: np.ndarray) -> np.ndarray:
         mu[:, 0] = 1.0
         for k in range(1, S):
             mu[:, k] = np.einsum("mi,mi->m", mu[:, :k], P[:, :k, k])
+            # Unnormalised weights grow by up to 1/min(out) per state (2^960 for floored Dirichlet
+            # draws): rescale rows above 2^32 by a power of two, which is exact, so the normalised law
+            # keeps the same bits and never overflows.
+            big = mu[:, k] > 2.0 ** 32
+            if np.any(big):
+                mu[big] = np.ldexp(mu[big], -np.frexp(mu[big].max(axis=1))[1][:, None])
         mu = mu / mu.sum(axis=1, keepdims=True)
     return np.where(np.all(np.isfinite(mu), axis=1, keepdims=True), mu, np.nan)
 

@@ -6,7 +6,10 @@
     @given(forests(6), transition_matrices(3))
     def test_my_claim(graph, pi): ...
 
-Every strategy draws float64 objects that pass the toolkit's validation.
+Every strategy draws float64 objects that pass the toolkit's validation, and refuses, with a
+``ValueError`` naming the parameter, parameters that would make invalid objects (``forests(0)``,
+``transition_matrices(1)``): fixed sizes are checked when the strategy is built, sizes drawn from
+a strategy when they are drawn.
 """
 
 from __future__ import annotations
@@ -14,34 +17,66 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from theory import validate
 from theory.causal import CausalGraph, DirichletPrior, FinitePrior
 
 KINDS = ("generic", "near_degenerate", "self_looping", "sparse")
+
+# Strategies draw small objects: sizes above these are refused (a property test of 10^6 positions
+# would draw a million hypothesis choices per example).
+MAX_STRATEGY_POSITIONS = 1000
+MAX_STRATEGY_STATES = 100
+
+
+def _size(value, name: str, minimum: int, maximum: int):
+    """A fixed size checked now, or a strategy whose draws are checked when drawn."""
+    if isinstance(value, st.SearchStrategy):
+        return value
+    return validate.positive_int(value, name, minimum=minimum, maximum=maximum)
+
+
+def _draw_size(draw, value, name: str, minimum: int, maximum: int) -> int:
+    size = draw(value) if isinstance(value, st.SearchStrategy) else value
+    return validate.positive_int(size, name, minimum=minimum, maximum=maximum)
 
 
 def _normalise_rows(weights: np.ndarray) -> np.ndarray:
     return weights / weights.sum(axis=-1, keepdims=True)
 
 
+def forests(n: int | st.SearchStrategy[int] = st.integers(1, 6)) -> st.SearchStrategy[CausalGraph]:
+    """Forests on ``n >= 1`` positions: each ``p(i)`` is a root or any earlier position."""
+    return _forests(_size(n, "n", 1, MAX_STRATEGY_POSITIONS))
+
+
 @st.composite
-def forests(draw, n: int | st.SearchStrategy[int] = st.integers(1, 6)) -> CausalGraph:
-    """Forests on ``n`` positions: each ``p(i)`` is a root or any earlier position."""
-    size = draw(n) if isinstance(n, st.SearchStrategy) else n
+def _forests(draw, n) -> CausalGraph:
+    size = _draw_size(draw, n, "n", 1, MAX_STRATEGY_POSITIONS)
     parents = [None] + [draw(st.one_of(st.none(), st.integers(0, i - 1))) for i in range(1, size)]
     return CausalGraph.from_parents(parents)
 
 
+def trees(n: int | st.SearchStrategy[int] = st.integers(1, 6)) -> st.SearchStrategy[CausalGraph]:
+    """Single trees rooted at 0 on ``n >= 1`` positions: every ``i >= 1`` has a parent in ``0..i-1``."""
+    return _trees(_size(n, "n", 1, MAX_STRATEGY_POSITIONS))
+
+
 @st.composite
-def trees(draw, n: int | st.SearchStrategy[int] = st.integers(1, 6)) -> CausalGraph:
-    """Single trees rooted at 0: every ``i >= 1`` has a parent in ``0..i-1``."""
-    size = draw(n) if isinstance(n, st.SearchStrategy) else n
+def _trees(draw, n) -> CausalGraph:
+    size = _draw_size(draw, n, "n", 1, MAX_STRATEGY_POSITIONS)
     return CausalGraph.from_parents([None] + [draw(st.integers(0, i - 1)) for i in range(1, size)])
 
 
+def k_parent_dags(n: int | st.SearchStrategy[int] = st.integers(2, 6), k: int = 2) -> st.SearchStrategy[CausalGraph]:
+    """DAGs where each position ``i >= k`` has exactly ``k >= 1`` distinct earlier parents, earlier ones
+    are roots; ``n >= k + 1`` (at least one position with parents)."""
+    k = validate.positive_int(k, "k", maximum=MAX_STRATEGY_POSITIONS)
+    return _k_parent_dags(_size(n, "n", k + 1, MAX_STRATEGY_POSITIONS), k)
+
+
 @st.composite
-def k_parent_dags(draw, n: int | st.SearchStrategy[int] = st.integers(2, 6), k: int = 2) -> CausalGraph:
-    """DAGs where each position ``i >= k`` has exactly ``k`` distinct earlier parents, earlier ones are roots."""
-    size = draw(n) if isinstance(n, st.SearchStrategy) else n
+def _k_parent_dags(draw, n, k: int) -> CausalGraph:
+    size = _draw_size(draw, n, "n", k + 1, MAX_STRATEGY_POSITIONS)
     parents: list = []
     for i in range(size):
         if i < k:
@@ -51,20 +86,24 @@ def k_parent_dags(draw, n: int | st.SearchStrategy[int] = st.integers(2, 6), k: 
     return CausalGraph.from_parents(parents)
 
 
-@st.composite
-def transition_matrices(draw, S: int | st.SearchStrategy[int] = st.integers(2, 4),
-                        kind: str | None = None) -> np.ndarray:
+def transition_matrices(S: int | st.SearchStrategy[int] = st.integers(2, 4),
+                        kind: str | None = None) -> st.SearchStrategy[np.ndarray]:
     """Row-stochastic ``(S, S)`` float64 matrices with full support (a unique, positive stationary law).
 
     ``kind``: ``"generic"`` (entries bounded away from 0), ``"near_degenerate"``
     (rows close to one-hot, smallest entries down to ~1e-6), ``"self_looping"``
     (diagonal weight up to 0.999), ``"sparse"`` (Dirichlet-like, many small
-    entries); ``None`` mixes them.
+    entries); ``None`` mixes them.  ``S >= 2``.
     """
-    size = draw(S) if isinstance(S, st.SearchStrategy) else S
+    if kind is not None:
+        validate.choice(kind, "kind", KINDS)
+    return _transition_matrices(_size(S, "S", 2, MAX_STRATEGY_STATES), kind)
+
+
+@st.composite
+def _transition_matrices(draw, S, kind: str | None) -> np.ndarray:
+    size = _draw_size(draw, S, "S", 2, MAX_STRATEGY_STATES)
     kind = draw(st.sampled_from(KINDS)) if kind is None else kind
-    if kind not in KINDS:
-        raise ValueError(f"kind: expected one of {KINDS} or None, got {kind!r}")
     unit = st.floats(0.05, 1.0, allow_nan=False)
     w = np.array(draw(st.lists(unit, min_size=size * size, max_size=size * size))).reshape(size, size)
     if kind == "near_degenerate":
@@ -80,26 +119,48 @@ def transition_matrices(draw, S: int | st.SearchStrategy[int] = st.integers(2, 4
     return _normalise_rows(w)
 
 
+def finite_priors(S: int | st.SearchStrategy[int] = st.integers(2, 3), size: int = 3) -> st.SearchStrategy[FinitePrior]:
+    """Finite priors: 1..size (``>= 1``) transition matrices on ``S >= 2`` states with random positive weights."""
+    size = validate.positive_int(size, "size", maximum=MAX_STRATEGY_POSITIONS)
+    return _finite_priors(_size(S, "S", 2, MAX_STRATEGY_STATES), size)
+
+
 @st.composite
-def finite_priors(draw, S: int | st.SearchStrategy[int] = st.integers(2, 3), size: int = 3) -> FinitePrior:
-    """Finite priors: 1..size transition matrices with random positive weights."""
-    s = draw(S) if isinstance(S, st.SearchStrategy) else S
+def _finite_priors(draw, S, size: int) -> FinitePrior:
+    s = _draw_size(draw, S, "S", 2, MAX_STRATEGY_STATES)
     m = draw(st.integers(1, size))
     mats = np.stack([draw(transition_matrices(s)) for _ in range(m)])
     w = np.array(draw(st.lists(st.floats(0.1, 1.0), min_size=m, max_size=m)))
     return FinitePrior(mats, w / w.sum())
 
 
-@st.composite
-def dirichlet_priors(draw, S: int | st.SearchStrategy[int] = st.integers(2, 10)) -> DirichletPrior:
-    """Dirichlet priors ``Dirichlet(α·1_S)`` with ``α`` in ``[0.05, 5]``."""
-    s = draw(S) if isinstance(S, st.SearchStrategy) else S
-    return DirichletPrior(s, draw(st.floats(0.05, 5.0)))
+def dirichlet_priors(S: int | st.SearchStrategy[int] = st.integers(2, 10),
+                     alpha: float | st.SearchStrategy[float] = st.floats(0.05, 5.0)) -> st.SearchStrategy[DirichletPrior]:
+    """Dirichlet priors ``Dirichlet(α·1_S)``, ``S >= 2``, ``α > 0`` (default ``α`` in ``[0.05, 5]``;
+    small ``α`` such as ``0.001`` is valid: draws carry entries down to ``PROBABILITY_FLOOR``)."""
+    if not isinstance(alpha, st.SearchStrategy):
+        alpha = st.just(validate.finite_float(alpha, "alpha", positive=True))
+    return _dirichlet_priors(_size(S, "S", 2, MAX_STRATEGY_STATES), alpha)
 
 
 @st.composite
-def joint_distributions(draw, n: int = 3, alphabet: int = 2) -> np.ndarray:
-    """A full joint law of ``n`` variables on ``[alphabet]``: an array with ``n`` axes, positive entries."""
+def _dirichlet_priors(draw, S, alpha) -> DirichletPrior:
+    s = _draw_size(draw, S, "S", 2, MAX_STRATEGY_STATES)
+    return DirichletPrior(s, draw(alpha))
+
+
+def joint_distributions(n: int = 3, alphabet: int = 2) -> st.SearchStrategy[np.ndarray]:
+    """A full joint law of ``n >= 1`` variables on ``[alphabet]`` (``alphabet >= 2``, at most 4096
+    cells): an array with ``n`` axes, positive entries."""
+    n = validate.positive_int(n, "n", maximum=12)
+    alphabet = validate.positive_int(alphabet, "alphabet", minimum=2, maximum=64)
+    if alphabet ** n > 4096:
+        raise ValueError(f"n: alphabet^n = {alphabet}^{n} cells, expected at most 4096")
+    return _joint_distributions(n, alphabet)
+
+
+@st.composite
+def _joint_distributions(draw, n: int, alphabet: int) -> np.ndarray:
     cells = alphabet ** n
     w = np.array(draw(st.lists(st.floats(1e-3, 1.0), min_size=cells, max_size=cells)))
     w = w ** draw(st.floats(1.0, 6.0))

@@ -66,6 +66,11 @@ from theory.laws import ROOTS, pairwise_joints
 
 S_SYMBOLIC = 2
 MAX_CONTEXT = 3
+# The symbolic forward pass has O(T² S) exp terms per sequence; sympy's time grows fast with it, so
+# sizes are capped (T <= 8 tokens, S <= 4 states, order <= 6 in β) instead of running for hours.
+MAX_SYMBOLIC_TOKENS = 8
+MAX_SYMBOLIC_STATES = 4
+MAX_BETA_ORDER = 6
 
 p, q = sp.symbols("p q", positive=True)
 beta = sp.Symbol("beta", real=True)
@@ -91,7 +96,7 @@ def symbolic_root_law(roots: str = "stationary") -> sp.Matrix:
 
 def attention_symbols(T: int) -> sp.Matrix:
     """``(T, T)`` matrix of symbols ``A1_i_j`` for ``j <= i`` and ``0`` above the diagonal (masked anyway)."""
-    T = validate.positive_int(T, "T", minimum=2)
+    T = validate.positive_int(T, "T", minimum=2, maximum=MAX_SYMBOLIC_TOKENS)
     return sp.Matrix(T, T, lambda i, j: sp.Symbol(f"A1_{i}_{j}", real=True) if j <= i else sp.S.Zero)
 
 
@@ -174,7 +179,18 @@ def reduced_model_output(tokens: Any, A1: sp.Matrix, A2: sp.Matrix) -> list[sp.E
 
     ``tokens``: ``T`` ints (query last); ``A1 (T, T)``, ``A2 (S, S)`` sympy matrices.
     """
+    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__len__") or not all(
+            isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in tokens):
+        raise ValueError(f"tokens: expected a sequence of ints, got {validate.short_repr(tokens)}")
     x = tuple(int(t) for t in tokens)
+    if not 2 <= len(x) <= MAX_SYMBOLIC_TOKENS:
+        raise ValueError(f"tokens: expected 2..{MAX_SYMBOLIC_TOKENS} tokens (symbolic forward pass), got {len(x)}")
+    for name, M in (("A1", A1), ("A2", A2)):
+        if not isinstance(M, sp.MatrixBase):
+            raise ValueError(f"{name}: expected a sympy Matrix, got {type(M).__name__}")
+    if A2.shape[0] != A2.shape[1] or not 2 <= A2.shape[0] <= MAX_SYMBOLIC_STATES:
+        raise ValueError(f"A2: expected a square (S, S) sympy Matrix with 2 <= S <= {MAX_SYMBOLIC_STATES}, "
+                         f"got shape {A2.shape}")
     T, S = len(x), A2.shape[0]
     if A1.shape != (T, T):
         raise ValueError(f"A1: expected shape ({T}, {T}) for {T} tokens, got {A1.shape}")
@@ -266,7 +282,7 @@ def symbolic_beta_series(graph: CausalGraph, order: int = 2, roots: str = "stati
     its ``O(β^order)`` term; ``.removeO().coeff(beta, k)`` gives ``c_k``.
     """
     graph = _check_graph(graph)
-    order = validate.positive_int(order, "order")
+    order = validate.positive_int(order, "order", maximum=MAX_BETA_ORDER)
     roots = validate.choice(roots, "roots", ROOTS)
     coefficients = [RATIONAL_FUNCTIONS(0)] * order
     for x, s, weight in _loss_weights(graph, roots):

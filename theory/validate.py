@@ -6,6 +6,7 @@ returns the argument converted to its canonical type.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Iterable
 
@@ -13,21 +14,115 @@ import numpy as np
 
 ROW_SUM_TOL = 1e-9
 
+# Memory budget of one public call, in bytes: every function that allocates in proportion to its
+# arguments (draws, sizes, enumerations, models) estimates the peak BEFORE allocating and refuses
+# above the budget.  2 GiB fits a laptop; each such function takes ``max_bytes`` to override it.
+DEFAULT_MAX_BYTES = 2 * 2 ** 30
 
-def positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an ``int >= minimum`` (bools and non-integral floats refused)."""
+# Time budget of one symbolic derivation, in seconds: sympy's cost grows like a power of the sizes
+# (``gd_step_loss_symbolic(30, 30)`` would run for about half an hour), so derivations estimate
+# their time from the sizes and refuse above the budget (``max_seconds`` overrides it).
+DEFAULT_MAX_SECONDS = 60
+
+# Positions of a graph, states of an alphabet: far above any size the toolkit computes with, low
+# enough that a typo (10**9) is refused at once instead of building a Python list for minutes.
+MAX_POSITIONS = 10 ** 6
+MAX_STATES = 10 ** 5
+
+
+def short_repr(value: Any) -> str:
+    """``repr`` of a value cut to 80 characters (huge integers and arrays stay printable)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        digits = int(value).bit_length() * math.log10(2)
+        if digits > 30:
+            return f"an integer of about {digits:.0f} digits"
+    text = repr(value) if not isinstance(value, np.ndarray) else f"array of shape {value.shape}"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def positive_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[minimum, maximum]`` (bools and non-integral floats refused)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {short_repr(value)}")
     if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {short_repr(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name}: expected an integer <= {maximum:,}, got {short_repr(value)}")
     return int(value)
+
+
+def boolean(value: Any, name: str) -> bool:
+    """``value`` as a ``bool`` (``True``/``False`` or NumPy bools only)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected True or False, got {short_repr(value)}")
+    return bool(value)
+
+
+def seed(value: Any, name: str = "seed") -> int:
+    """``value`` as a seed: an ``int >= 0`` (NumPy and torch refuse negative seeds)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name}: expected an integer seed >= 0, got {short_repr(value)}")
+    if value < 0:
+        raise ValueError(f"{name}: expected an integer seed >= 0, got {short_repr(value)}")
+    return int(value)
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` as ``'7.5 GiB'`` (any size, floats included)."""
+    for unit, scale in (("TiB", 2.0 ** 40), ("GiB", 2.0 ** 30), ("MiB", 2.0 ** 20), ("KiB", 2.0 ** 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes:.0f} B"
+
+
+def format_count(count: Any) -> str:
+    """An integer count as ``'1,048,576'``, or ``'about 10^6021'`` when it has more than 15 digits."""
+    count = int(count)
+    if count < 10 ** 15:
+        return f"{count:,}"
+    return f"about 10^{count.bit_length() * math.log10(2):.0f}"
+
+
+def max_bytes(value: Any, name: str = "max_bytes") -> int:
+    """``value`` as a memory budget in bytes: ``None`` means :data:`DEFAULT_MAX_BYTES`."""
+    if value is None:
+        return DEFAULT_MAX_BYTES
+    return positive_int(value, name)
+
+
+def seconds(estimate: float, name: str, what: str, budget: Any = None) -> None:
+    """Refuse, naming ``name``, when the estimated run time ``estimate`` (seconds) exceeds the budget
+    (``None``: :data:`DEFAULT_MAX_SECONDS`).  Called before the work starts."""
+    limit = DEFAULT_MAX_SECONDS if budget is None else finite_float(budget, "max_seconds", positive=True)
+    if not estimate <= limit:
+        raise ValueError(f"{name}: {what} is estimated to take about {estimate:.3g} s, above the budget of "
+                         f"{limit:g} s; use smaller sizes or raise max_seconds")
+
+
+def memory(nbytes: float, name: str, what: str, budget: Any = None) -> None:
+    """Refuse, naming the argument ``name`` that drives the size, when ``nbytes`` exceeds the budget.
+
+    ``nbytes``: the estimated peak of the allocation (a float: it may be astronomically large);
+    ``budget``: bytes or ``None`` (:data:`DEFAULT_MAX_BYTES`).  Called before allocating.
+    """
+    limit = max_bytes(budget)
+    try:
+        nbytes = float(nbytes)
+    except OverflowError:
+        nbytes = math.inf
+    if not nbytes <= limit:
+        raise ValueError(f"{name}: {what} needs about {format_bytes(float(nbytes))} of memory, above the budget of "
+                         f"{format_bytes(limit)}; use smaller sizes or raise max_bytes")
 
 
 def finite_float(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
     """``value`` as a finite float, optionally ``> 0`` or ``>= 0``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name}: expected a real number, got {value!r}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise ValueError(f"{name}: expected a finite number, got {short_repr(value)}") from None
     if not np.isfinite(x):
         raise ValueError(f"{name}: expected a finite number, got {x}")
     if positive and x <= 0:
@@ -39,10 +134,24 @@ def finite_float(value: Any, name: str, *, positive: bool = False, nonnegative: 
 
 def finite_array(value: Any, name: str, *, ndim: int | None = None, shape: tuple | None = None,
                  nonnegative: bool = False) -> np.ndarray:
-    """``value`` as a finite float64 array with the given rank or shape."""
+    """``value`` as a finite float64 array with the given rank or shape.
+
+    Refused: complex arrays (never cast to their real part), booleans (not probabilities),
+    strings, ragged or non-numeric objects.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}: expected an array of real numbers, got a string")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an array of real numbers, got {type(value).__name__}") from None
+    if raw.dtype.kind in "cbUSVMm" or (raw.dtype.kind == "O" and any(
+            isinstance(v, (bool, np.bool_, complex, str, bytes)) for v in raw.ravel()[:10 ** 4])):
+        raise ValueError(f"{name}: expected an array of real numbers, got dtype {raw.dtype}"
+                         f"{' (complex)' if raw.dtype.kind == 'c' else ' (booleans)' if raw.dtype.kind == 'b' else ''}")
+    try:
+        arr = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{name}: expected an array of real numbers, got {type(value).__name__}") from None
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-dimensional array, got shape {arr.shape}")
@@ -92,9 +201,10 @@ def probability_vector(p: Any, name: str, S: int | None = None) -> np.ndarray:
 
 
 def choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """``value`` if it is one of the strings ``options``."""
     options = tuple(options)
-    if value not in options:
-        raise ValueError(f"{name}: expected one of {', '.join(map(repr, options))}, got {value!r}")
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, options))}, got {short_repr(value)}")
     return value
 
 
@@ -102,9 +212,11 @@ def rng(seed_or_rng: Any, name: str = "rng") -> np.random.Generator:
     """A ``numpy.random.Generator`` from a generator, an int seed, or None."""
     if isinstance(seed_or_rng, np.random.Generator):
         return seed_or_rng
-    if seed_or_rng is None or (isinstance(seed_or_rng, numbers.Integral) and not isinstance(seed_or_rng, bool)):
-        return np.random.default_rng(seed_or_rng)
-    raise ValueError(f"{name}: expected a numpy Generator, an int seed or None, got {seed_or_rng!r}")
+    if seed_or_rng is None:
+        return np.random.default_rng()
+    if isinstance(seed_or_rng, numbers.Integral) and not isinstance(seed_or_rng, bool):
+        return np.random.default_rng(seed(seed_or_rng, name))
+    raise ValueError(f"{name}: expected a numpy Generator, an int seed >= 0 or None, got {short_repr(seed_or_rng)}")
 
 
 def angle_range(value: Any, name: str = "nu") -> float:
@@ -143,7 +255,10 @@ def int_array(value: Any, name: str, minimum: int = 1) -> np.ndarray:
     """``value`` (an int or an array of ints) as an int64 array, every entry ``>= minimum``."""
     if np.isscalar(value):
         return np.asarray(positive_int(value, name, minimum), dtype=np.int64)
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected integers >= {minimum}, got {type(value).__name__}") from None
     if arr.dtype.kind not in "iu" or arr.size == 0:
         raise ValueError(f"{name}: expected integers >= {minimum}, got an array of dtype {arr.dtype}")
     if np.any(arr < minimum):
@@ -157,3 +272,19 @@ def nonzero_float(value: Any, name: str) -> float:
     if x == 0:
         raise ValueError(f"{name}: expected a nonzero number (either sign), got 0")
     return x
+
+
+def token_array(value: Any, name: str, S: int, length: int | None = None) -> np.ndarray:
+    """``value`` as an int64 ``(B, T)`` array of tokens in ``0..S-1`` with ``B >= 1`` (``T == length`` if given)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a (B, T) integer array, got {type(value).__name__}") from None
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"{name}: expected integer tokens, got dtype {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1 or (length is not None and arr.shape[1] != length):
+        want = "(B, T)" if length is None else f"(B, {length})"
+        raise ValueError(f"{name}: expected shape {want} with B >= 1, got {arr.shape}")
+    if arr.min() < 0 or arr.max() >= S:
+        raise ValueError(f"{name}: expected tokens in 0..{S - 1}, got values in {arr.min()}..{arr.max()}")
+    return arr.astype(np.int64, copy=False)
