@@ -19,16 +19,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from model.reduced import MAX_PARAMETER_BYTES, check_tokens
+from theory.validate import positive_int
 
 
 class DisentangledTransformer(nn.Module):
     def __init__(self, S: int, T: int, heads: Sequence[int] = (1, 1), dtype: torch.dtype = torch.float64,
                  max_bytes: int = MAX_PARAMETER_BYTES):
         super().__init__()
-        if isinstance(S, bool) or not isinstance(S, int) or S < 2:
-            raise ValueError(f"S: expected an integer >= 2, got {S!r}")
-        if isinstance(T, bool) or not isinstance(T, int) or T < 2:
-            raise ValueError(f"T: expected an integer >= 2 (context plus query), got {T!r}")
+        S, T = positive_int(S, "S", minimum=2), positive_int(T, "T", minimum=2)  # T: context plus query
         if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence) or len(heads) < 1 or any(
                 isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in heads):
             raise ValueError(f"heads: expected a non-empty sequence of positive head counts per layer, got {heads!r}")

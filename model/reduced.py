@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from theory.validate import positive_int
+
 # Parameter memory refused above this many bytes (2 GiB) unless ``max_bytes`` says otherwise.
 MAX_PARAMETER_BYTES = 2 * 2 ** 30
 
@@ -34,10 +36,7 @@ class ReducedTransformer(nn.Module):
     def __init__(self, S: int, T: int, beta: float = 1e-3, dtype: torch.dtype = torch.float64,
                  max_bytes: int = MAX_PARAMETER_BYTES):
         super().__init__()
-        if isinstance(S, bool) or not isinstance(S, int) or S < 2:
-            raise ValueError(f"S: expected an integer >= 2, got {S!r}")
-        if isinstance(T, bool) or not isinstance(T, int) or T < 2:
-            raise ValueError(f"T: expected an integer >= 2 (context plus query), got {T!r}")
+        S, T = positive_int(S, "S", minimum=2), positive_int(T, "T", minimum=2)  # T: context plus query
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta):
             raise ValueError(f"beta: expected a finite number, got {beta!r}")
         if dtype not in (torch.float64, torch.float32):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from theory import validate
 from theory.causal import CausalGraph, DirichletPrior, FinitePrior
 
-KINDS = ("generic", "near_degenerate", "self_looping", "sparse")
+TRANSITION_MATRIX_KINDS = ("generic", "near_degenerate", "self_looping", "sparse")
 
 # Strategies draw small objects: sizes above these are refused (a property test of 10^6 positions
 # would draw a million hypothesis choices per example).
@@ -96,14 +96,14 @@ def transition_matrices(S: int | st.SearchStrategy[int] = st.integers(2, 4),
     entries); ``None`` mixes them.  ``S >= 2``.
     """
     if kind is not None:
-        validate.choice(kind, "kind", KINDS)
+        validate.choice(kind, "kind", TRANSITION_MATRIX_KINDS)
     return _transition_matrices(_size(S, "S", 2, MAX_STRATEGY_STATES), kind)
 
 
 @st.composite
 def _transition_matrices(draw, S, kind: str | None) -> np.ndarray:
     size = _draw_size(draw, S, "S", 2, MAX_STRATEGY_STATES)
-    kind = draw(st.sampled_from(KINDS)) if kind is None else kind
+    kind = draw(st.sampled_from(TRANSITION_MATRIX_KINDS)) if kind is None else kind
     unit = st.floats(0.05, 1.0, allow_nan=False)
     w = np.array(draw(st.lists(unit, min_size=size * size, max_size=size * size))).reshape(size, size)
     if kind == "near_degenerate":
