@@ -59,18 +59,43 @@ def _worker_claims() -> dict[str, Claim]:
     return _WORKER_CLAIMS
 
 
-def _torch_threads(threads: int | None) -> None:
-    """Use the parent's torch thread count: a reduction split over another number of threads (LAPACK's
-    ``eigh``, say) differs in the last bits, and the records must be the serial run's."""
-    if threads is None:
+def parent_threads() -> dict[str, int]:
+    """This process's thread counts: torch's intra-op threads and the BLAS pool's (threadpoolctl, when
+    installed).  A worker matches both: a reduction split over another number of threads (LAPACK's
+    ``eigh``, a BLAS product) differs in the last bits, and the records must be the serial run's.  Dask's
+    nanny starts its workers with ``OPENBLAS_NUM_THREADS=1``, so the BLAS count matters there."""
+    import torch
+
+    counts = {"torch": torch.get_num_threads()}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return counts
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    if blas:
+        counts["blas"] = max(blas)
+    return counts
+
+
+def _torch_threads(threads: dict[str, int] | None) -> None:
+    """Match the parent's thread counts (:func:`parent_threads`)."""
+    if not threads:
         return
     import torch
 
-    if torch.get_num_threads() != threads:
-        torch.set_num_threads(max(1, threads))
+    if torch.get_num_threads() != threads["torch"]:
+        torch.set_num_threads(max(1, threads["torch"]))
+    if "blas" in threads:
+        try:
+            from threadpoolctl import threadpool_info, threadpool_limits
+        except ImportError:
+            return
+        if any(pool.get("user_api") == "blas" and pool["num_threads"] != threads["blas"]
+               for pool in threadpool_info()):
+            threadpool_limits(limits=threads["blas"], user_api="blas")
 
 
-def init_worker(torch_threads: int | None) -> None:
+def init_worker(torch_threads: dict[str, int] | None) -> None:
     """Set up a local worker: Ctrl-C goes to the parent only (it ends the workers), figures draw off-screen,
     torch runs on the parent's thread count."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -110,7 +135,7 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(string_keys(value), default=jsonable))
 
 
-def run_task(task: Task, figures: bool = False, torch_threads: int | None = None) -> dict[str, Any]:
+def run_task(task: Task, figures: bool = False, torch_threads: dict[str, int] | None = None) -> dict[str, Any]:
     """Worker entry point: run one task and return its payload (see :func:`result_from_payload`)."""
     _torch_threads(torch_threads)
     claims = _worker_claims()
@@ -192,7 +217,7 @@ def dask_client(address: str, timeout: float = 10.0):
 class _Local:
     """``jobs`` spawned worker processes (``concurrent.futures.ProcessPoolExecutor``)."""
 
-    def __init__(self, jobs: int, threads: int | None):
+    def __init__(self, jobs: int, threads: dict[str, int] | None):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -225,7 +250,7 @@ class _Local:
 class _Dask:
     """A Dask cluster through a connected client, one ``client.submit`` per task (``pure=False``)."""
 
-    def __init__(self, client, threads: int | None):
+    def __init__(self, client, threads: dict[str, int] | None):
         self.client, self.threads = client, threads
         self.slots = max(1, sum(client.nthreads().values()))
 
@@ -260,13 +285,12 @@ def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int =
     to draw each outcome's figure.  On ``KeyboardInterrupt`` the workers are
     ended and the exception propagates; the results delivered so far stand.
 
-    Every worker runs torch on this process's thread count, so that the
-    records are bit for bit a serial run's (the price: ``jobs`` times that many
-    threads where a claim works outside ``numerics.runtime.single_thread``).
+    Every worker runs torch and BLAS on this process's thread counts
+    (:func:`parent_threads`), so that the records are bit for bit a serial
+    run's (the price: ``jobs`` times that many threads where a claim works
+    outside ``numerics.runtime.single_thread``).
     """
-    import torch
-
-    threads = torch.get_num_threads()
+    threads = parent_threads()
     backend = _Dask(client, threads) if client is not None else _Local(jobs, threads)
     results: list[Result | None] = [None] * len(tasks)
     running: dict[Any, int] = {}
