@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from proofs_check.parallel import Task, run_tasks
+from proofs_check.records import RECORD_TOLERANCES, record_differences, record_of
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import Result, run_claim, select
 
@@ -42,8 +43,11 @@ def _timed(tasks: list[Task], claims, **backend) -> tuple[list[Result], float]:
 
 
 def _same(a: list[Result], b: list[Result]) -> bool:
-    """Same verdicts, measured values and tests (details hold run times, which differ)."""
-    return all(x.verdict == y.verdict and x.measured == y.measured and x.tests == y.tests for x, y in zip(a, b))
+    """Same records (verdicts, measured values and tests) by each claim's rule of
+    :mod:`proofs_check.records` (details hold run times, which differ)."""
+    return len(a) == len(b) and all(
+        x.claim.id == y.claim.id and not record_differences(record_of(x), record_of(y), RECORD_TOLERANCES[x.claim.id])
+        for x, y in zip(a, b))
 
 
 def sweep_benchmark(jobs: int = 2) -> dict[str, Any]:

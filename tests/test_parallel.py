@@ -12,6 +12,7 @@ import time
 import pytest
 
 from proofs_check.cli import main
+from proofs_check.records import run_differences
 from proofs_check.report import PNG_MAGIC
 
 FAST = ["ar.identity", "causal.data_processing", "causal.parent_chi2_identity", "causal.chi2_information_psd"]
@@ -46,7 +47,7 @@ def test_two_workers_give_the_serial_records_and_figures(tmp_path, capsys):
     assert main(["run", "--quick", *_claim_args(claims), "-j", "2", "--json", str(parallel),
                  "--report", str(tmp_path / "b")]) == 0
     assert [c["id"] for c in _records(parallel)] == claims  # registry order, whatever the arrival order
-    assert _records(serial) == _records(parallel)
+    assert run_differences(_records(serial), _records(parallel)) == []
     for folder in ("a", "b"):
         png = tmp_path / folder / "figures" / "ar.positional_weights.png"
         assert png.read_bytes()[:8] == PNG_MAGIC
@@ -106,7 +107,9 @@ def test_progress_is_one_flushed_line_per_claim_when_piped(tmp_path):
 
 def test_ctrl_c_keeps_the_finished_claims_and_exits_130(tmp_path):
     log = tmp_path / "run.jsonl"
-    ids = ["ar.identity", "causal.data_processing", "causal.train_disentangled_graph"]
+    # two fast claims, then one that takes seconds: the interrupt (sent within 0.2 s of the second record)
+    # always finds it running
+    ids = ["ar.identity", "causal.data_processing", "ar.global_minima"]
     proc = subprocess.Popen([sys.executable, "-m", "proofs_check", "run", "--quick", "-j", "2",
                              *_claim_args(ids), "--jsonl", str(log)], cwd=tmp_path, env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -118,7 +121,9 @@ def test_ctrl_c_keeps_the_finished_claims_and_exits_130(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted: 2 of 3 claims finished" in err
-    assert [json.loads(line)["id"] for line in log.read_text().splitlines()] == ids[:2]
+    # the file keeps each finished claim once, in the order they finished, which the two workers decide
+    finished = [json.loads(line)["id"] for line in log.read_text().splitlines()]
+    assert sorted(finished) == sorted(ids[:2])
 
 
 def test_a_file_shadowing_a_package_is_refused(tmp_path):
