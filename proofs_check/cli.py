@@ -48,7 +48,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from proofs_check import registry
-from proofs_check.registry import CLAIM_KINDS, KIND_MARKER, Claim, Outcome, Profile
+from proofs_check.registry import CLAIM_KINDS, KIND_MARKER, PROFILES, Claim, Outcome, Profile, profiles_of
 from proofs_check.runner import Result, parse_overrides, select
 from proofs_check.verdicts import judge, requirement
 
@@ -96,23 +96,62 @@ def _id_column(table: Table, claims: list[Claim]) -> None:
 
 
 def _list(args: argparse.Namespace, console: Console) -> int:
+    from proofs_check.timings import estimate_seconds, format_seconds
+
     claims = [c for c in _load_claims().values() if args.kind is None or c.kind == args.kind]
-    table = Table(title="Registered claims" + (f" of kind {args.kind}" if args.kind else ""))
+    profile = None if args.profile is None else Profile(args.profile)
+    if profile is not None:
+        claims = select({c.id: c for c in claims}, profile)
+    title = "Registered claims" + (f" of kind {args.kind}" if args.kind else "")
+    table = Table(title=title + (f", {profile.name} profile" if profile else ""))
     _id_column(table, claims)
     for col in ("kind", "paper", "profile"):
         table.add_column(col, no_wrap=True)
+    if profile is not None:
+        table.add_column("estimate", no_wrap=True, justify="right")
     table.add_column("statement", ratio=1)
+    total, unknown = 0.0, 0
     for c in claims:
-        table.add_row(c.id, c.kind, c.paper, "quick+full" if c.quick else "full",
-                      escape(" ".join(c.statement.split())[:100]))
+        row = [c.id, c.kind, c.paper, profiles_of(c)]
+        if profile is not None:
+            seconds, source = estimate_seconds(c, profile.name)
+            if seconds is None:
+                unknown += 1
+            else:
+                total += seconds
+            row.append(format_seconds(seconds) + ("" if source == "recorded" else f" ({source})"))
+        table.add_row(*row, escape(" ".join(c.statement.split())[:100]))
+    console.print(table)
+    if profile is not None:
+        console.print(f"estimated total for the {profile.name} profile on this kind of machine (2 cores, one claim "
+                      f"at a time): {format_seconds(total)}" + (f", plus {unknown} claim(s) without an estimate"
+                                                                 if unknown else ""))
+    return 0
+
+
+def _figures(args: argparse.Namespace, console: Console) -> int:
+    from proofs_check.experiments import PARTS, figure_rows
+
+    rows = figure_rows(_load_claims(), args.profile)
+    if args.json is not None:
+        _check_writable(args.json, "--json")
+        Path(args.json).write_text(json.dumps({"profile": args.profile, "figures": rows}, indent=1) + "\n")
+    table = Table(title=f"Figures of the papers' experiments and the claims that rerun them ({args.profile} profile)")
+    for col in ("figure", "claim", "relation", *PARTS):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(f"{r['paper']} {r['number']}", r["claim"] or "—", r["relation"],
+                      *(escape(r[p]) for p in PARTS))
     console.print(table)
     return 0
 
 
 def _reproduce_command(args: argparse.Namespace) -> str:
     parts = ["proofs-check", "run"]
-    if args.quick:
+    if args.profile == "quick":
         parts.append("--quick")
+    elif args.profile == "paper":
+        parts += ["--profile", "paper"]
     for claim_id in args.claim or []:
         parts += ["--claim", claim_id]
     for assignment in args.param or []:
@@ -239,7 +278,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.parallel import Task
     from proofs_check.runner import jsonl_record
 
-    profile = Profile("quick" if args.quick else "full", seed=args.seed)
+    args.profile = args.profile or "full"
+    profile = Profile(args.profile, seed=args.seed)
     claims = _load_claims()
     try:
         selected = select(claims, profile, args.claim)
@@ -338,7 +378,7 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.parallel import Task
     from proofs_check.sweep import parse_grid, record, summary, write_sweep
 
-    profile_name = "quick" if args.quick else "full"
+    profile_name = args.profile = args.profile or "full"
     claims = _load_claims()
     if args.id not in claims:
         raise UsageError(f"claim: unknown claim id {args.id}; see 'proofs-check list'")
@@ -484,7 +524,7 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"claim: unknown claim id {args.id}; see 'proofs-check list'")
     c = claims[args.id]
     console.print(f"[bold]{escape(c.id)}[/bold]  {c.kind} (expected verdict: {c.expected}; "
-                  f"{'quick+full' if c.quick else 'full'} profile)")
+                  f"{profiles_of(c)} profiles)")
     ref = c.paper_reference
     console.print(f"[dim]{escape(ref['paper'])}, arXiv {ref['arxiv']}: {escape(ref['where'])}[/dim]")
     for label, text in (("Statement", c.statement), ("Proof idea", c.proof_idea),
@@ -498,10 +538,15 @@ def _explain(args: argparse.Namespace, console: Console) -> int:
         console.print("[bold cyan]Premises[/bold cyan] " + escape("; ".join(
             f"{name} {op} {bound}" for name, (op, bound) in c.premises.items())))
     if c.parameters:
-        console.print("[bold cyan]Parameters[/bold cyan] (quick / full)")
+        console.print("[bold cyan]Parameters[/bold cyan] (quick / full / paper)")
         for name, p in c.parameters.items():
-            console.print(f"  {name} = {escape(repr(p.quick))} / {escape(repr(p.full))}  {escape(p.help)}")
-    console.print(f"[bold cyan]Profile[/bold cyan] {'quick and full' if c.quick else 'full only'}")
+            console.print(f"  {name} = {escape(repr(p.quick))} / {escape(repr(p.full))} / "
+                          f"{escape(repr(p.value('paper')))}  {escape(p.help)}")
+    console.print(f"[bold cyan]Profiles[/bold cyan] {profiles_of(c)}")
+    if c.reruns or c.theory_for:
+        figures = [f"reruns {r.figure.replace(':', ' Figure ')}" for r in c.reruns]
+        figures += [f"theory for {key.replace(':', ' Figure ')}" for key in c.theory_for]
+        console.print(f"[bold cyan]Figures[/bold cyan] {escape('; '.join(figures))} (proofs-check figures)")
     check = inspect.unwrap(c.check)
     try:
         where = f"{_relative(inspect.getsourcefile(check))}:{inspect.getsourcelines(check)[1]}"
@@ -633,6 +678,15 @@ def _add_backend_arguments(command: argparse.ArgumentParser) -> None:
                               "pip install -e '.[distributed]')")
 
 
+def _add_profile_arguments(command: argparse.ArgumentParser, quick_help: str) -> None:
+    group = command.add_mutually_exclusive_group()
+    group.add_argument("--profile", choices=PROFILES, default=None,
+                       help="quick (small sizes), full (default; about 20 minutes on 2 cores) or paper (every "
+                            "experiment at its paper's settings and budget: hours on 2 cores)")
+    group.add_argument("--quick", dest="profile", action="store_const", const="quick",
+                       help=f"the same as --profile quick: {quick_help}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="proofs-check", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -641,8 +695,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list the registered claims")
     listing.add_argument("--kind", choices=CLAIM_KINDS, help="only claims of this kind ('finding': what the toolkit "
                                                        "shows the papers do not say)")
+    listing.add_argument("--profile", choices=PROFILES, help="only this profile's claims, each with its estimated "
+                                                             "wall time on 2 cores, and the total")
+    figures = sub.add_parser("figures", help="every experimental figure of the papers and the claims that rerun "
+                                             "it: task, model, optimiser, budget (same, or what differs)")
+    figures.add_argument("--profile", choices=PROFILES, default="paper",
+                         help="compare the claims' settings at this profile (default: paper)")
+    figures.add_argument("--json", metavar="FILE", help="write the same records as JSON")
     run = sub.add_parser("run", help="run claims and print their verdicts")
-    run.add_argument("--quick", action="store_true", help="small sizes, whole suite under 2 minutes")
+    _add_profile_arguments(run, "whole suite under 2 minutes")
     run.add_argument("--claim", action="append", metavar="ID", help="run only this claim; a shell pattern such as 'causal.train_*' selects several (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the results as JSON")
     run.add_argument("--seed", type=_seed, default=0, help="seed of every random draw, a non-negative integer "
@@ -670,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                               "(default 1)")
     sweep.add_argument("--param", action="append", metavar="NAME=VALUE", default=[],
                        help="fix a declared parameter for the whole sweep (e.g. S=10 when only n is swept)")
-    sweep.add_argument("--quick", action="store_true", help="quick-profile values for the parameters not swept")
+    _add_profile_arguments(sweep, "quick-profile values for the parameters not swept")
     sweep.add_argument("--out", metavar="DIR", help="write DIR/sweep.json, sweep.csv and sweep.png "
                                                     "(default: sweep-CLAIM)")
     _add_backend_arguments(sweep)
@@ -689,7 +750,7 @@ def main(argv: list[str] | None = None) -> int:
     # piped or under CI the width is not a terminal's: give tables room so no id or verdict is cut
     console = Console() if sys.stdout.isatty() else Console(width=200, soft_wrap=False)
     handlers = {"list": _list, "run": _run, "explain": _explain, "replay": _replay, "where": _where,
-                "sweep": _sweep}
+                "sweep": _sweep, "figures": _figures}
     try:
         _check_packages()
         return handlers[args.command](args, console)

@@ -33,13 +33,13 @@ if TYPE_CHECKING:  # the claims are imported only under --proofs-check, so a pla
     from proofs_check.runner import Result
 
 NODE = "proofs-check"  # the collector's node id: items are "proofs-check::<claim id>"
-PROFILES = ("quick", "full")
+PROFILES = ("quick", "full", "paper")  # as proofs_check.registry.PROFILES, without importing it at start-up
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("proofs-check", "claims of icl-theory-check as test items")
     group.addoption("--proofs-check", action="store", choices=PROFILES, default=None, metavar="PROFILE",
-                    help="collect every registered claim of PROFILE (quick or full) as a test item; "
+                    help="collect every registered claim of PROFILE (quick, full or paper) as a test item; "
                          "without path arguments, only the claims run")
     group.addoption("--proofs-check-seed", action="store", type=int, default=0, metavar="N",
                     help="the seed of the claims' profile (default 0)")

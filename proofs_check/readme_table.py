@@ -1,10 +1,12 @@
-"""The README's claims table, generated from the registry.
+"""The README's claims table and figures table, generated from the registry.
 
-    python -m proofs_check.readme_table                   print the Markdown table
-    python -m proofs_check.readme_table --write README.md replace the table between the markers
+    python -m proofs_check.readme_table                   print the Markdown claims table
+    python -m proofs_check.readme_table --write README.md replace both tables between their markers
 
-The table sits in the file between the lines ``<!-- claims-table:start -->``
-and ``<!-- claims-table:end -->``; everything else in the file is kept.
+The claims table sits in the file between the lines ``<!-- claims-table:start -->``
+and ``<!-- claims-table:end -->``; the figures table (``proofs-check figures`` at the paper
+profile) between ``<!-- figures-table:start -->`` and ``<!-- figures-table:end -->``, where
+those markers are present; everything else in the file is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from proofs_check.registry import Claim
 
 START = "<!-- claims-table:start -->"
 END = "<!-- claims-table:end -->"
+FIGURES_START = "<!-- figures-table:start -->"
+FIGURES_END = "<!-- figures-table:end -->"
 
 def claims_table(claims: dict[str, Claim]) -> str:
     """The Markdown table: id, paper, kind, first sentence of the statement, formulas, the test, reference, profile."""
@@ -31,21 +35,34 @@ def claims_table(claims: dict[str, Claim]) -> str:
         formulas = ", ".join(f"`{f.rsplit('.', 1)[-1]}`" for f in c.formulas)
         lines.append(f"| `{c.id}` | {md_cell(c.paper)} | {c.kind} | {md_cell(first_sentence(c.statement))} "
                      f"| {formulas} | {md_cell(requirement(c))} | {md_cell(c.reference)} "
-                     f"| {'quick+full' if c.quick else 'full'} |")
+                     f"| {registry.profiles_of(c)} |")
     if not claims:
         lines.append("| (no claims registered yet) | | | | | | | |")
     return "\n".join(lines)
 
 
-def replace_between_markers(text: str, table: str) -> str:
+def figures_table(claims: dict[str, Claim]) -> str:
+    """The Markdown figures table: every experimental figure, the claims that rerun it (task, model,
+    optimiser, budget at the paper profile: ``same`` or what differs) or check its theory."""
+    from proofs_check.experiments import PARTS, figure_rows
+
+    lines = ["| figure | claim | relation | task | model | optimiser | budget |", "|---|---|---|---|---|---|---|"]
+    for r in figure_rows(claims, "paper"):
+        claim_cell = f"`{r['claim']}`" if r["claim"] else "—"
+        lines.append(f"| {md_cell(r['paper'])} {r['number']} | {claim_cell} | {md_cell(r['relation'])} | "
+                     + " | ".join(md_cell(r[p]) for p in PARTS) + " |")
+    return "\n".join(lines)
+
+
+def replace_between_markers(text: str, table: str, start_marker: str = START, end_marker: str = END) -> str:
     """``text`` with the part between the markers replaced by ``table``; ValueError if markers are missing."""
-    start, end = text.find(START), text.find(END)
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < 0:
-        missing = " and ".join(m for m, i in ((START, start), (END, end)) if i < 0)
+        missing = " and ".join(m for m, i in ((start_marker, start), (end_marker, end)) if i < 0)
         raise ValueError(f"marker {missing} not found")
     if end < start:
-        raise ValueError(f"marker {END} comes before {START}")
-    return text[:start + len(START)] + "\n\n" + table + "\n\n" + text[end:]
+        raise ValueError(f"marker {end_marker} comes before {start_marker}")
+    return text[:start + len(start_marker)] + "\n\n" + table + "\n\n" + text[end:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         new = replace_between_markers(text, table)
+        if FIGURES_START in new or FIGURES_END in new:
+            new = replace_between_markers(new, figures_table(claims), FIGURES_START, FIGURES_END)
         path.write_text(new)
     except ValueError as exc:
         print(f"error: {str(path)!r}: {exc}", file=sys.stderr)

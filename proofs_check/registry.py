@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -80,21 +81,40 @@ DIRECTIONS = ("<=", ">=")
 OPERATORS = ("<=", ">=", "<", ">", "==")
 
 
+PROFILES = ("quick", "full", "paper")
+
+
+class _SameAsFull:
+    """The default ``paper`` value of a :class:`Param`: the full profile's."""
+
+    def __repr__(self) -> str:
+        return "same as full"
+
+
+SAME_AS_FULL: Any = _SameAsFull()
+
+
 @dataclass(frozen=True)
 class Param:
-    """A declared parameter of a claim: its quick-profile and full-profile values.
+    """A declared parameter of a claim: its values in the three profiles.
 
-    The type of the full value fixes how a command-line override is read: an
-    ``int``, ``float``, ``bool`` or ``str``, or a tuple of one of these
-    (written ``a,b,c``).
+    ``quick`` (the whole suite in under 2 minutes), ``full`` (about 20 minutes on 2 cores) and
+    ``paper`` (the papers' own settings and budgets: hours on 2 cores), which defaults to ``full``.
+    The type of the full value fixes how a command-line override is read: an ``int``, ``float``,
+    ``bool`` or ``str``, or a tuple of one of these (written ``a,b,c``).
     """
 
     quick: Any
     full: Any
     help: str = ""
+    paper: Any = SAME_AS_FULL
 
     def value(self, profile_name: str) -> Any:
-        return self.quick if profile_name == "quick" else self.full
+        if profile_name == "quick":
+            return self.quick
+        if profile_name == "paper" and self.paper is not SAME_AS_FULL:
+            return self.paper
+        return self.full
 
 
 class Params(Mapping[str, Any]):
@@ -128,7 +148,8 @@ class Params(Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class Profile:
-    """How hard a run checks: ``quick`` (small sizes, < 2 min in all) or ``full``.
+    """How hard a run checks: ``quick`` (small sizes, < 2 min in all), ``full`` (about 20 minutes on
+    2 cores) or ``paper`` (every experiment at its paper's settings and budget).
 
     ``params`` holds the claim's resolved parameters while its check runs.
     """
@@ -138,6 +159,8 @@ class Profile:
     params: Params = field(default_factory=Params)
 
     def __post_init__(self) -> None:
+        if self.name not in PROFILES:
+            raise ValueError(f"profile: expected one of {PROFILES}, got {self.name!r}")
         if not isinstance(self.params, Params):
             object.__setattr__(self, "params", Params(self.params))
 
@@ -146,10 +169,22 @@ class Profile:
         return self.name == "quick"
 
     def rng(self, salt: int | str = 0) -> np.random.Generator:
-        """A generator determined by the profile's seed and a per-claim salt."""
+        """A generator determined by the profile's seed and a per-claim salt.
+
+        A string salt keeps only its first four bytes (``"causal.a"`` and ``"causal.b"`` give the
+        same generator); the claims' records are pinned to that, so new code derives the generators
+        of independent pieces with :meth:`unit_rng`."""
         if isinstance(salt, str):
             salt = int.from_bytes(salt.encode(), "little") % (2**32)
         return np.random.default_rng([self.seed, salt])
+
+    def unit_rng(self, name: str, unit: int = 0) -> np.random.Generator:
+        """The generator of unit ``unit`` of the work named ``name`` (a claim's graph, seed or restart):
+        determined by the profile's seed, the whole name (CRC-32) and the unit's index alone, never
+        by the order in which units run."""
+        if not isinstance(name, str) or isinstance(unit, bool) or not isinstance(unit, int) or unit < 0:
+            raise ValueError(f"unit: expected a name and a non-negative integer index, got {name!r}, {unit!r}")
+        return np.random.default_rng([self.seed, zlib.crc32(name.encode()), unit])
 
 
 @dataclass
@@ -196,6 +231,9 @@ class Claim:
     quick: bool = True
     proof_idea: str = ""
     replay: Callable[[dict[str, Any]], Outcome] | None = None
+    reruns: tuple[Any, ...] = ()
+    theory_for: tuple[str, ...] = ()
+    cost: Callable[[Params], float] | None = None
 
     @property
     def expected(self) -> str:
@@ -213,6 +251,12 @@ class Claim:
             if name in values:
                 values[name] = value
         return Params(values)
+
+
+def profiles_of(claim: Claim) -> str:
+    """The profiles that run ``claim``: ``quick+full+paper``, or ``full+paper`` for a claim kept out of
+    the quick profile."""
+    return "+".join(p for p in PROFILES if claim.quick or p != "quick")
 
 
 _REGISTRY: dict[str, Claim] = {}
@@ -254,11 +298,20 @@ def claim(
     quick: bool = True,
     proof_idea: str = "",
     replay: Callable[[dict[str, Any]], Outcome] | None = None,
+    reruns: tuple[Any, ...] = (),
+    theory_for: tuple[str, ...] = (),
+    cost: Callable[[Params], float] | None = None,
 ) -> Callable[[Callable[[Profile], Outcome]], Callable[[Profile], Outcome]]:
     """Register ``check`` as the check of claim ``id`` under the contract of the module docstring.
 
     ``quick=False`` keeps the claim out of the quick profile.  ``replay``
     is the optional hook that re-measures one saved counterexample case.
+    ``reruns``: :class:`proofs_check.experiments.Rerun` entries, one per figure of a paper whose
+    experiment the claim reruns (with the settings it runs, compared field by field with the
+    figure's official ones by ``proofs-check figures``); ``theory_for``: figure keys
+    (``"causal:2"``) whose theory, not experiment, the claim checks.  ``cost``: the estimated
+    seconds of one run on this kind of machine (2 cores) from the resolved parameters, for
+    ``proofs-check list --profile P``.
     """
     if paper not in PAPERS:
         raise ValueError(f"paper: expected one of {sorted(PAPERS)}, got {paper!r}")
@@ -276,7 +329,8 @@ def claim(
             raise ValueError(f"id: claim {id!r} is registered twice")
         _REGISTRY[id] = Claim(id, paper, kind, statement.strip(), hypotheses.strip(), method.strip(),
                               measured.strip(), direction, float(tolerance), check, conditions, premises,
-                              parameters, reference.strip(), formulas, quick, proof_idea.strip(), replay)
+                              parameters, reference.strip(), formulas, quick, proof_idea.strip(), replay,
+                              tuple(reruns), tuple(theory_for), cost)
         return check
 
     return register

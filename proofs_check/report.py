@@ -36,7 +36,7 @@ matplotlib.use("Agg")
 from proofs_check.markdown import (clean_text, dumps, fenced, first_sentence, flatten_details, fmt_number,  # noqa: E402
                                    fmt_value, md_cell, md_code, md_code_cell, md_text, plural, slug)
 from proofs_check.registry import KIND_MARKER as MARKER  # noqa: E402
-from proofs_check.registry import PAPERS, Claim, Profile  # noqa: E402
+from proofs_check.registry import PAPERS, Claim, Profile, profiles_of  # noqa: E402
 from proofs_check.runner import Result  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -107,10 +107,6 @@ def _git_commit() -> str | None:
 
 def safe_name(claim_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", claim_id)
-
-
-def profile_label(claim: Claim) -> str:
-    return "quick+full" if claim.quick else "full"
 
 
 # --------------------------------------------------------------------------- the report folder
@@ -223,7 +219,7 @@ def claim_record(result: Result, art: ClaimArtifacts) -> dict[str, Any]:
         "hypotheses": clean_text(c.hypotheses),
         "method": clean_text(c.method),
         "proof_idea": clean_text(c.proof_idea),
-        "profile": profile_label(c),
+        "profile": profiles_of(c),
         "explanation": result.explanation(),
         "figure": art.figure,
         "counterexample_files": art.counterexamples,
@@ -361,10 +357,10 @@ def _claim_section(r: Result, art: ClaimArtifacts, report: dict[str, Any], folde
     add("")
     if r.verdict == "error":
         add(f"**Verdict: error** ({STATUS[r.status]}): {md_text(r.explanation())} "
-            f"({r.seconds:.2f} s, {profile_label(c)} profile).")
+            f"({r.seconds:.2f} s, {profiles_of(c)} profiles).")
     else:
         add(f"**Verdict: {r.verdict}** (expected {r.expected}: **{STATUS[r.status]}**) — "
-            f"{md_text(_test_cell(r))}, in {r.seconds:.2f} s ({profile_label(c)} profile).")
+            f"{md_text(_test_cell(r))}, in {r.seconds:.2f} s ({profiles_of(c)} profiles).")
         if r.status != "pass":
             add("")
             add(f"**Why.** {md_text(r.explanation())}")

@@ -218,8 +218,8 @@ def test_readme_table(fake_claims, tmp_path, capsys):
     assert rows[0] == "| id | paper | kind | statement | formula | holds when | reference | profile |"
     assert len(rows) == 2 + len(fake_claims)
     assert "| `fake.pass` | causal | theorem | The gap is small. | `mutual_information` | gap \\<= 0.001 " \
-           "| Theorem 1 | quick+full |" in rows
-    assert any("Always \\| fails." in r and r.endswith("| full |") for r in rows)
+           "| Theorem 1 | quick+full+paper |" in rows
+    assert any("Always \\| fails." in r and r.endswith("| full+paper |") for r in rows)
 
     assert readme_main([]) == 0
     assert capsys.readouterr().out.strip() == table

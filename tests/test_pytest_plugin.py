@@ -109,3 +109,13 @@ def test_undeclared_parameter_is_a_usage_error(tmp_path):
     proc = _pytest(tmp_path, "--proofs-check=quick", "--proofs-check-param", "no_such=3")
     assert proc.returncode == 4, _shows(proc)
     assert "--proofs-check-param: 'no_such' is not a parameter" in proc.stderr
+
+
+def test_the_paper_profile_collects_every_claim(tmp_path):
+    """In a fresh folder: the paper profile collects every registered claim (quick ones and the rest)."""
+    from proofs_check.registry import all_claims
+
+    proc = _pytest(tmp_path, "--proofs-check=paper", "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    collected = {line.split("::", 1)[1] for line in proc.stdout.splitlines() if line.startswith("proofs-check::")}
+    assert collected == set(all_claims())

@@ -164,6 +164,7 @@ def _spec_formula(d: int, n: int) -> sp.Expr:
                    "grid_loss_err": ("<=", 1e-10)},
        parameters={"samples": Param(40000, 400000, "Monte Carlo sequences per (C, p)")},
        reference=REFERENCES["ar.raw_token_loss"],
+       theory_for=('autoregressive:3',),
        proof_idea="Split Σ_{k,l,l'} by coincidences: all-distinct and (k=l or k=l') force j = j' = n-1; "
                   "(l = l') forces j = j'; the cross term needs l = k and j = n.")
 def check_raw_token_loss(profile: Profile) -> Outcome:
@@ -209,6 +210,7 @@ def check_raw_token_loss(profile: Profile) -> Outcome:
        parameters={"steps": Param(600, 2000, "Adam steps per head count"),
                    "random_points": Param(2000, 2000, "random (A, B, p) tested against the bound")},
        reference=REFERENCES["ar.global_minima"],
+       theory_for=('autoregressive:3',),
        proof_idea="L ≥ r²||C||_F² + q²||C1||² - 2r tr C + d ≥ ||rC - I||_F² ≥ d - rank(C) (Eckart–Young).")
 def check_global_minima(profile: Profile) -> Outcome:
     d, n = 3, 2
@@ -271,6 +273,7 @@ def check_global_minima(profile: Profile) -> Outcome:
        tolerance=1e-10, conditions={"max_z": ("<=", 4.0)},
        parameters={"restarts": Param(4, 12, "BFGS starts per head count")},
        reference=REFERENCES["ar.real_orthogonal"],
+       theory_for=('autoregressive:3',),
        proof_idea="λ_{σ(k)} = conj λ_k: patterns l = σ(k) or l' = σ(k) now survive for any j.")
 def check_real_orthogonal(profile: Profile) -> Outcome:
     rng = profile.rng("ar.real_orthogonal")
@@ -329,6 +332,7 @@ def check_real_orthogonal(profile: Profile) -> Outcome:
        direction="<=", tolerance=0.1, conditions={"symbolic_vs_gram_err": ("<=", 1e-9), "max_z": ("<=", 4.0)},
        parameters={"size": Param(20000, 100000, "Monte Carlo training sequences")},
        reference=REFERENCES["ar.positional_weights"],
+       theory_for=('autoregressive:6',),
        proof_idea="Independent phases factorise: each coincidence pattern of (k, l, l') contributes Π φ_ν.")
 def check_positional_weights(profile: Profile) -> Outcome:
     rng = profile.rng("ar.positional_weights")

@@ -128,6 +128,7 @@ METHOD = ("Exact population moments M = E[ΦΦ*], m = E[Φ s_{t+1}*] of the feat
                                       "complex:4:2:gaussian"),
                                      "field:d:t:law of s_0"), **TRAINING},
        reference=REFERENCES["ar.trained_equals_constructed_phase_invariant"],
+       theory_for=('autoregressive:5',),
        proof_idea="A per-coordinate phase flip of s_0 leaves the law invariant and multiplies each feature by "
                   "its charge e^{iq·φ}: the loss only couples features with the charge of the target coordinate, "
                   "and within the rank-one layer V' ⊗ A the best such coupling is η* G_t s_t.")
@@ -170,6 +171,7 @@ def check_trained_equals_constructed_phase_invariant(profile: Profile) -> Outcom
                                       "complex:4:2:fixed", "real:2:3:fixed", "real:4:2:fixed", "real:4:3:fixed"),
                                      "field:d:t:law of s_0"), **TRAINING},
        reference=REFERENCES["ar.trained_equals_constructed"],
+       theory_for=('autoregressive:5',),
        proof_idea="With s_0 fixed the products s_j[k] conj(s_j[l]) are known functions of the phases, so the "
                   "rank-one layer can weight the coordinates of G_t s_t unequally: a preconditioned B G_t A s_t "
                   "already beats η* G_t s_t, and the GD construction is not even a critical point.")
@@ -205,6 +207,7 @@ def check_trained_equals_constructed(profile: Profile) -> Outcome:
                                       "real:4:2:gaussian", "real:4:2:sphere"),
                                      "field:d:t:law of s_0"), **TRAINING},
        reference=REFERENCES["ar.trained_equals_constructed_real_blocks"],
+       theory_for=('autoregressive:5',),
        proof_idea="A real head sees only Re(s_{j-1}* s_t) of the complex score: the real GD step is not the "
                   "realified complex one, and the construction is a strict saddle (a direction of negative "
                   "curvature) of the full real parameter loss.")

@@ -12,6 +12,7 @@ from numerics import autoregressive as nar
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from theory.enumeration import positional_gd_path_by_iteration
+from proofs_check.experiments import Rerun
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import positional
 
@@ -81,6 +82,9 @@ def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: in
            "jackknife_groups": Param(quick=10, full=10, help="groups of the delete-a-group jackknife"),
        },
        reference=REFERENCES["ar.positional_gd_path"],
+       reruns=(Rerun("autoregressive:6", lambda p: {
+           "task": {"d": 1, "nu": tuple(p["nu"])}, "model": {"name": "positional weights only"},
+           "optimiser": {"optimizer": "gd", "lr": p["lr"], "stop": f"loss {p['stop_loss']:g}"}, "budget": {}}),),
        proof_idea="The loss of row n is pᵀG_n p - 2g_nᵀp + d with G_n = [Re φ_ν(2(j-j'))] a prolate (sinc) matrix "
                   "of bandwidth 2/ν and g_n = G_n e_n, so p* = e_n and GD gives p_n(t) = (I - (I - κG_n)^t) e_n. "
                   "The prolate spectrum has ≈ 2(n+1)/ν + O(log) eigenvalues above 1/(κt) and the rest decay "

@@ -107,6 +107,7 @@ def replay_case(case: dict) -> Outcome:
                    "random_points": Param(1000, 5000, help="random (A, B, p) per case"),
                    "bfgs_starts": Param(16, 40, help="BFGS starts per case")},
        reference=REFERENCES[ID],
+       theory_for=("autoregressive:3",),
        replay=replay_case,
        proof_idea="Each row of L is (q u + S v + q R)² + (P - q² - r²)(u² + Σ C_kl²) + (1 - r u)² + r² Σ_{l∉{k,σk}} "
                   "C_kl², so L ≥ ||M ⊙ (rC - I)||² with the partner entries (k, σk) free; Eckart–Young on "

@@ -15,6 +15,7 @@ import torch
 from numerics import training as tr
 from proofs_check import figures
 from proofs_check.references import REFERENCES
+from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory.causal import CausalGraph, DirichletPrior, count_estimator
 from theory.gradients import attention_gradient_at_init
@@ -52,6 +53,7 @@ def _disentangled_curve(run: tr.DisentangledRun):
        method="Count the non-root rows whose argmax over j <= i is not the parent, over every graph and size.",
        kind="theorem", measured="non-root rows whose argmax is not the parent, over graphs and sizes",
        direction="<=", tolerance=0.0, reference=REFERENCES["causal.train_argmax_parent"],
+       theory_for=('causal:2', 'causal:6'),
        parameters={"S": Param((5, 10), (10, 10, 20), "alphabet sizes, paired with n"),
                    "n": Param((9, 19), (19, 39, 39), "context lengths, paired with S"),
                    "max_steps": Param(300, 300, "stage-1 steps at most"),
@@ -173,6 +175,7 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
        conditions={"A2_relative_offdiagonal": ("<=", 0.15), "bigram_total_variation": ("<=", 0.35)},
        parameters={**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps")},
        reference=REFERENCES["causal.train_induction_head"],
+       theory_for=('causal:2',),
        proof_idea="With h_i = e_{x_{i-1}}, A2 = c·I scores positions whose previous token equals the query; "
                   "as c grows b concentrates on them and ŷ becomes their empirical next-token law.  A finite "
                   "c keeps some weight on the other positions (cross-entropy trades sharpness for coverage), "
@@ -204,7 +207,7 @@ def check_induction_head(profile: Profile) -> Outcome:
                   "SGD both stages); all losses on the same 2,048 held-out sequences.",
        method="Test loss minus the loss of (trained A1, A2 = c*·I), c* fitted on the held-out sample.",
        kind="theorem", measured="test loss - loss of (trained A1, A2 = c*·I) in nats", direction="<=",
-       tolerance=0.02, reference=REFERENCES["causal.train_loss_vs_estimator"],
+       tolerance=0.02, reference=REFERENCES["causal.train_loss_vs_estimator"], theory_for=('causal:2',),
        parameters={**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps")},
        proof_idea="The reduced output is a convex combination of the tokens present in the sequence, so "
                   "tokens absent from the context get only ε/S; the count estimator gives them α/(Sα + m).  "
@@ -256,6 +259,7 @@ def _log_log_slope(n: np.ndarray, mean: np.ndarray, stderr: np.ndarray) -> tuple
               "slope must be negative (inconclusive while its 95% interval contains 0).",
        kind="theorem", measured="log-log slope of the mean excess (query seen) against n", direction="<=",
        tolerance=0.0, reference=REFERENCES["causal.induction_head_vs_estimator"],
+       theory_for=('causal:2',),
        parameters={"S": Param(5, 10, "alphabet size"),
                    "n": Param((9, 19, 39, 79), (19, 39, 79, 159, 319), "context lengths"),
                    "test_size": Param(4096, 4096, "test sequences per n")},
@@ -306,6 +310,9 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
        parameters={**SIZES, "steps": Param(800, 600, "Adam steps"), "batch": Param(256, 256, "batch size"),
                    "lr": Param(0.03, 0.03, "Adam learning rate")},
        reference=REFERENCES["causal.train_disentangled_graph"],
+       reruns=(Rerun("causal:2", lambda p: causal_settings(
+           graph="chain", S=p["S"], T=p["n"] + 1, alpha=0.1, optimizer="adam", lr=p["lr"], schedule="constant",
+           steps=p["steps"], batch=p["batch"])),),
        proof_idea="The position block of layer 1 plays A1's role and receives the same O(1)·readout-sized "
                   "signal; the softmax readout can approach the count estimator's smoothing.")
 def check_disentangled_graph(profile: Profile) -> Outcome:
@@ -356,6 +363,7 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
        parameters={"S": Param(3, 3, "alphabet size"), "n": Param(20, 20, "context length"),
                    "seeds": Param(2, 2, "training runs, all must pass"), "steps": Param(1500, 1500, "Adam steps")},
        reference=REFERENCES["causal.train_k_parents"],
+       theory_for=('causal:5', 'causal:7'),
        proof_idea="Each parent carries its own information about the child; a second head on the same parent "
                   "adds nothing, so once the head-swap symmetry is broken the heads specialise.  Training sits "
                   "on a plateau (both heads near uniform, the readout learning the unigram law) before the "

@@ -14,6 +14,7 @@ import numpy as np
 
 from numerics.train_disentangled import SCHEDULES, TrainingSchedule, train_disentangled_fast
 from proofs_check.references import REFERENCES
+from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory.causal import CausalGraph, DirichletPrior
 
@@ -64,6 +65,10 @@ def _log_log_fit(x: np.ndarray, mean: np.ndarray, stderr: np.ndarray) -> tuple[f
                    "lr": Param(0.03, 0.03, "peak learning rate (cosine decay to 0)"),
                    "test_size": Param(4096, 16384, "held-out sequences (float64 evaluation)")},
        reference=REFERENCES["causal.disentangled_approaches_count_estimator"],
+       reruns=(Rerun("causal:2", lambda p: causal_settings(
+           graph="chain", S=p["S"], T=p["n"] + 1, alpha=0.1, optimizer=p["optimizer"], lr=p["lr"],
+           schedule="cosine", steps=max(p["budgets"]), batch=p["batch"]),
+           note="a learning curve: one run per budget, the longest compared"),),
        proof_idea="Once layer 1 attends to the parent and layer 2 to the positions whose parent token equals the "
                   "query, the readout sees the in-context bigram counts and can approach the count estimator's "
                   "smoothing; the remaining excess shrinks as the attention sharpens with training.")

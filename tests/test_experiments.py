@@ -1,0 +1,105 @@
+"""The paper profile, the figures table (proofs_check.experiments), time estimates (proofs_check.timings)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from proofs_check.cli import main
+from proofs_check.experiments import FIGURES, PARTS, Rerun, compare_settings, figure_rows
+from proofs_check.registry import Param, Profile, all_claims, claim
+from proofs_check.timings import estimate_seconds, format_seconds
+
+
+def test_a_param_takes_its_paper_value_or_the_full_one():
+    p = Param(1, 2, "h")
+    assert [p.value(name) for name in ("quick", "full", "paper")] == [1, 2, 2]
+    q = Param(1, 2, "h", paper=3)
+    assert [q.value(name) for name in ("quick", "full", "paper")] == [1, 2, 3]
+    with pytest.raises(ValueError, match="^profile"):
+        Profile("huge")
+
+
+def test_unit_generators_depend_on_the_whole_name_and_the_unit_only():
+    profile = Profile("quick", seed=4)
+    draw = lambda name, k: profile.unit_rng(name, k).integers(2 ** 62)  # noqa: E731
+    assert draw("causal.a/graph", 3) == draw("causal.a/graph", 3)  # exact: the same integer draw
+    assert len({draw("causal.a/graph", 0), draw("causal.a/graph", 1), draw("causal.b/graph", 0)}) == 3
+    assert Profile("quick", seed=5).unit_rng("causal.a/graph", 0).integers(2 ** 62) != draw("causal.a/graph", 0)
+    with pytest.raises(ValueError, match="^unit"):
+        profile.unit_rng("x", -1)
+
+
+def test_settings_are_compared_entry_by_entry():
+    official = {"S": 10, "graph": "chain"}
+    assert compare_settings(official, {"S": 10, "graph": "chain", "extra": 1}) == "same"
+    assert compare_settings(official, {"S": 5, "graph": "chain"}) == "S: 5 (figure: 10)"
+    assert compare_settings(official, {"S": 10}) == "graph: not stated (figure: chain)"
+    assert compare_settings(None, {"S": 10}) == "figure's settings not recorded"
+    with pytest.raises(ValueError, match="^figure"):
+        Rerun("causal:99", lambda p: {})
+
+
+def test_every_rerun_of_the_registry_is_compared_at_the_paper_profile():
+    claims = all_claims()
+    rows = figure_rows(claims, "paper")
+    assert {r["figure"] for r in rows} == set(FIGURES)
+    for r in rows:
+        if r["relation"] == "reruns":
+            c = claims[r["claim"]]
+            figure = FIGURES[r["figure"]]
+            actual = next(x for x in c.reruns if x.figure == r["figure"]).settings(c.resolve("paper"))
+            for part in PARTS:  # "same" exactly when every official entry is matched
+                official = figure.part(part)
+                assert (r[part] == "same") == (official is not None and all(
+                    actual[part].get(k, object()) == v for k, v in official.items())), (r["claim"], part)
+    # Figure 9 and Figure 8 are rerun at their official settings in the paper profile
+    for key, cid in (("causal:9", "causal.random_graphs_parent_attention"), ("causal:8", "causal.standard_transformer_chain")):
+        row = next(r for r in rows if r["figure"] == key and r["claim"] == cid)
+        assert [row[p] for p in PARTS] == ["same"] * 4, row
+        quick = next(r for r in figure_rows(claims, "quick") if r["figure"] == key and r["claim"] == cid)
+        assert quick["budget"] != "same" and quick["task"] == "same"
+
+
+def test_no_reference_names_a_figure_its_claim_does_not_rerun_or_mark_as_theory():
+    import re
+
+    for c in all_claims().values():
+        named = {f"{c.paper}:{n}" for n in re.findall(r"Figures? (\d+)", c.reference)}
+        named |= {f"{c.paper}:{n}" for n in re.findall(r"Figures \d+ and (\d+)", c.reference)}
+        declared = {r.figure for r in c.reruns} | set(c.theory_for)
+        assert named <= declared, (c.id, named - declared)
+
+
+def test_figures_command_writes_the_same_records_as_json(tmp_path, capsys):
+    out = tmp_path / "figures.json"
+    assert main(["figures", "--json", str(out)]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    data = json.loads(out.read_text())
+    assert data["profile"] == "paper" and data["figures"] == figure_rows(all_claims(), "paper")
+    assert "causal.random_graphs_parent_attention" in text and "theory for Figure 2" in text
+
+
+def test_list_estimates_each_claim_and_the_total(capsys):
+    assert main(["list", "--profile", "paper"]) == 0
+    out = capsys.readouterr().out
+    assert "estimated total for the paper profile" in out
+    c = all_claims()["causal.random_graphs_parent_attention"]
+    seconds, source = estimate_seconds(c, "paper")
+    assert source == "throughput" and seconds > 3600  # 20 graphs x 2^14 steps of 1,024 on 2 cores: hours
+    assert estimate_seconds(c, "quick")[0] < seconds / 100
+    assert format_seconds(None) == "?" and format_seconds(90) == "90 s" and format_seconds(7300) == "2.0 h"
+    with pytest.raises(ValueError, match="^profile_name"):
+        estimate_seconds(c, "huge")
+
+
+def test_run_accepts_the_profile_and_quick_as_its_synonym(tmp_path, capsys):
+    for argv in (["--quick"], ["--profile", "quick"]):
+        out = tmp_path / f"{len(argv)}.json"
+        assert main(["run", *argv, "--claim", "ar.identity", "--json", str(out)]) == 0
+        assert json.loads(out.read_text())["profile"] == "quick"
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["run", "--quick", "--profile", "full", "--claim", "ar.identity"])
+    assert "not allowed with" in capsys.readouterr().err
