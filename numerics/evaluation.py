@@ -312,3 +312,22 @@ def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, r
     with torch.no_grad(), single_thread():
         yhat = model(torch.as_tensor(batch.tokens)).numpy()
     return gap_to_count_estimator(graph, yhat, batch, est_alpha, smoothing), c_star
+
+
+def identity_multiple_fit(B: Any) -> tuple[float, float]:
+    """How close a token-to-token block ``B (S, S)`` is to ``c·I`` up to row constants.
+
+    The block scores positions through ``e_{x_n}ᵀ B h_j`` with ``h_j`` on the simplex, so adding a
+    constant to a row of ``B`` changes no softmax over positions; with ``P = I - 11ᵀ/S`` the centring,
+    ``c = ⟨B P, P⟩ / ⟨P, P⟩`` and the relative residual ``‖B P - c P‖_F / ‖c P‖_F`` (0 for an exact
+    induction head, ``inf`` when ``c = 0``).  Returns ``(c, residual)``.
+    """
+    B = np.asarray(B, dtype=np.float64)
+    if B.ndim != 2 or B.shape[0] != B.shape[1] or B.shape[0] < 2 or not np.all(np.isfinite(B)):
+        raise ValueError(f"B: expected a finite square (S, S) matrix with S >= 2, got shape {B.shape}")
+    S = B.shape[0]
+    P = np.eye(S) - np.full((S, S), 1.0 / S)
+    centred = B @ P
+    c = float(np.sum(centred * P) / np.sum(P * P))
+    scale = np.linalg.norm(c * P)
+    return c, (float(np.linalg.norm(centred - c * P) / scale) if scale > 0 else float("inf"))

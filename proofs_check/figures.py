@@ -10,6 +10,8 @@ Causal-structure paper (spec 1), training:
     ``excess_over_count_estimator`` the induction head's excess over the count estimator against n
     ``parent_weight_by_position_band``  Figure 9: layer-1 position softmax on the parent, by position
     ``official_bayes_offsets``      the published "Bayes" line minus the count estimator, per graph
+    ``disentangled_graph_panels``   Figures 2 and 6: attention, layer 2's induction block, loss with both lines
+    ``two_parent_heads``            Figures 5 and 7: each head's weight on the two parents, loss against references
 Autoregressive paper (spec 2):
     ``raw_token_minima``             trained raw-token loss against d - min(H, d), BᵀA and p per H
     ``positional_weights_rows``      trained positional rows against the closed form p* = G⁺g, per ν
@@ -27,10 +29,10 @@ import numpy as np
 
 from theory import positional
 
-__all__ = ["excess_over_count_estimator", "layer1_attention_maps", "official_bayes_offsets",
-           "parent_weight_by_position_band", "positional_path_rows_and_spectrum",
-           "positional_weights_rows", "raw_token_minima", "real_orthogonal_minima", "training_summary",
-           "trained_vs_constructed_bars"]
+__all__ = ["disentangled_graph_panels", "excess_over_count_estimator", "layer1_attention_maps",
+           "official_bayes_offsets", "parent_weight_by_position_band", "positional_path_rows_and_spectrum",
+           "positional_weights_rows", "raw_token_minima", "real_orthogonal_minima", "trained_vs_constructed_bars",
+           "training_summary", "two_parent_heads"]
 
 
 def _pyplot() -> Any:
@@ -405,5 +407,59 @@ def official_bayes_offsets(offsets: dict[str, float], stderrs: dict[str, float],
     ax.set_ylabel("cross-entropy offset (nats)")
     ax.set_title("the dashed 'Bayes' line of Figures 2 and 6, as published")
     ax.legend(fontsize=8)
+    _write(fig, path)
+    return path
+
+
+def disentangled_graph_panels(rows: list[dict[str, Any]], path: str) -> str:
+    """Figures 2 and 6, one row per graph: layer-1 attention (test average) with the true parents circled,
+    layer 2's block reading the parent's token against the query's token, and the test loss against the
+    count estimator and the published "Bayes" line."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12.6, 3.8 * len(rows)), squeeze=False)
+    for (ax_att, ax_a2, ax_loss), r in zip(axes, rows):
+        im = ax_att.imshow(r["attention"], cmap="viridis", vmin=0, vmax=1)
+        rr, cc = np.nonzero(r["graph"].adjacency())
+        ax_att.scatter(cc, rr, s=30, facecolors="none", edgecolors="red", linewidths=0.8, label="true parent")
+        ax_att.set_title(f"{r['name']}: layer-1 attention (test average)", fontsize=9)
+        ax_att.set_xlabel("j (key)")
+        ax_att.set_ylabel("i (query position)")
+        ax_att.legend(loc="upper right", fontsize=7)
+        fig.colorbar(im, ax=ax_att, fraction=0.046)
+        _signed_heatmap(fig, ax_a2, r["a2_block"], "A2: query token (rows) x parent's token (cols)")
+        ax_loss.plot(r["steps"], r["losses"], marker=".", label="test loss")
+        ax_loss.axhline(r["estimator_loss"], color="k", ls="--", label="count estimator")
+        ax_loss.axhline(r["published_bayes_loss"], color="tab:red", ls=":", label="'Bayes' as published")
+        ax_loss.set_xscale("symlog", linthresh=1)
+        ax_loss.set_xlim(left=0)
+        ax_loss.set_xlabel("step")
+        ax_loss.set_ylabel("cross-entropy (nats)")
+        ax_loss.legend(fontsize=7)
+    _integer_ticks_on_images(fig)
+    _write(fig, path)
+    return path
+
+
+def two_parent_heads(weights: np.ndarray, test_loss: float, one_nn_loss: float, bayes_loss: float,
+                     path: str) -> str:
+    """Figures 5 and 7: each layer-1 head's weight on the parents (i-1)//2 and i-1 by position, and the
+    test loss against the one-NN (previous-token) and two-parent 'Bayes' estimators."""
+    plt = _pyplot()
+    H, T, _ = weights.shape
+    fig, axes = plt.subplots(1, H + 1, figsize=(4.4 * (H + 1), 3.6))
+    pos = np.arange(2, T)
+    for h in range(H):
+        ax = axes[h]
+        ax.plot(pos, weights[h, 2:, 0], marker=".", label="on (i-1)//2")
+        ax.plot(pos, weights[h, 2:, 1], marker=".", label="on i-1")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("position i")
+        ax.set_ylabel("layer-1 weight (test average)")
+        ax.set_title(f"head {h}")
+        ax.legend(fontsize=7)
+    ax = axes[-1]
+    ax.bar(["transformer", "one NN", "Bayes"], [test_loss, one_nn_loss, bayes_loss],
+           color=["tab:blue", "tab:grey", "black"])
+    ax.set_ylabel("held-out cross-entropy (nats)")
     _write(fig, path)
     return path

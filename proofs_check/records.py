@@ -129,6 +129,8 @@ RECORD_TOLERANCES: dict[str, RecordTolerance] = {
     "causal.random_graphs_parent_attention": TRAINING_FLOAT32,  # a fraction of positions: a count over a count
     "causal.official_bayes_line": MONTE_CARLO,
     "causal.standard_transformer_chain": TRAINING_FLOAT32,
+    "causal.disentangled_graphs": TRAINING_FLOAT32,
+    "causal.two_parent_graph": TRAINING_FLOAT32,
 }
 
 

@@ -84,4 +84,9 @@ REFERENCES: dict[str, str] = {
                                   "computes it (single_parent.py, InContextTree.bayes)",
     "causal.standard_transformer_chain": "experiments: Figure 8, a standard transformer (embeddings added, MLPs, "
                                          "residual) learns the chain",
+    "causal.disentangled_graphs": "experiments: Figures 2 and 6, the disentangled transformer on the chain, "
+                                  "in-context pairs, a random forest and a small DAG (the abstract's 'a wide "
+                                  "variety of causal structures')",
+    "causal.two_parent_graph": "experiments: Figures 5 and 7, the paper's two-parent graph (parents "
+                               "((i-1)//2, i-1)) with two layer-1 heads",
 }

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from numerics import training as tr
+from numerics.evaluation import identity_multiple_fit
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.experiments import Rerun, causal_settings
@@ -183,11 +184,7 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
 def check_induction_head(profile: Profile) -> Outcome:
     S, _ = _sizes(profile)
     graph, run = _induction_run(profile)
-    A2 = run.A2
-    P = np.eye(S) - np.full((S, S), 1.0 / S)
-    centred = A2 @ P  # row constants do not change softmax over positions (each h_i sums to 1)
-    c = float(np.sum(centred * P) / np.sum(P * P))
-    off = float(np.linalg.norm(centred - c * P) / np.linalg.norm(c * P))
+    c, off = identity_multiple_fit(run.A2)
     tv = _bigram_gap(graph, run, S, profile.rng("induction-test"))
     return Outcome(measured=1 - run.min_parent_weight,
                    conditions=dict(A2_relative_offdiagonal=off, bigram_total_variation=tv),
