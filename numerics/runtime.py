@@ -59,6 +59,52 @@ class Progress:
             self.bar.stop()
 
 
+_PROGRESS_LINES: dict[str, Any] = {"stream": None, "interval": 30.0}
+
+
+@contextlib.contextmanager
+def progress_lines(stream: Any = None, interval: float = 30.0) -> Iterator[None]:
+    """While active, long training loops print one line to ``stream`` (default ``sys.stderr``) at most
+    every ``interval`` seconds: the steps and sequences seen, the last training loss, the time elapsed
+    and the time remaining at the current rate (:class:`ProgressLines`).  The runner turns it on for the
+    paper profile."""
+    import sys
+
+    previous = dict(_PROGRESS_LINES)
+    _PROGRESS_LINES.update(stream=sys.stderr if stream is None else stream, interval=float(interval))
+    try:
+        yield
+    finally:
+        _PROGRESS_LINES.update(previous)
+
+
+class ProgressLines:
+    """Progress lines of one training loop of ``total`` steps of ``batch`` sequences (silent unless
+    :func:`progress_lines` is active).  Call :meth:`update` once per step; it reads the loss only when a
+    line is due."""
+
+    def __init__(self, label: str, total: int, batch: int):
+        import time
+
+        self.label, self.total, self.batch = label, total, batch
+        self.stream, self.interval = _PROGRESS_LINES["stream"], _PROGRESS_LINES["interval"]
+        self.start = self.last = time.perf_counter()
+
+    def update(self, step: int, loss: Any) -> None:
+        if self.stream is None:
+            return
+        import time
+
+        now = time.perf_counter()
+        if now - self.last < self.interval and step != self.total:
+            return
+        self.last = now
+        elapsed = now - self.start
+        remaining = elapsed / max(step, 1) * (self.total - step)
+        print(f"{self.label}: step {step:,}/{self.total:,}, {step * self.batch:,} sequences, loss {float(loss):.4f}, "
+              f"{elapsed / 60:.1f} min elapsed, {remaining / 60:.1f} min remaining", file=self.stream, flush=True)
+
+
 class TrainingDiverged(ArithmeticError):
     """A training run produced a non-finite loss or parameter; the message names the step."""
 

@@ -26,7 +26,7 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, cross_entropy_of, estimator_alpha,
                                  head_parent_assignment, sample_sequences_redrawn)
-from numerics.runtime import Progress, require_finite, single_thread
+from numerics.runtime import Progress, ProgressLines, require_finite, single_thread
 from theory import validate
 from theory.causal import (Batch, CausalGraph, DirichletPrior, alphabet_size, count_estimator,
                            sample_k_parent_sequences)
@@ -394,6 +394,7 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
     train_seconds = 0.0
     with _intra_op_threads(threads), Progress(progress, "disentangled transformer (fast)", schedule.steps) as bar:
         stream = _BatchStream(graph, prior, schedule.batch, schedule.steps, generator, dev, roots, dtype, prefetch)
+        lines = ProgressLines(f"disentangled transformer ({schedule.optimizer})", schedule.steps, schedule.batch)
         try:
             evaluate(0, 0.0)
             start = time.perf_counter()
@@ -407,6 +408,7 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
                 opt.step()
                 losses[step] = loss.detach()
                 bar.advance()
+                lines.update(step + 1, losses[step])
                 if step + 1 in marks:
                     if dev.type == "cuda":
                         torch.cuda.synchronize()

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from model.disentangled import DisentangledTransformer
-from numerics.runtime import Progress, require_finite
+from numerics.runtime import Progress, ProgressLines, require_finite
 from numerics.sampling_torch import gamma_draws
 from numerics.train_disentangled import TrainingSchedule, float64_copy
 from theory import validate
@@ -288,6 +288,7 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
     losses = torch.zeros(schedule.steps, dtype=dtype, device=dev)
     train_seconds = 0.0
     with _torch_threads(threads), Progress(progress, "multi-parent task (AdamW)", schedule.steps) as bar:
+        lines = ProgressLines("two-parent task (AdamW)", schedule.steps, schedule.batch)
         evaluate(0, 0.0)
         start = time.perf_counter()
         for step in range(schedule.steps):
@@ -304,6 +305,7 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
             opt.step()
             losses[step] = loss.detach()
             bar.advance()
+            lines.update(step + 1, losses[step])
             if (step + 1) % 256 == 0 and step + 1 not in marks:
                 require_finite(float(losses[step]), step + 1, "AdamW")
             if step + 1 in marks:

@@ -26,7 +26,7 @@ import torch
 from model.standard import StandardTransformer
 from numerics.evaluation import (EstimatorGap, cross_entropy_of, estimator_alpha, gap_to_count_estimator,
                                  held_out_sample, parent_weights)
-from numerics.runtime import Progress, require_finite
+from numerics.runtime import Progress, ProgressLines, require_finite
 from numerics.sampling_torch import sample_sequences_torch
 from numerics.train_disentangled import TrainingSchedule
 from theory import validate
@@ -161,6 +161,7 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
     torch.set_num_threads(threads)
     try:
         with Progress(progress, "standard transformer (AdamW)", schedule.steps) as bar:
+            lines = ProgressLines("standard transformer (AdamW)", schedule.steps, schedule.batch)
             evaluate(0, 0.0)
             start = time.perf_counter()
             for step in range(schedule.steps):
@@ -178,6 +179,7 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
                 losses.append(float(loss.detach()))
                 require_finite(losses[-1], step + 1, "AdamW")
                 bar.advance()
+                lines.update(step + 1, losses[-1])
                 if step + 1 in marks:
                     train_seconds += time.perf_counter() - start
                     evaluate(step + 1, train_seconds)

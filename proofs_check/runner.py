@@ -10,12 +10,14 @@ raised or measured nothing usable, and ``"fail"`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
+from numerics.runtime import progress_lines
 from proofs_check.registry import Claim, Outcome, Param, Profile
 from proofs_check.verdicts import Judgement, Test, judge
 
@@ -91,8 +93,11 @@ def run_claim(claim: Claim, profile: Profile, overrides: Mapping[str, Any] | Non
     """
     params = claim.resolve(profile.name, overrides)
     start = time.perf_counter()
+    # the paper profile's training runs take minutes to hours: their loops print a progress line every 30 s
+    lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
     try:
-        outcome = claim.check(Profile(profile.name, profile.seed, params))
+        with lines:
+            outcome = claim.check(Profile(profile.name, profile.seed, params))
     except Exception as exc:  # a crashing check is reported, not propagated
         return Result(claim, "error", None, time.perf_counter() - start,
                       error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",

@@ -103,3 +103,24 @@ def test_run_accepts_the_profile_and_quick_as_its_synonym(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["run", "--quick", "--profile", "full", "--claim", "ar.identity"])
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_long_runs_print_progress_lines_in_the_paper_profile():
+    import io
+
+    from numerics.runtime import ProgressLines, progress_lines
+
+    assert ProgressLines("x", 10, 4).stream is None  # silent by default: quick and full runs print nothing
+    out = io.StringIO()
+    with progress_lines(out, interval=0.0):
+        lines = ProgressLines("disentangled transformer (sgd)", 10, 4)
+        for step in range(1, 11):
+            lines.update(step, 2.5 - 0.1 * step)
+    text = out.getvalue().splitlines()
+    assert len(text) == 10 and text[-1].startswith("disentangled transformer (sgd): step 10/10, 40 sequences, "
+                                                   "loss 1.5000") and "min remaining" in text[-1]
+    with progress_lines(io.StringIO(), interval=3600.0):
+        quiet = ProgressLines("y", 5, 1)
+        for step in range(1, 6):
+            quiet.update(step, 1.0)
+        assert len(quiet.stream.getvalue().splitlines()) == 1  # only the last step within the interval
