@@ -26,14 +26,39 @@ of the rotation blocks (conjugate pairs).  The heads enter only through
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn as nn
 
+from theory import validate
 from theory.validate import positive_int
+
+
+def check_tensor(x: Any, name: str, shape: tuple, *, complex_ok: bool = True, min_length: int = 1) -> None:
+    """Refuse (``ValueError`` naming ``name``) anything but a finite floating (or complex) torch tensor
+    of ``shape``: ``None`` entries are free sizes, and axis 1 needs at least ``min_length`` entries.
+    Reading every entry is the price of a NaN refused at the door instead of a NaN prediction."""
+    if not isinstance(x, torch.Tensor) or not (x.is_floating_point() or (complex_ok and x.is_complex())):
+        kind = "a real or complex" if complex_ok else "a real"
+        raise ValueError(f"{name}: expected {kind} floating-point torch tensor, got "
+                         f"{getattr(x, 'dtype', type(x).__name__)}")
+    want = "(" + ", ".join("·" if n is None else str(n) for n in shape) + ")"
+    if x.ndim != len(shape) or any(n is not None and m != n for m, n in zip(x.shape, shape)) \
+            or x.shape[0] < 1 or (x.ndim > 1 and x.shape[1] < min_length):
+        raise ValueError(f"{name}: expected shape {want} (axis 1 of length >= {min_length}), got {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name}: expected finite entries, found nan or inf")
+
+
+def init_scale_of(value: Any) -> float:
+    """``init_scale`` as a finite number ``>= 0`` (the standard deviation of the initial weights)."""
+    return validate.finite_float(value, "init_scale", nonnegative=True)
 
 
 def augmented_tokens(seqs: torch.Tensor) -> torch.Tensor:
     """seqs (B, T+1, d) = s_0..s_T  ->  E (B, T, 3d) with rows e_t = (0, s_t, s_{t-1}), t = 1..T."""
+    check_tensor(seqs, "seqs", (None, None, None), min_length=2)
     zeros = torch.zeros_like(seqs[:, 1:])
     return torch.cat([zeros, seqs[:, 1:], seqs[:, :-1]], dim=-1)
 
@@ -43,8 +68,15 @@ def gd_step_weights(d: int, eta: float, dtype: torch.dtype = torch.float64) -> t
 
     Q e_t = (s_t, 0, 0) and K e_j = (s_{j-1}, 0, 0), so the score is s_{j-1}ᵀ s_t;
     V e_j = (η s_j, 0, 0), so out_t[:d] = η Σ_{j<=t} s_j s_{j-1}ᵀ s_t = η G_t s_t.
+    ``η`` finite; the three matrices take ``3 (3d)²`` numbers, refused above 2 GiB.
     """
     d = positive_int(d, "d")
+    if isinstance(eta, torch.Tensor):  # a 0-d tensor keeps autograd through V
+        if eta.numel() != 1 or eta.is_complex() or not bool(torch.isfinite(eta).all()):
+            raise ValueError(f"eta: expected one finite real step, got a tensor of shape {tuple(eta.shape)}")
+    else:
+        validate.finite_float(eta, "eta")
+    validate.memory(3 * 16 * (3 * d) ** 2, "d", f"three ({3 * d:,}, {3 * d:,}) matrices")
     I = torch.eye(d, dtype=dtype)
     Q = torch.zeros(3 * d, 3 * d, dtype=dtype)
     K = torch.zeros_like(Q)
@@ -62,7 +94,11 @@ class AugmentedLinearAttention(nn.Module):
                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.d = positive_int(d, "d")
-        self.normalize = normalize
+        init_scale = init_scale_of(init_scale)
+        self.normalize = validate.boolean(normalize, "normalize")
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        validate.memory(3 * 8 * (3 * d) ** 2, "d", f"three ({3 * d:,}, {3 * d:,}) weight matrices")
         D = 3 * d
 
         def init():
@@ -79,7 +115,10 @@ class AugmentedLinearAttention(nn.Module):
         return model
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """seqs (B, T+1, d) real -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        """seqs (B, T+1, d) real, finite -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        check_tensor(seqs, "seqs", (None, None, self.d), complex_ok=False, min_length=2)
+        if seqs.dtype != self.Q.dtype:
+            raise ValueError(f"seqs: expected dtype {self.Q.dtype} (the layer's), got {seqs.dtype}")
         E = augmented_tokens(seqs)                   # (B, T, 3d)
         q = E @ self.Q.T                             # (B, T, 3d)  Q e_t
         k = E @ self.K.T                             # (B, T, 3d)  K e_j
@@ -100,6 +139,13 @@ def raw_token_prediction(C: torch.Tensor, p: torch.Tensor, X: torch.Tensor) -> t
 
     C (d, d) and p (n+1,) real (autograd flows to both), X (N, >=n+1, d) complex -> (N, d) complex.
     """
+    check_tensor(C, "C", (None, None), complex_ok=False)
+    d = C.shape[0]
+    check_tensor(C, "C", (d, d), complex_ok=False)
+    check_tensor(p, "p", (None,), complex_ok=False)
+    if p.shape[0] < 2:
+        raise ValueError(f"p: expected positional weights p_0..p_n with n >= 1, got shape {tuple(p.shape)}")
+    check_tensor(X, "X", (None, None, d), min_length=p.shape[0])
     n = p.shape[0] - 1
     keys = X[:, : n + 1]                                               # (N, n+1, d)
     query = X[:, n - 1].conj()                                         # (N, d)   conj(x_{n-1})
@@ -118,6 +164,11 @@ class RawTokenMultiHead(nn.Module):
                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.d, self.H, self.n = positive_int(d, "d"), positive_int(H, "H"), positive_int(n, "n")
+        init_scale = init_scale_of(init_scale)
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        validate.memory(8 * (2 * H * d + n + 1), validate.largest(H=H, d=d, n=n),
+                        f"heads of size {H:,} × {d:,} and {n + 1:,} positional weights")
         self.A = nn.Parameter(init_scale * torch.randn(H, d, generator=generator, dtype=dtype))
         self.B = nn.Parameter(init_scale * torch.randn(H, d, generator=generator, dtype=dtype))
         self.p = nn.Parameter(init_scale * torch.randn(n + 1, generator=generator, dtype=dtype))
@@ -128,6 +179,7 @@ class RawTokenMultiHead(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """X (N, n+1, d) complex eigen-coordinates x_0..x_n -> ŝ_{n+1} (N, d) complex."""
+        check_tensor(X, "X", (None, self.n + 1, self.d))
         query = X[:, self.n - 1].conj()                               # (N, d)   conj(x_{n-1})
         A, B, p = (w.to(X.dtype) for w in (self.A, self.B, self.p))
         scores = torch.einsum("hl,nl,njl->nhj", A, query, X)          # (N, H, n+1)
@@ -145,6 +197,10 @@ class PositionalOnly(nn.Module):
     def __init__(self, C: torch.Tensor, T: int, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.T = positive_int(T, "T")
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        validate.square_matrix(C.detach().cpu().numpy() if isinstance(C, torch.Tensor) else C, "C")
+        validate.memory(3 * 8 * T * (T + 1), "T", f"a positional matrix ({T:,}, {T + 1:,})")
         self.register_buffer("Cmat", torch.as_tensor(C, dtype=dtype))
         self.P = nn.Parameter(torch.zeros(T, T + 1, dtype=dtype))
         mask = torch.tril(torch.ones(T, T + 1, dtype=torch.bool), diagonal=1)  # j <= n = row + 1
@@ -152,6 +208,7 @@ class PositionalOnly(nn.Module):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """X (N, T+2, d) complex x_0..x_{T+1} -> predictions of x_2..x_{T+1}, (N, T, d)."""
+        check_tensor(X, "X", (None, None, self.Cmat.shape[0]), min_length=self.T + 1)
         keys = X[:, : self.T + 1]                                     # (N, T+1, d)
         queries = X[:, : self.T].conj()                               # (N, T, d)   x_{n-1}, n = 1..T
         C = self.Cmat.to(X.dtype)
@@ -179,7 +236,9 @@ class ComplexAugmentedLinearAttention(nn.Module):
                  generator: torch.Generator | None = None):
         super().__init__()
         self.d = positive_int(d, "d")
-        self.normalize = normalize
+        init_scale = init_scale_of(init_scale)
+        self.normalize = validate.boolean(normalize, "normalize")
+        validate.memory(3 * 16 * (3 * d) ** 2, "d", f"three complex ({3 * d:,}, {3 * d:,}) weight matrices")
         D = 3 * d
 
         def init():  # circular complex Gaussian entries of variance init_scale²
@@ -198,7 +257,8 @@ class ComplexAugmentedLinearAttention(nn.Module):
         return model
 
     def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """seqs (B, T+1, d) complex -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        """seqs (B, T+1, d) complex, finite -> predictions (B, T, d); row t-1 predicts s_{t+1}."""
+        check_tensor(seqs, "seqs", (None, None, self.d), min_length=2)
         E = augmented_tokens(seqs.to(torch.complex128))  # (B, T, 3d)
         q = E @ self.Q.T                             # (B, T, 3d)  Q e_t
         k = E @ self.K.T                             # (B, T, 3d)  K e_j

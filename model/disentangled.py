@@ -18,7 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from model.reduced import MAX_PARAMETER_BYTES, check_tokens
+from model.reduced import MAX_PARAMETER_BYTES, check_token_shape, check_tokens
+from theory import validate
 from theory.validate import positive_int
 
 
@@ -32,6 +33,7 @@ class DisentangledTransformer(nn.Module):
             raise ValueError(f"heads: expected a non-empty sequence of positive head counts per layer, got {heads!r}")
         if dtype not in (torch.float64, torch.float32):
             raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        max_bytes = validate.max_bytes(max_bytes)
         widths = [S + T]
         for h in heads:  # the stream widens d -> d (1 + H) per layer: check the size before allocating
             widths.append(widths[-1] * (1 + h))
@@ -59,7 +61,15 @@ class DisentangledTransformer(nn.Module):
         return torch.cat([X, P], dim=-1)
 
     def attention(self, layer: int, stream: torch.Tensor) -> torch.Tensor:
-        """(B, H, T, T) attention weights of ``layer`` on ``stream (B, T, d)``."""
+        """(B, H, T, T) attention weights of ``layer`` on ``stream (B, T, d)``, ``d = widths[layer]``."""
+        layer = validate.index(layer, "layer", len(self.heads), f"the model's {len(self.heads)} layers")
+        d = self.widths[layer]
+        if not isinstance(stream, torch.Tensor) or stream.ndim != 3 or stream.shape[1:] != (self.T, d) \
+                or stream.shape[0] < 1:
+            raise ValueError(f"stream: expected a (B, {self.T}, {d}) tensor (layer {layer}'s input), got "
+                             f"{tuple(getattr(stream, 'shape', ())) or type(stream).__name__}")
+        if not (stream.is_floating_point() and bool(torch.isfinite(stream).all())):
+            raise ValueError(f"stream: expected finite real entries, got dtype {stream.dtype}")
         queries = torch.matmul(stream.unsqueeze(1), self.A[layer])  # (B, H, T, d): s_iᵀ A_h
         scores = torch.matmul(queries, stream.unsqueeze(1).transpose(-1, -2))  # (B, H, T, T)
         return torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
@@ -111,8 +121,9 @@ class DisentangledTransformer(nn.Module):
 
     def position_block(self, layer: int = 0, head: int = 0) -> torch.Tensor:
         """(T, T) block of ``A[layer][head]`` acting position -> position (layer 0: rows/cols S..S+T)."""
-        if layer != 0:
+        if isinstance(layer, bool) or layer != 0:
             raise ValueError("layer: only layer 0's stream has a plain position block")
+        head = validate.index(head, "head", self.heads[0], f"layer 0's {self.heads[0]} heads")
         return self.A[0][head, self.S:, self.S:]
 
     def query_logits(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -129,6 +140,7 @@ class DisentangledTransformer(nn.Module):
         """
         if len(self.heads) != 2:
             raise ValueError(f"query_logits: expected a two-layer model, got {len(self.heads)} layers")
+        check_token_shape(tokens, self.T)  # the width only: this is the fast path's step, no device sync
         S, T, B = self.S, self.T, tokens.shape[0]
         A1, A2 = self.A[0], self.A[1]  # (H, S + T, S + T), (G, d1, d1)
         H, G, d0 = A1.shape[0], A2.shape[0], S + T

@@ -15,19 +15,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from theory import validate
 from theory.validate import positive_int
 
 # Parameter memory refused above this many bytes (2 GiB) unless ``max_bytes`` says otherwise.
 MAX_PARAMETER_BYTES = 2 * 2 ** 30
 
 
-def check_tokens(tokens: torch.Tensor, S: int, T: int) -> None:
-    """Refuse (``ValueError`` naming ``tokens``) anything but a ``(B, T)`` integer tensor with entries in ``0..S-1``."""
+def check_token_shape(tokens: torch.Tensor, T: int) -> None:
+    """Refuse (``ValueError`` naming ``tokens``) anything but a ``(B, T)`` integer tensor; reads no entry,
+    so it costs no device synchronisation (the fast training paths call it every step)."""
     if not isinstance(tokens, torch.Tensor) or tokens.dtype not in (torch.int64, torch.int32, torch.int16,
                                                                       torch.int8, torch.uint8):
         raise ValueError(f"tokens: expected an integer torch tensor, got {getattr(tokens, 'dtype', type(tokens).__name__)}")
     if tokens.ndim != 2 or tokens.shape[1] != T or tokens.shape[0] < 1:
         raise ValueError(f"tokens: expected shape (B, {T}) with B >= 1, got {tuple(tokens.shape)}")
+
+
+def check_tokens(tokens: torch.Tensor, S: int, T: int) -> None:
+    """Refuse (``ValueError`` naming ``tokens``) anything but a ``(B, T)`` integer tensor with entries in ``0..S-1``."""
+    check_token_shape(tokens, T)
     if int(tokens.min()) < 0 or int(tokens.max()) >= S:
         raise ValueError(f"tokens: expected entries in 0..{S - 1}, got {int(tokens.min())}..{int(tokens.max())}")
 
@@ -41,9 +48,11 @@ class ReducedTransformer(nn.Module):
             raise ValueError(f"beta: expected a finite number, got {beta!r}")
         if dtype not in (torch.float64, torch.float32):
             raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
-        if 8 * 3 * (T * T + S * S) > max_bytes:
-            raise ValueError(f"T: a reduced model with T = {T:,}, S = {S:,} needs about {24 * (T * T + S * S) / 2 ** 30:.3g} "
-                             f"GiB, above the budget of {max_bytes / 2 ** 30:.3g} GiB (max_bytes)")
+        max_bytes = validate.max_bytes(max_bytes)
+        if 8 * 3 * (T * T + S * S) > max_bytes:  # named after the size that drives it
+            raise ValueError(f"{validate.largest(T=T, S=S)}: a reduced model with T = {T:,}, S = {S:,} needs about "
+                             f"{24 * (T * T + S * S) / 2 ** 30:.3g} GiB, above the budget of "
+                             f"{max_bytes / 2 ** 30:.3g} GiB (max_bytes)")
         self.S, self.T = S, T
         self.A1 = nn.Parameter(torch.zeros(T, T, dtype=dtype))  # position -> position
         self.A2 = nn.Parameter(beta * torch.eye(S, dtype=dtype))  # token -> token

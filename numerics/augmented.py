@@ -38,9 +38,10 @@ import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, ComplexAugmentedLinearAttention, gd_step_weights
-from numerics.runtime import single_thread
+from numerics.runtime import require_finite, require_parameters_finite, single_thread
 from theory import autoregressive as ar
-from theory.validate import choice, even_dimension, positive_int, rng as as_rng
+from theory import validate
+from theory.validate import choice, even_dimension, finite_float, positive_int, rng as as_rng
 
 FIELDS = ("complex", "real")
 LAWS = ("fixed", "phases", "signs", "gaussian", "sphere")
@@ -58,8 +59,10 @@ def sample_start_tokens(law: str, d: int, size: int, rng: Any = None, real: bool
     'sphere' uniform on ``S^{d-1}``.  Returns ``(size, d)``, complex128 or float64.
     """
     law = choice(law, "law", LAWS)
+    real = validate.boolean(real, "real")
     d = even_dimension(d) if real else positive_int(d, "d")
     size = positive_int(size, "size")
+    validate.memory(4 * 16 * size * d, validate.largest(size=size, d=d), f"{size:,} start tokens of dimension {d:,}")
     rng = as_rng(rng)
     if real:
         if law == "fixed":
@@ -99,7 +102,7 @@ class Setting:
     def __post_init__(self) -> None:
         choice(self.field, "field", FIELDS)
         choice(self.law, "law", LAWS)
-        positive_int(self.t, "t")
+        positive_int(self.t, "t", maximum=validate.MAX_POSITIONS)
         if self.field == "real":
             even_dimension(self.d)
         else:
@@ -136,9 +139,43 @@ def _grid(n: int, count: int) -> np.ndarray:
     return np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, count)
 
 
+def require_setting(setting: Any) -> "Setting":
+    """``setting`` if it is a :class:`Setting`."""
+    if not isinstance(setting, Setting):
+        raise ValueError(f"setting: expected a numerics.augmented.Setting, got {validate.short_repr(setting)}")
+    return setting
+
+
+def cubature_points(setting: Setting) -> float:
+    """The number of weighted start tokens of :func:`start_token_cubature` (a float: ``inf`` beyond its range)."""
+    D, real = setting.phases, setting.real
+    if setting.law == "fixed" or (not real and setting.law in ("phases", "signs")):
+        return 1
+    if setting.law == "signs":
+        return validate.float_power(2, setting.d if real else D)
+    phi = validate.float_power(7, D) if real else 1.0
+    return phi if setting.law == "phases" else validate.float_power(2, D) * phi
+
+
+def moments_bytes(setting: Setting, batch: int = 8192) -> int:
+    """Peak bytes of :func:`population_moments`: ``M (F, F)`` with ``F = (2d)³`` (three copies), for complex
+    tokens the ``(F, F, d)`` charge differences and masks, the ``(P·Gθ, D)`` grid of points, and one batch
+    of features ``(batch, F)`` (three copies)."""
+    F = (2 * setting.d) ** 3
+    points = validate.float_power(6 * setting.t + 1 if setting.real else 3 * setting.t + 1, setting.phases) \
+        * cubature_points(setting)
+    item = 8 if setting.real else 16
+    charges = 0 if setting.real else 9 * F * F * setting.d
+    return 3 * item * F * F + charges + 5 * 16 * points * setting.phases + 3 * item * min(batch, points) * F
+
+
 def start_token_cubature(setting: Setting) -> tuple[np.ndarray, np.ndarray]:
     """Weighted points ``(w_0 (P, D) complex, weights (P,))`` in eigen-coordinates, exact for every
-    moment M, m, c needs ('sphere' returns the Gaussian rule; see :func:`population_moments`)."""
+    moment M, m, c needs ('sphere' returns the Gaussian rule; see :func:`population_moments`);
+    refused above 2 GiB (``2^d`` sign patterns for real 'signs') before building them."""
+    setting = require_setting(setting)
+    validate.memory(3 * 16 * cubature_points(setting) * setting.d, "setting",
+                    f"the {cubature_points(setting):.3g} cubature points of {setting.label}")
     D, real = setting.phases, setting.real
     if setting.law == "fixed" or (not real and setting.law in ("phases", "signs")):
         return np.full((1, D), 1 / np.sqrt(D), dtype=complex), np.ones(1)  # complex: φ by charge masks
@@ -162,23 +199,51 @@ def start_token_cubature(setting: Setting) -> tuple[np.ndarray, np.ndarray]:
 
 def eigen_sequences(w0: np.ndarray, theta: np.ndarray, T: int, real: bool) -> torch.Tensor:
     """``s_j``, ``j = 0..T``, from eigen-coordinates ``w_j = w_0 e^{ijθ}``: ``w0, theta (N, D)`` →
-    ``(N, T+1, D)`` complex, or ``(N, T+1, 2D)`` real with ``(Re w, Im w)`` interleaved."""
+    ``(N, T+1, D)`` complex, or ``(N, T+1, 2D)`` real with ``(Re w, Im w)`` interleaved; refused above
+    2 GiB before allocating."""
+    w0 = validate.finite_numeric_array(w0, "w0", ndim=2)
+    theta = validate.finite_numeric_array(theta, "theta", shape=w0.shape, complex_ok=False)
+    T = positive_int(T, "T", minimum=0)
+    real = validate.boolean(real, "real")
+    validate.memory(4 * 16 * w0.shape[0] * (T + 1) * w0.shape[1], "T",
+                    f"{w0.shape[0]:,} sequences of length {T + 1:,}")
     w = w0[:, None, :] * np.exp(1j * theta[:, None, :] * np.arange(T + 1)[None, :, None])
     if real:
         w = np.stack([w.real, w.imag], -1).reshape(w.shape[0], T + 1, -1)
     return torch.from_numpy(np.ascontiguousarray(w))
 
 
+def check_sequences(seqs: Any, name: str) -> torch.Tensor:
+    """``seqs`` if it is a finite real or complex torch tensor ``(N, T+1, d)`` with ``N, d >= 1``, ``T >= 1``."""
+    if not isinstance(seqs, torch.Tensor) or not (seqs.is_floating_point() or seqs.is_complex()):
+        raise ValueError(f"{name}: expected a floating-point torch tensor, got {validate.short_repr(seqs)}")
+    if seqs.ndim != 3 or seqs.shape[0] < 1 or seqs.shape[1] < 2 or seqs.shape[2] < 1:
+        raise ValueError(f"{name}: expected shape (N, T+1, d) with T >= 1, got {tuple(seqs.shape)}")
+    if not bool(torch.isfinite(seqs).all()):
+        raise ValueError(f"{name}: expected finite entries, found nan or inf")
+    return seqs
+
+
 def augmented_features(seqs: torch.Tensor, t: int) -> torch.Tensor:
     """``Φ[b,c,e] = Σ_{j=1..t} z_j[b] conj(z_j[c]) z_t[e]``, ``z_j = (s_j, s_{j-1})``:
-    ``seqs (N, ≥t+1, d)`` → ``(N, (2d)³)`` with index order (b, c, e)."""
+    ``seqs (N, ≥t+1, d)`` finite → ``(N, (2d)³)`` with index order (b, c, e); ``t`` in ``1..len - 1``."""
+    check_sequences(seqs, "seqs")
+    t = positive_int(t, "t", maximum=seqs.shape[1] - 1)
+    N, d = seqs.shape[0], seqs.shape[2]
+    validate.memory(3 * 16 * N * (2 * d) ** 3, "seqs", f"the (2d)³ = {(2 * d) ** 3:,} features of {N:,} sequences")
     Z = torch.cat([seqs[:, 1: t + 1], seqs[:, :t]], dim=-1)       # (N, t, 2d)
     gram = torch.einsum("njb,njc->nbc", Z, Z.conj())               # (N, 2d, 2d)
     return torch.einsum("nbc,ne->nbce", gram, Z[:, t - 1]).reshape(seqs.shape[0], -1)
 
 
 def population_moments(setting: Setting, batch: int = 8192) -> Moments:
-    """Exact ``(M, m, c)`` of a setting (see the module docstring for why the rules are exact)."""
+    """Exact ``(M, m, c)`` of a setting (see the module docstring for why the rules are exact).
+
+    Peak memory :func:`moments_bytes` (``M`` has ``(2d)⁶`` entries: 4 GiB at ``d = 10``), refused above
+    2 GiB before anything is allocated."""
+    setting = require_setting(setting)
+    batch = positive_int(batch, "batch")
+    validate.memory(moments_bytes(setting, batch), "setting", f"the exact moments of {setting.label}")
     t, D, real = setting.t, setting.phases, setting.real
     theta = _grid(6 * t + 1 if real else 3 * t + 1, D)             # (Gθ, D)
     w0, ws = start_token_cubature(setting)                         # (P, D), (P,)
@@ -216,14 +281,22 @@ def population_moments(setting: Setting, batch: int = 8192) -> Moments:
 
 def feature_charges(d: int) -> torch.Tensor:
     """``q(f) = e_{k_b} - e_{k_c} + e_{k_e}`` for every feature ``f = (b, c, e)`` of complex tokens,
-    slot ``i`` of ``z = (s_j, s_{j-1})`` being coordinate ``i mod d``: ``(F, d)`` int64."""
+    slot ``i`` of ``z = (s_j, s_{j-1})`` being coordinate ``i mod d``: ``(F, d)`` int64 (refused above 2 GiB)."""
+    d = positive_int(d, "d")
+    validate.memory(4 * 8 * (2 * d) ** 3 * d, "d", f"the charges of {(2 * d) ** 3:,} features")
     E = torch.eye(d, dtype=torch.int64).repeat(2, 1)                # (2d, d)
     q = E[:, None, None, :] - E[None, :, None, :] + E[None, None, :, :]
     return q.reshape(-1, d)
 
 
 def empirical_moments(seqs: torch.Tensor, t: int) -> Moments:
-    """The same moments averaged over given sequences ``seqs (N, t+2, d)`` (for checks)."""
+    """The same moments averaged over given sequences ``seqs (N, ≥t+2, d)`` (for checks)."""
+    check_sequences(seqs, "seqs")
+    if seqs.shape[1] < 3:
+        raise ValueError(f"seqs: expected s_0..s_(t+1) with t >= 1 (3 positions or more), got {tuple(seqs.shape)}")
+    t = positive_int(t, "t", maximum=seqs.shape[1] - 2)
+    F = (2 * seqs.shape[2]) ** 3
+    validate.memory(2 * 16 * F * F, "seqs", f"moments of {F:,} features")
     Phi, y = augmented_features(seqs, t), seqs[:, t + 1]
     N = seqs.shape[0]
     return Moments(Phi.T @ Phi.conj() / N, Phi.T @ y.conj() / N, float((y.abs() ** 2).sum(-1).mean()),
@@ -233,6 +306,10 @@ def empirical_moments(seqs: torch.Tensor, t: int) -> Moments:
 def sample_setting_sequences(setting: Setting, size: int, rng: Any = None) -> torch.Tensor:
     """Monte Carlo sequences ``s_0..s_{t+1}`` of a setting, ``(size, t+2, d)``, via the theory
     samplers (an oracle independent of the cubature)."""
+    setting = require_setting(setting)
+    size = positive_int(size, "size")
+    validate.memory(3 * 16 * size * (setting.t + 2) * setting.d + 16 * size * setting.d ** 2, "size",
+                    f"{size:,} sequences of {setting.label}")
     rng = as_rng(rng)
     s0 = sample_start_tokens(setting.law, setting.d, size, rng, real=setting.real)
     if setting.real:
@@ -246,19 +323,52 @@ def sample_setting_sequences(setting: Setting, size: int, rng: Any = None) -> to
 # predictors as effective tensors, and their population loss
 # ---------------------------------------------------------------------------
 
+def check_matrix(M: Any, name: str, shape: tuple | None = None) -> torch.Tensor:
+    """``M`` if it is a finite real or complex 2-d torch tensor (of ``shape`` if given); autograd flows on."""
+    if not isinstance(M, torch.Tensor) or not (M.is_floating_point() or M.is_complex()) or M.ndim != 2 \
+            or M.shape[0] < 1:
+        raise ValueError(f"{name}: expected a 2-d floating-point torch tensor, got {validate.short_repr(M)}")
+    if shape is not None and tuple(M.shape) != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {tuple(M.shape)}")
+    if not bool(torch.isfinite(M.detach()).all()):
+        raise ValueError(f"{name}: expected finite entries, found nan or inf")
+    return M
+
+
 def attention_tensor(V: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     """``T[a, (b,c,e)] = V'[a,b] A[c,e]``: ``V' (d, 2d)``, ``A (2d, 2d)`` → ``(d, (2d)³)``."""
+    check_matrix(V, "V")
+    d = V.shape[0]
+    check_matrix(V, "V", (d, 2 * d))
+    check_matrix(A, "A", (2 * d, 2 * d))
+    validate.memory(16 * d * (2 * d) ** 3, "V", f"an effective tensor ({d:,}, {(2 * d) ** 3:,})")
     return (V[:, :, None, None] * A[None, None, :, :]).reshape(V.shape[0], -1)
 
 
 def model_tensor(Q: torch.Tensor, K: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
     """Effective tensor of the layer with full ``Q, K, V`` (3d, 3d): ``V' = V[:d, d:]``, ``A = (K* Q)[d:, d:]``."""
+    check_matrix(Q, "Q")
+    if Q.shape[0] % 3 or Q.shape[0] != Q.shape[1]:
+        raise ValueError(f"Q: expected a (3d, 3d) matrix, got shape {tuple(Q.shape)}")
+    check_matrix(K, "K", tuple(Q.shape))
+    check_matrix(V, "V", tuple(Q.shape))
     d = Q.shape[0] // 3
     return attention_tensor(V[:d, d:], (K.conj().T @ Q)[d:, d:])
 
 
+def require_moments(mom: Any) -> Moments:
+    """``mom`` if it is a :class:`Moments`."""
+    if not isinstance(mom, Moments):
+        raise ValueError(f"mom: expected a numerics.augmented.Moments, got {validate.short_repr(mom)}")
+    return mom
+
+
 def tensor_loss(T: torch.Tensor, mom: Moments) -> torch.Tensor:
     """``L(T) = Re tr(T M T*) - 2 Re tr(T m) + c`` (a float64 scalar tensor)."""
+    mom = require_moments(mom)
+    check_matrix(T, "T", (mom.d, mom.M.shape[0]))
+    if T.dtype != mom.M.dtype:
+        raise ValueError(f"T: expected dtype {mom.M.dtype} (that of the moments), got {T.dtype}")
     quad = (T @ mom.M * T.conj()).sum()
     cross = (T * mom.m.T).sum()
     return quad.real - 2 * cross.real + mom.c
@@ -266,7 +376,10 @@ def tensor_loss(T: torch.Tensor, mom: Moments) -> torch.Tensor:
 
 def preconditioned_tensor(B: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     """Tensor of ``B G_t A s_t`` (``B, A (d, d)``): ``V' = [B, 0]``, ``A``-block s_{j-1} × s_t."""
+    check_matrix(B, "B")
     d = B.shape[0]
+    check_matrix(B, "B", (d, d))
+    check_matrix(A, "A", (d, d))
     Vp = torch.cat([B, torch.zeros_like(B)], dim=1)
     Ab = torch.zeros(2 * d, 2 * d, dtype=A.dtype)
     Ab[d:, :d] = A
@@ -276,17 +389,21 @@ def preconditioned_tensor(B: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
 def one_step_gd_optimum(mom: Moments) -> tuple[float, float]:
     """``(η*, L*)`` of ``E||η G_t s_t - s_{t+1}||² = a η² - 2 b η + c`` in exactly this setting:
     ``a = E||G_t s_t||²``, ``b = E Re<G_t s_t, s_{t+1}>``, ``η* = b/a``, ``L* = c - b²/a``."""
+    mom = require_moments(mom)
     dtype = mom.M.dtype
     I = torch.eye(mom.d, dtype=dtype)
     T1 = preconditioned_tensor(I, I)
     a = float((T1 @ mom.M * T1.conj()).sum().real)
     b = float((T1 * mom.m.T).sum().real)
+    if not a > 0:
+        raise ValueError(f"mom: E||G_t s_t||² = {a:g}; the best step η* = b/a needs a positive one")
     return b / a, mom.c - b * b / a
 
 
 def linear_predictor_bound(mom: Moments) -> float:
     """``min_T L(T) = c - Re tr(m* M⁺ m)``: the best predictor linear in the features Φ (no
     rank-one structure); a lower bound for every layer of this class."""
+    mom = require_moments(mom)
     evals, U = torch.linalg.eigh(mom.M)
     keep = evals > evals.max() * 1e-12
     proj = U[:, keep].conj().T @ mom.m
@@ -372,6 +489,9 @@ def _lbfgs(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, iters: i
 def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 300) -> PreconditionedFit:
     """``min_{B, A} E||B G_t A s_t - s_{t+1}||²`` (``B, A (d, d)`` in the token field) by L-BFGS
     from ``(η* I, I)`` and ``restarts`` random starts; returns the best loss and ``(B, A)``."""
+    mom = require_moments(mom)
+    restarts = positive_int(restarts, "restarts", minimum=0)
+    iters = positive_int(iters, "iters")
     rng = as_rng(rng)
     d, real = mom.d, mom.real
     shapes = [(d, d), (d, d)]
@@ -390,6 +510,9 @@ def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters:
 def best_in_model_class(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 500) -> ModelClassFit:
     """``min_{V', A} L(V' ⊗ A)`` by multi-start L-BFGS: the best loss a one-layer augmented
     layer can reach (every ``A`` is some ``K* Q``)."""
+    mom = require_moments(mom)
+    restarts = positive_int(restarts, "restarts")
+    iters = positive_int(iters, "iters")
     rng = as_rng(rng)
     d, real = mom.d, mom.real
     shapes = [(d, 2 * d), (2 * d, 2 * d)]
@@ -404,16 +527,25 @@ def train_full_attention(mom: Moments, steps: int = 1500, lr: float = 2e-2, seed
                          init_scale: float = 1e-2) -> AttentionTraining:
     """Adam (cosine schedule) on the full ``Q, K, V`` (3d × 3d, real or complex) of the augmented
     layer from a small random initialisation, on the exact population loss; returns the final
-    exact loss (float64), the loss history and the model."""
+    exact loss (float64), the loss history and the model.  Raises
+    :class:`numerics.runtime.TrainingDiverged` naming the step and ``lr`` as soon as the loss or a
+    parameter is not finite."""
+    mom = require_moments(mom)
+    steps = positive_int(steps, "steps")
+    lr = finite_float(lr, "lr", positive=True)
+    seed = validate.seed(seed)
+    validate.memory(8 * steps, "steps", f"the loss history of {steps:,} steps")
     gen = torch.Generator().manual_seed(seed)
     cls = AugmentedLinearAttention if mom.real else ComplexAugmentedLinearAttention
     model = cls(mom.d, init_scale=init_scale, generator=gen)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     history = np.zeros(steps)
+    advice = f"lower the learning rate (lr = {lr:g})"
     with single_thread():
         for step in range(steps):
             loss = tensor_loss(model_tensor(model.Q, model.K, model.V), mom)
+            require_finite(loss.item(), step + 1, "Adam", advice=advice)
             opt.zero_grad()
             loss.backward()
             for p in model.parameters():  # Adam views complex gradients as real: no lazy conjugates
@@ -421,6 +553,7 @@ def train_full_attention(mom: Moments, steps: int = 1500, lr: float = 2e-2, seed
             opt.step()
             sched.step()
             history[step] = loss.item()
+            require_parameters_finite(model, step + 1, "Adam", lr)
         final = float(tensor_loss(model_tensor(model.Q, model.K, model.V), mom).detach())
     return AttentionTraining(final, history, model)
 
@@ -432,6 +565,7 @@ def train_full_attention(mom: Moments, steps: int = 1500, lr: float = 2e-2, seed
 def full_parameter_loss(mom: Moments) -> Callable[[torch.Tensor], torch.Tensor]:
     """``x ↦ L(Q, K, V)`` on the flat real vector of the full parameters (real and imaginary
     parts for complex tokens), length ``3 (3d)²`` (real) or ``6 (3d)²`` (complex)."""
+    mom = require_moments(mom)
     D = 3 * mom.d
     shapes = [(D, D)] * 3
     return lambda x: tensor_loss(model_tensor(*_split(x, shapes, mom.real)), mom)
@@ -439,6 +573,7 @@ def full_parameter_loss(mom: Moments) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def gd_construction_point(mom: Moments, eta: float) -> torch.Tensor:
     """The flat parameters of :func:`model.autoregressive.gd_step_weights` ``(d, η)``."""
+    mom = require_moments(mom)
     Q, K, V = gd_step_weights(mom.d, eta)
     parts = [Q.reshape(-1), K.reshape(-1), V.reshape(-1)]
     if mom.real:
@@ -447,7 +582,14 @@ def gd_construction_point(mom: Moments, eta: float) -> torch.Tensor:
 
 
 def gradient_and_hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Autograd gradient ``(n,)`` and Hessian ``(n, n)`` of a scalar ``f`` at ``x`` (float64)."""
+    """Autograd gradient ``(n,)`` and Hessian ``(n, n)`` of a scalar ``f`` at ``x`` (float64); the Hessian
+    (``8 n²`` bytes, several copies while vectorised) is refused above 2 GiB."""
+    if not callable(f):
+        raise ValueError(f"f: expected a callable of a flat tensor, got {validate.short_repr(f)}")
+    if not isinstance(x, torch.Tensor) or x.ndim != 1 or x.numel() < 1 or not x.is_floating_point() \
+            or not bool(torch.isfinite(x.detach()).all()):
+        raise ValueError(f"x: expected a finite 1-d floating-point tensor, got {validate.short_repr(x)}")
+    validate.memory(4 * 8 * x.numel() ** 2, "x", f"the Hessian of {x.numel():,} parameters")
     with single_thread():
         x = x.detach().clone().requires_grad_(True)
         grad = torch.autograd.grad(f(x), x)[0]
@@ -458,6 +600,7 @@ def gradient_and_hessian(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Ten
 def critical_point_analysis(mom: Moments, eta: float) -> CriticalPoint:
     """At the GD construction with step ``η``: loss, gradient norm, extreme Hessian eigenvalues,
     and the loss drop along the most negative eigen-direction (a saddle when it is > 0)."""
+    eta = finite_float(eta, "eta")
     f = full_parameter_loss(mom)
     x = gd_construction_point(mom, eta)
     grad, H = gradient_and_hessian(f, x)
@@ -474,6 +617,10 @@ def map_setting(setting: Setting, restarts: int = 3, steps: int = 1500, lr: floa
     """One row of the map: ``L*`` (one GD step, this setting), trained loss over ``restarts``
     seeds (mean, standard error across seeds, min, max), best preconditioned ``B G_t A s_t``,
     linear-predictor bound, optionally the best of the model class and the critical-point data."""
+    setting = require_setting(setting)
+    restarts = positive_int(restarts, "restarts")
+    hessian = validate.boolean(hessian, "hessian")
+    model_class = validate.boolean(model_class, "model_class")
     mom = population_moments(setting)
     eta, L_star = one_step_gd_optimum(mom)
     trained = np.array([train_full_attention(mom, steps, lr, seed + r).loss for r in range(restarts)])

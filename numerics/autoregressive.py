@@ -22,13 +22,16 @@ import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTokenMultiHead, raw_token_prediction
-from numerics.runtime import single_thread
+from numerics.runtime import require_finite, require_parameters_finite, single_thread
 from theory import autoregressive as ar
 from theory import positional
 from theory import autoregressive_symbolic as ars
+from theory import validate
 from theory.estimates import Estimate, mean_and_stderr
 from theory.validate import (choice, even_dimension, finite_float, positional_weights, positive_int,
                              rng as as_rng, square_matrix)
+
+KINDS = ("unitary", "orthogonal")  # the context families of the eigen-coordinate bridges
 
 
 def single_threaded(fn):
@@ -50,6 +53,9 @@ def z_score(closed: float, estimate: Estimate) -> float:
     deterministic quantity, e.g. ``d = 1`` or ``η = 0``, whose ``se`` is round-off too) and a finite
     sentinel ``1e12`` for a disagreement with ``se = 0``.
     """
+    closed = finite_float(closed, "closed")
+    if not isinstance(estimate, Estimate) or np.ndim(estimate.value) != 0:
+        raise ValueError(f"estimate: expected a scalar Estimate, got {validate.short_repr(estimate)}")
     mean, se = float(estimate.value), float(estimate.stderr)
     diff = abs(closed - mean)
     if diff <= 1e-12 * (1 + abs(closed)):  # deterministic quantities (d = 1, η = 0): no sampling error
@@ -65,6 +71,14 @@ def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "uni
     :func:`theory.autoregressive.default_s0`) or 'haar'.
     """
     t = positive_int(t, "t")
+    kind = choice(kind, "kind", ar.CONTEXT_KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    size = positive_int(size, "size")
+    if Q is not None and kind != "unitary":
+        raise ValueError(f"Q: the eigenbasis Q applies to kind='unitary' only, got kind={kind!r}")
+    validate.memory(4 * 16 * size * (t + 2) * d + 16 * size * d * d + 3 * 16 * size * t * (t + d),
+                    validate.largest(t=t, size=size, d=d),
+                    f"{size:,} sequences of length {t + 2:,} in dimension {d:,}")
     rng = as_rng(rng)
     if kind == "unitary":
         W, _ = ar.commuting_unitary_contexts(d, size, rng, Q=Q)
@@ -81,11 +95,16 @@ def gd_step_samples(t: int, d: int, size: int, rng: Any = None, kind: str = "uni
 def eigen_tokens(kind: str, d: int, n: int, size: int, rng: Any = None, nu: float = 1.0) -> np.ndarray:
     """Complex eigen-coordinates ``x_j[k] = λ_k^j`` (``s_0 = 1``), ``j = 0..n+1``: ``(size, n+2, d)``.
 
-    'orthogonal': coordinates ``2m, 2m+1`` carry ``(λ_m, conj λ_m)``.
+    'orthogonal': coordinates ``2m, 2m+1`` carry ``(λ_m, conj λ_m)``.  ``16·size·(n+2)·d`` bytes (twice
+    while the powers are formed), refused above 2 GiB before drawing.
     """
-    kind = choice(kind, "kind", ("unitary", "orthogonal"))
+    kind = choice(kind, "kind", KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    n = positive_int(n, "n", minimum=0)
+    size = positive_int(size, "size")
+    validate.memory(2 * 16 * size * (n + 2) * d, validate.largest(n=n, size=size, d=d),
+                    f"{size:,} token sequences of length {n + 2:,} in dimension {d:,}")
     if kind == "orthogonal":
-        even_dimension(d)
         theta = ar.sample_phases(d // 2, size, rng, nu)
         theta = np.repeat(theta, 2, axis=1) * np.tile([1.0, -1.0], d // 2)
     else:
@@ -99,7 +118,16 @@ def raw_token_scores(C: np.ndarray, queries: np.ndarray, keys: np.ndarray) -> np
     ``C (d, d)``, ``queries (..., d)`` (the query tokens, conjugated here), ``keys (..., n+1, d)``,
     broadcast over the leading axes → ``(..., n+1, d)``.  The prediction is
     ``ŝ[k] = Σ_j p_j scores[j, k] x_j[k]`` (:func:`model.autoregressive.raw_token_prediction` in torch).
+    All finite; the last axis of ``queries`` and ``keys`` is ``d``.
     """
+    d = square_matrix(C).shape[0]
+    queries, keys = validate.finite_numeric_array(queries, "queries"), validate.finite_numeric_array(keys, "keys")
+    if queries.ndim < 1 or queries.shape[-1] != d:
+        raise ValueError(f"queries: expected shape (..., {d}), got {queries.shape}")
+    if keys.ndim < 2 or keys.shape[-1] != d or queries.ndim - 1 != keys.ndim - 2 or any(
+            a != b and 1 not in (a, b) for a, b in zip(queries.shape[:-1], keys.shape[:-2])):
+        raise ValueError(f"keys: expected shape (..., n+1, {d}) with the leading axes of queries "
+                         f"{queries.shape[:-1]}, got {keys.shape}")
     return np.einsum("kl,...l,...jl->...jk", C, queries.conj(), keys)
 
 
@@ -119,8 +147,9 @@ def raw_token_samples(C: Any, p: Any, size: int, rng: Any = None, kind: str = "u
 
 def mc_raw_token_loss(C: Any, p: Any, size: int, rng: Any = None, kind: str = "unitary",
                       nu: float = 1.0) -> Estimate:
-    """Monte Carlo raw-token population loss over ``size`` sampled sequences: a scalar
+    """Monte Carlo raw-token population loss over ``size >= 2`` sampled sequences: a scalar
     :class:`theory.estimates.Estimate` (mean, standard error)."""
+    positive_int(size, "size", minimum=2)
     return mean_and_stderr(raw_token_samples(C, p, size, rng, kind, nu))
 
 
@@ -129,15 +158,23 @@ def mc_raw_token_loss(C: Any, p: Any, size: int, rng: Any = None, kind: str = "u
 # ---------------------------------------------------------------------------
 
 def phase_grid(D: int, M: int) -> torch.Tensor:
-    """All ``M^D`` phase vectors ``(2π/M)·r``, shape ``(M^D, D)``, float64."""
+    """All ``M^D`` phase vectors ``(2π/M)·r``, shape ``(M^D, D)``, float64 (refused above 2 GiB)."""
+    D = positive_int(D, "D")
+    M = positive_int(M, "M")
+    validate.memory(2 * 8 * validate.float_power(M, D) * D, validate.largest(M=M, D=D),
+                    f"a phase grid of {M:,}^{D:,} points")
     axes = [torch.arange(M, dtype=torch.float64) * (2 * np.pi / M)] * D
     return torch.cartesian_prod(*axes).reshape(-1, D)
 
 
 def orthogonal_grid_sequences(d: int, T: int, M: int) -> torch.Tensor:
     """Real sequences ``s_0..s_T`` of block rotations for every grid phase: ``(M^{d/2}, T+1, d)``,
-    ``s_0 = √(2/d)(1,0,1,0,…)``."""
+    ``s_0 = √(2/d)(1,0,1,0,…)``; refused above 2 GiB before the grid is built."""
     d = even_dimension(d)
+    T = positive_int(T, "T")
+    M = positive_int(M, "M")
+    validate.memory(4 * 8 * validate.float_power(M, d // 2) * (T + 1) * d, validate.largest(M=M, T=T, d=d),
+                    f"{M:,}^{d // 2:,} grid sequences of length {T + 1:,}")
     theta = phase_grid(d // 2, M)                                    # (G, D)
     ang = theta[:, None, :] * torch.arange(T + 1, dtype=torch.float64)[None, :, None]  # (G, T+1, D)
     seqs = torch.stack([torch.cos(ang), torch.sin(ang)], dim=-1).reshape(theta.shape[0], T + 1, d)
@@ -145,8 +182,14 @@ def orthogonal_grid_sequences(d: int, T: int, M: int) -> torch.Tensor:
 
 
 def grid_eigen_tokens(kind: str, d: int, n: int, M: int) -> torch.Tensor:
-    """Complex eigen-coordinates on the full phase grid: ``(M^D, n+2, d)``."""
+    """Complex eigen-coordinates on the full phase grid: ``(M^D, n+2, d)`` (refused above 2 GiB)."""
+    kind = choice(kind, "kind", KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    n = positive_int(n, "n", minimum=0)
+    M = positive_int(M, "M")
     D = d // 2 if kind == "orthogonal" else d
+    validate.memory(3 * 16 * validate.float_power(M, D) * (n + 2) * d, validate.largest(M=M, n=n, d=d),
+                    f"{M:,}^{D:,} grid sequences of length {n + 2:,}")
     theta = phase_grid(D, M)
     if kind == "orthogonal":
         theta = theta.repeat_interleave(2, dim=1) * torch.tensor([1.0, -1.0], dtype=torch.float64).repeat(D)
@@ -159,6 +202,9 @@ def gd_step_loss_exact(eta: float, t: int, d: int) -> tuple[float, float]:
     """Population loss of the constructed augmented model at position ``t`` on real orthogonal
     contexts (``d`` even), exact by grid enumeration, and its autograd derivative ``dL/dη``."""
     t, d = positive_int(t, "t"), even_dimension(d)
+    eta = finite_float(eta, "eta")
+    validate.memory(6 * 8 * validate.float_power(6 * t + 3, d // 2) * (t + 2) * 3 * d, validate.largest(t=t, d=d),
+                    f"the exact grid of {6 * t + 3:,}^{d // 2:,} sequences")
     eta_t = torch.tensor(float(eta), dtype=torch.float64, requires_grad=True)
     seqs = orthogonal_grid_sequences(d, t + 1, M=6 * t + 3)
     model = AugmentedLinearAttention.from_gd_step(d, 1.0)
@@ -176,7 +222,13 @@ def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, 
     gradients: ``(L, dL/dC (d,d), dL/dp (n+1,))``."""
     C = square_matrix(C)
     p = positional_weights(p)
+    kind = choice(kind, "kind", KINDS)
     d, n = C.shape[0], p.shape[0] - 1
+    if kind == "orthogonal":
+        even_dimension(d, "C (dimension d)")
+    D = d // 2 if kind == "orthogonal" else d
+    validate.memory(4 * 16 * validate.float_power(2 * n + 3, D) * (n + 2) * d, "C" if D >= n else "p",
+                    f"the exact grid of {2 * n + 3:,}^{D:,} sequences")
     X = grid_eigen_tokens(kind, d, n, M=2 * n + 3)
     Ct = torch.tensor(C, requires_grad=True)
     pt = torch.tensor(p, requires_grad=True)
@@ -220,7 +272,18 @@ class PositionalGDRun:
 @single_threaded
 def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 1500, lr: float = 2e-2,
                     init_scale: float = 0.1, seed: int = 0) -> RawTokenTraining:
-    """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam)."""
+    """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam); raises
+    :class:`numerics.runtime.TrainingDiverged` naming the step and ``lr`` once the loss or a parameter is not finite."""
+    kind = choice(kind, "kind", KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    n = positive_int(n, "n")
+    steps = positive_int(steps, "steps")
+    lr = finite_float(lr, "lr", positive=True)
+    seed = validate.seed(seed)
+    D = d // 2 if kind == "orthogonal" else d
+    validate.memory(8 * steps, "steps", f"the loss history of {steps:,} steps")
+    validate.memory(4 * 16 * validate.float_power(2 * n + 3, D) * (n + 2) * d, validate.largest(n=n, d=d),
+                    f"the exact grid of {2 * n + 3:,}^{D:,} sequences")
     gen = torch.Generator().manual_seed(seed)
     model = RawTokenMultiHead(d, H, n, init_scale=init_scale, generator=gen)
     X = grid_eigen_tokens(kind, d, n, M=2 * n + 3)
@@ -229,11 +292,13 @@ def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 
     history = np.zeros(steps)
     for step in range(steps):
         loss = (model(X[:, : n + 1]) - X[:, n + 1]).abs().pow(2).sum(-1).mean()
+        require_finite(loss.item(), step + 1, "Adam", advice=f"lower the learning rate (lr = {lr:g})")
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         history[step] = loss.item()
+        require_parameters_finite(model, step + 1, "Adam", lr)
     return RawTokenTraining(model, history)
 
 
@@ -241,8 +306,16 @@ def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 
 def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0,
                      steps: int = 60) -> PositionalFit:
     """Learn the positional matrix P (T, T+1) with fixed heads ``C`` on a fixed Monte Carlo
-    sample of ``size`` sequences (phases on ``[0, 2π/ν)``), by L-BFGS (the loss is quadratic)."""
+    sample of ``size`` sequences (phases on ``[0, 2π/ν)``), by L-BFGS (the loss is quadratic; step
+    1 with a strong-Wolfe line search).  Raises :class:`numerics.runtime.TrainingDiverged` if the loss
+    or ``P`` stops being finite."""
     C = square_matrix(C)
+    T = positive_int(T, "T")
+    size = positive_int(size, "size")
+    steps = positive_int(steps, "steps")
+    seed = validate.seed(seed)
+    validate.memory(3 * 16 * size * (T + 2) * C.shape[0] * C.shape[0], validate.largest(size=size, T=T),
+                    f"{size:,} sequences of length {T + 2:,} and their key products")
     rng = np.random.default_rng(seed)
     X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], T, size, rng, nu))   # (N, T+2, d)
     model = PositionalOnly(torch.from_numpy(C), T)
@@ -258,6 +331,8 @@ def train_positional(C: Any, T: int, nu: float, size: int = 20000, seed: int = 0
         return loss
 
     opt.step(closure)
+    require_finite(np.array(history), len(history), "L-BFGS", advice="the L-BFGS step (lr = 1) diverged")
+    require_parameters_finite(model, len(history), "L-BFGS", 1.0)
     return PositionalFit((model.P * model.mask).detach().numpy(), np.array(history))
 
 
@@ -274,6 +349,8 @@ def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.
     Stopping as :func:`theory.autoregressive.positional_gd_path`: with ``stop_loss``, the loss of the
     current ``P`` is computed, the step is taken, and training stops after the first step whose
     starting loss was below ``stop_loss`` (at most ``max_steps`` steps); with ``steps``, exactly that many.
+    Raises :class:`numerics.runtime.TrainingDiverged` naming the step and ``lr`` as soon as the loss or
+    ``P`` is not finite.
 
     Returns a :class:`PositionalGDRun` (``P (n_max, n_max+1)``, steps, losses before each step, tokens).
     """
@@ -283,17 +360,24 @@ def train_positional_gd(C: Any, n_max: int, nu: float, size: int, lr: float = 0.
     lr = finite_float(lr, "lr", positive=True)
     if (stop_loss is None) == (steps is None):
         raise ValueError(f"stop_loss: give exactly one of stop_loss and steps, got {stop_loss!r}, {steps!r}")
+    if stop_loss is not None:
+        finite_float(stop_loss, "stop_loss", positive=True)
     limit = positive_int(steps, "steps", minimum=0) if steps is not None else positive_int(max_steps, "max_steps")
-    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], n_max, size, as_rng(seed), nu))  # (N, n_max+2, d)
+    validate.memory(40 * limit, "steps" if steps is not None else "max_steps", f"the loss history of {limit:,} steps")
+    validate.memory(3 * 16 * size * (n_max + 2) * C.shape[0] ** 2, validate.largest(size=size, n_max=n_max),
+                    f"{size:,} sequences of length {n_max + 2:,} and their key products")
+    X = torch.from_numpy(eigen_tokens("unitary", C.shape[0], n_max, size, as_rng(seed, "seed"), nu))  # (N, n_max+2, d)
     model = PositionalOnly(torch.from_numpy(C), n_max)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     history: list[float] = []
     for _ in range(limit):
         loss = (model(X) - X[:, 2:]).abs().pow(2).sum(-1).mean()
+        require_finite(loss.item(), len(history) + 1, "SGD", advice=f"lower the learning rate (lr = {lr:g})")
         opt.zero_grad()
         loss.backward()
         opt.step()
         history.append(loss.item())
+        require_parameters_finite(model, len(history), "SGD", lr)
         if stop_loss is not None and history[-1] < stop_loss:
             break
     return PositionalGDRun((model.P * model.mask).detach().numpy().copy(), len(history), np.array(history),
@@ -311,9 +395,11 @@ def empirical_positional_grams(X: Any, C: Any, n_max: int) -> tuple[np.ndarray, 
     """
     C = square_matrix(C)
     n_max = positive_int(n_max, "n_max")
-    X = np.asarray(X)
-    if X.ndim != 3 or X.shape[1] < n_max + 2 or X.shape[2] != C.shape[0]:
+    X = validate.finite_numeric_array(X, "X")
+    if X.ndim != 3 or X.shape[0] < 1 or X.shape[1] < n_max + 2 or X.shape[2] != C.shape[0]:
         raise ValueError(f"X: expected shape (size, {n_max + 2}, {C.shape[0]}), got {X.shape}")
+    validate.memory(4 * 16 * X.shape[0] * n_max * (n_max + 1) * C.shape[0], validate.largest(X=X.shape[0], n_max=n_max),
+                    f"the features of {X.shape[0]:,} sequences over {n_max:,} rows")
     size, m = X.shape[0], n_max + 1
     keys = X[:, :m]                                                        # (B, m, d)
     scores = raw_token_scores(C, X[:, :n_max], keys[:, None])             # (B, n_max, m, d)
@@ -337,8 +423,10 @@ def jackknife_positional_path_se(X: Any, C: Any, n_max: int, lr: float, steps: i
     ``P̂_{-b}`` is the path on the sequences outside group ``b``;
     ``se² = (B-1)/B · Σ_b ||P̂_{-b} - mean_b P̂_{-b}||²``.
     """
-    X = np.asarray(X)
+    X = validate.finite_numeric_array(X, "X", ndim=3)
     groups = positive_int(groups, "groups", minimum=2)
+    lr = finite_float(lr, "lr", positive=True)
+    positive_int(steps, "steps", minimum=0, maximum=validate.MAX_EXACT_FLOAT_INT // 2)
     if X.shape[0] < groups:
         raise ValueError(f"groups: expected at most {X.shape[0]} groups for {X.shape[0]} sequences, got {groups}")
     parts = np.array_split(np.arange(X.shape[0]), groups)

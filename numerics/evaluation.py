@@ -140,9 +140,16 @@ def head_parent_assignment(attention: np.ndarray, graph: CausalGraph) -> tuple[f
 
 def cross_entropies(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
     """Per-sequence ``-Σ_s y_s log((1-ε) ŷ_s + ε/S)``; ``(B,)`` from ``(B, S)`` arrays (numpy; ``ε = 0``
-    for the count estimator, which is positive everywhere)."""
+    for the count estimator, which is positive everywhere).  Each row of ``yhat`` and of ``target`` is a
+    law on ``[S]`` (non-negative, summing to 1 within :data:`theory.validate.ROW_SUM_TOL`): a row of
+    zeros is no prediction (its cross-entropy would be ``inf``) and no target."""
     yhat = validate.finite_array(yhat, "yhat", ndim=2, nonnegative=True)
     target = validate.finite_array(target, "target", shape=yhat.shape, nonnegative=True)
+    for name, law in (("yhat", yhat), ("target", target)):
+        worst = float(np.max(np.abs(law.sum(axis=1) - 1.0))) if law.size else 0.0
+        if worst > validate.ROW_SUM_TOL:
+            raise ValueError(f"{name}: expected one law on [S] per row (rows summing to 1 within "
+                             f"{validate.ROW_SUM_TOL:g}), worst row is off by {worst:.3g}")
     smoothing = validate.finite_float(smoothing, "smoothing", nonnegative=True)
     if smoothing >= 1:
         raise ValueError(f"smoothing: expected a mixing weight in [0, 1), got {smoothing}")

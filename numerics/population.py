@@ -36,6 +36,9 @@ def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torc
     """(B,) loss of each sequence from ``yhat (B, S)``, ``target (B, S)``, ``stationary (B, S)``.
 
     ``loss`` one of :data:`theory.gradients.LOSSES`; ``smoothing`` the mixing weight ``ε`` in ``(0, 1)``.
+    ``target`` must be finite and non-negative; for the linearised loss, which divides by it,
+    ``stationary`` must be finite and positive (``yhat`` is the model's output: a non-finite one is a
+    diverged model, which the trainers report as :class:`numerics.runtime.TrainingDiverged`).
     """
     loss = validate.choice(loss, "loss", LOSSES)
     smoothing = smoothing_weight(smoothing)
@@ -45,6 +48,14 @@ def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torc
     if target.shape != yhat.shape or stationary.shape != yhat.shape:
         raise ValueError(f"target: expected the shape of yhat {tuple(yhat.shape)}, got {tuple(target.shape)} "
                          f"(stationary {tuple(stationary.shape)})")
+    for name, t in (("yhat", yhat), ("target", target), ("stationary", stationary)):
+        if not (t.is_floating_point() and not t.is_complex()):
+            raise ValueError(f"{name}: expected a real floating-point tensor, got dtype {t.dtype}")
+    if not bool(torch.isfinite(target).all()) or bool((target < 0).any()):
+        raise ValueError("target: expected finite non-negative entries (one law on [S] per sequence)")
+    if loss == "linearized" and (not bool(torch.isfinite(stationary).all()) or bool((stationary <= 0).any())):
+        raise ValueError("stationary: the linearised loss divides by the stationary law; expected finite "
+                         "positive entries")
     if loss == "linearized":
         return -(target * yhat / stationary).sum(dim=-1)
     S = yhat.shape[-1]
@@ -159,6 +170,8 @@ def monte_carlo_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss
         grads[k] = model.A1.grad.numpy() / beta
     if loss == "linearized" and not inverse_stationary_moment_finite(prior, 1):
         defined = attention_gradient_defined(graph, prior, loss=loss, roots=roots, order=1)
+        # Batch gradients reach ~1e289 here (w = y/μ_π with μ_π down to the Dirichlet floor); no stderr is
+        # reported (finite_variance all False), so mean_and_stderr squares none of them.
         return mean_and_stderr(grads, defined=defined, finite_variance=np.zeros_like(defined),
                                note=f"{prior!r}: E[1/μ_π] = ∞ (α(S-1) <= 1): per-sequence variance is infinite")
     return mean_and_stderr(grads)

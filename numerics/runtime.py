@@ -115,3 +115,12 @@ def require_finite(value: Any, step: int, stage: str, what: str = "the loss", ad
     if not np.all(np.isfinite(value)):
         shown = f" is {float(value)}" if np.ndim(value) == 0 else " is no longer finite"
         raise TrainingDiverged(f"step {step} ({stage}): {what}{shown}; {advice}")
+
+
+def require_parameters_finite(model: torch.nn.Module, step: int, stage: str, lr: float) -> None:
+    """Raise :class:`TrainingDiverged` naming ``step`` and the learning rate ``lr`` unless every parameter of
+    ``model`` is finite (called after each optimiser step, before anything reads the parameters)."""
+    for name, param in model.named_parameters():
+        if not bool(torch.isfinite(param.detach()).all()):
+            raise TrainingDiverged(f"step {step} ({stage}): the parameter {name} is no longer finite; "
+                                   f"lower the learning rate (lr = {lr:g})")

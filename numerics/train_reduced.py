@@ -12,7 +12,11 @@ Gradient sources (``source=``):
                   (:func:`theory.gradients.small_beta_attention_gradient` with
                   :func:`theory.gradients.drift_matrix`; any size; exact for a fixed ``π``
                   or a ``FinitePrior``; for a ``DirichletPrior``, Monte Carlo over ``draws``
-                  draws of ``π`` with the inner expectation exact).  Otherwise a fixed ``π``
+                  draws of ``π`` with the inner expectation exact; under a ``DirichletPrior`` with
+                  ``α (S - 1) <= 1`` the drift entries of :func:`theory.gradients.drift_matrix_defined`
+                  have no prior mean, and the rows of ``A1`` that use them (the query row under
+                  stationary roots) follow the plain draws-average, ``drift_matrix(masked=False)``).
+                  Otherwise a fixed ``π``
                   or a ``FinitePrior`` is enumerated exactly and refused above
                   ``max_sequences`` (``ValueError``); a ``DirichletPrior`` is Monte Carlo over
                   ``π``: the finite prior of ``draws`` draws, enumerated when
@@ -147,7 +151,8 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     the wall time, sampling included).  ``snapshot_steps``: stage-1 steps after
     which ``A1`` is copied (step 0 is the initialisation).
     Raises ``ValueError`` on bad settings and :class:`numerics.runtime.TrainingDiverged`
-    naming the step.
+    naming the step and the learning rate as soon as a training loss, a closed-form gradient or a
+    parameter (``A1`` after a stage-1 step, ``A2`` after a stage-2 step) is not finite.
     """
     graph = forest_with_edges(graph)
     seed = validate.seed(seed)
@@ -196,7 +201,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     validate.memory(8 * max(batch, test_size, population_size) * T * (6 * S + T) + 16 * draws * S * S, "batch",
                     f"training on batches of {batch:,} (test {test_size:,}, population {population_size:,}) "
                     f"sequences of length {T}")
-    M = drift_matrix(graph, prior, roots=roots, draws=draws, rng=rng) if stage1_closed else None
+    M = drift_matrix(graph, prior, roots=roots, draws=draws, rng=rng, masked=False) if stage1_closed else None
     test = held_out_sample(graph, prior, test_size, rng, roots, est_alpha)
     ref_loss, ref_scale = induction_reference(graph, test, smoothing)
     run = ReducedRun(graph, np.zeros((T, T)), beta * np.eye(S),
@@ -235,6 +240,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         run.history.append(entry)
         return entry
 
+    lower1, lower2 = f"lower lr1 (lr1 = {lr1:g})", f"lower lr2 (lr2 = {lr2:g})"
     with single_thread(), Progress(progress, f"reduced model ({source})", steps1 + steps2) as bar:
         model.A2.requires_grad_(False)
         evaluate("stage1", 0)
@@ -245,19 +251,21 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                 value = float("nan")  # the closed form has no loss value; the held-out loss is tracked instead
                 with torch.no_grad():
                     model.A1 -= lr1 * torch.as_tensor(grad)
-                require_finite(float(np.abs(grad).sum()), step, "stage 1")
+                require_finite(float(np.abs(grad).sum()), step, "stage 1", "the closed-form gradient", lower1)
             else:
                 loss = batch_loss(stage1_loss)
                 value = float(loss.detach())
-                require_finite(value, step, "stage 1")
+                require_finite(value, step, "stage 1", advice=lower1)
                 _gradient_step(model.A1, loss, lr1)
+            # before anything reads A1 (the evaluation's attention, the next gradient)
+            require_finite(model.A1.detach().numpy(), step, "stage 1", what="A1", advice=lower1)
             run.train_loss.append(value)
             bar.advance()
             if step in snaps:
                 run.snapshots.append((step, model.A1.detach().numpy().copy()))
             if step % eval_every == 0 or step == steps1:
                 entry = evaluate("stage1", step)
-                require_finite(model.A1.detach().numpy(), step, "stage 1", what="A1", advice="lower lr1")
+                require_finite(entry["test_loss"], step, "stage 1", "the held-out loss", lower1)
                 if entry["min_parent_weight"] >= RECOVERY_WEIGHT and run.stage1_recovered_s is None:
                     run.stage1_recovered_s = entry["seconds"]
                     if stop_at_recovery:
@@ -271,12 +279,14 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         for step in range(1, steps2 + 1):
             loss = batch_loss(stage2_loss)
             value = float(loss.detach())
-            require_finite(value, step, "stage 2")
+            require_finite(value, step, "stage 2", advice=lower2)
             _gradient_step(model.A2, loss, lr2)
+            require_finite(model.A2.detach().numpy(), step, "stage 2", what="A2", advice=lower2)
             run.train_loss.append(value)
             bar.advance()
             if step % eval_every == 0 or step == steps2:
                 entry = evaluate("stage2", step)
+                require_finite(entry["test_loss"], step, "stage 2", "the held-out loss", lower2)
                 if (run.recovered_s is None and entry["min_parent_weight"] >= RECOVERY_WEIGHT
                         and entry["test_loss"] <= ref_loss + RECOVERY_LOSS_GAP):
                     run.recovered_s = entry["seconds"]

@@ -18,20 +18,28 @@ import math
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from model.autoregressive import (AugmentedLinearAttention, ComplexAugmentedLinearAttention, PositionalOnly,
+                                  RawTokenMultiHead, gd_step_weights, raw_token_prediction)
 from model.disentangled import DisentangledTransformer
 from model.reduced import ReducedTransformer
+from numerics import augmented as na
+from numerics import autoregressive as nar
 from numerics import evaluation, population
+from numerics.runtime import TrainingDiverged
 from numerics.train_disentangled import train_disentangled
 from numerics.train_reduced import train_reduced
-from theory import (autoregressive_symbolic, causal, enumeration, estimates, gradients, information, strategies,
-                    symbolic, validate)
+from theory import (autoregressive_symbolic, causal, enumeration, estimates, gradients, information, laws,
+                    positional, strategies, symbolic, validate)
+from theory import autoregressive as ar
 from theory.causal import CausalGraph, DirichletPrior, FinitePrior
 
 torch.set_num_threads(1)
@@ -250,6 +258,348 @@ ENTRY_POINTS = [
 ]
 
 
+# ----------------------------------------------------------------------------- issue 21: spec 2 and the models
+# Bad values of the autoregressive code and the torch models: non-finite entries, broken promises
+# (unitary, orthogonal, stochastic, a law), fractional orders, indices out of range, wrong widths and
+# dtypes, and sizes that only a byte budget refuses (no MemoryError, no OverflowError).
+F64, C128 = torch.float64, torch.complex128
+ETA = [NAN, INF, -INF, None, "0.5", 1j]
+NU = [0.5, 0.0, NAN, INF, None, "2"]
+C_BAD = [np.full((2, 2), NAN), np.ones((2, 3)), np.ones(2), "ab", None, np.eye(2) * 1j]
+P_BAD = [np.ones(1), np.array([1.0, NAN]), np.ones((2, 2)), "ab", None]
+NOT_UNITARY = [np.zeros((2, 2)), 2 * np.eye(2), np.array([[1.0, 1.0], [0.0, 1.0]]), np.full((2, 2), NAN), "ab",
+               np.eye(3), np.array([[1, 0], [0, 1 + 1e-6]])]
+STACK_BAD = [PI2, np.full((1, 2, 2), NAN), np.array([[[0.5, 0.6], [0.4, 0.6]]]), np.array([[[1.5, -0.5], [0.4, 0.6]]]),
+             "ab", None, np.ones((1, 1, 1))]
+SEQS_BAD = [torch.full((1, 3, 2), NAN, dtype=F64), torch.ones(1, 3, 3, dtype=F64), torch.ones(1, 1, 2, dtype=F64),
+            torch.ones(3, 2, dtype=F64), np.ones((1, 3, 2)), None, torch.ones(1, 3, 2, dtype=torch.int64)]
+MOM = na.population_moments(na.Setting("complex", "fixed", 1, 1))
+MOM_BAD = [None, "x", 1.0]
+TINY_SETTING = na.Setting("complex", "gaussian", 1, 1)
+POWERS = laws.transition_powers(PI2[None], 2)
+
+
+def _model_call(make, method, **fixed):
+    """A method of a freshly built model, called with keyword arguments (the table's form)."""
+    return lambda **kw: getattr(make(), method)(**{**fixed, **kw})
+
+
+AUTOREGRESSIVE_ENTRY_POINTS = [
+    # theory.autoregressive
+    ("phase_moment", ar.phase_moment,
+     {"m": [0.5, [0, 0.5], NAN, INF, "a", [1 + 1j], None, True, [True, False]], "nu": NU},
+     dict(m=np.array([0, 1, 2]), nu=1.0)),
+    ("phase_moment_rule", ar.phase_moment_rule, {"exponents": [[0.5], "ab", [[1], [1, 2]], None, [NAN]]},
+     dict(exponents=[0, 0])),
+    ("sample_phases", ar.sample_phases, {"d": "int+huge", "size": "int+huge", "nu": NU, "rng": "rng"},
+     dict(d=2, size=3, rng=0, nu=1.0)),
+    ("haar_unitary", ar.haar_unitary, {"d": "int+huge", "real": "bool", "rng": "rng"}, dict(d=2, rng=0, real=False)),
+    ("commuting_unitary_contexts", ar.commuting_unitary_contexts,
+     {"d": "int+huge", "size": "int+huge", "Q": NOT_UNITARY, "nu": NU, "rng": "rng"},
+     dict(d=2, size=3, rng=0, nu=1.0, Q=np.array([[0, 1j], [1, 0]]))),
+    ("rotation_blocks", ar.rotation_blocks,
+     {"theta": [np.full((2, 1), NAN), np.ones(3), "ab", None, np.ones((2, 1)) * 1j, np.array([["a"]])]},
+     dict(theta=np.zeros((2, 1)))),
+    ("commuting_orthogonal_contexts", ar.commuting_orthogonal_contexts,
+     {"d": [3, 0, -2, 1.5, None, "2", HUGE], "size": "int+huge", "P": NOT_UNITARY + [np.eye(2) * 1j, np.eye(4)],
+      "nu": NU, "rng": "rng"},
+     dict(d=2, size=3, rng=0, nu=1.0, P=np.array([[0.0, 1.0], [1.0, 0.0]]))),
+    ("haar_orthogonal_contexts", ar.haar_orthogonal_contexts, {"d": "int+huge", "size": "int+huge", "rng": "rng"},
+     dict(d=2, size=3, rng=0)),
+    ("default_s0", ar.default_s0, {"d": "int+huge", "kind": "choice"}, dict(d=2, kind="unitary")),
+    ("sequences", ar.sequences,
+     {"W": [np.full((1, 2, 2), NAN), np.ones((2, 2)), np.array([[["a", "b"], ["c", "d"]]]), None, np.ones((1, 2, 3)),
+            np.ones((1, 2, 2)) > 0],
+      "s0": [np.full(2, INF), np.ones(3), "ab", None, np.array(["a", "b"])], "T": "int+huge"},
+     dict(W=np.eye(2)[None], s0=np.ones(2) / np.sqrt(2), T=3)),
+    ("autoregressive.sample_sequences", ar.sample_sequences,
+     {"kind": "choice", "d": "int+huge", "T": "int+huge", "size": "int+huge", "rng": "rng", "nu": NU,
+      "s0": [np.full(2, NAN), np.ones(3), "ab", np.array(["a", "b"])]},
+     dict(kind="unitary", d=2, T=3, size=2, rng=0, nu=1.0, s0=None)),
+    ("one_step_gd_prediction", ar.one_step_gd_prediction,
+     {"seqs": [np.full((1, 3, 2), NAN), np.ones(2), np.ones((1, 1, 2)), np.array([["a", "b"], ["c", "d"]]), None,
+               np.broadcast_to(0.0, (1, 10 ** 5, 1))],
+      "eta": ETA}, dict(seqs=np.ones((1, 3, 2)), eta=0.5)),
+    ("gd_step_loss_coefficients", ar.gd_step_loss_coefficients,
+     {"t": [0, -1, 1.5, NAN, None, "3", 10 ** 30, np.array([0, 1]), np.array([1.0, 2.0])],
+      "d": [0, np.array([1.5]), 10 ** 30, np.arange(1, 4).reshape(3, 1), "2"]},
+     dict(t=np.array([[1], [2]]), d=np.array([1, 2, 3]))),
+    ("gd_step_population_loss", ar.gd_step_population_loss,
+     {"eta": [NAN, INF, "a", None, np.ones(5), 1j], "t": [0, 10 ** 30], "d": [0, 1.5]},
+     dict(eta=np.array([0.1, 0.2]), t=np.array([1, 2]), d=3)),
+    ("optimal_gd_step", ar.optimal_gd_step, {"t": [0, -1, 1.5, NAN, None, 10 ** 30], "d": [0, 2.5, "2", 10 ** 19]},
+     dict(t=1, d=2)),
+    ("raw_token_population_loss", ar.raw_token_population_loss, {"C": C_BAD, "p": P_BAD},
+     dict(C=np.eye(2), p=np.array([0.0, 1.0]))),
+    ("raw_token_population_loss_real_orthogonal", ar.raw_token_population_loss_real_orthogonal,
+     {"C": C_BAD + [np.eye(3)], "p": P_BAD}, dict(C=np.eye(2), p=np.array([0.0, 1.0]))),
+    ("raw_token_global_minimum", ar.raw_token_global_minimum, {"d": "int", "H": "int"}, dict(d=2, H=1)),
+    ("raw_token_minimiser", ar.raw_token_minimiser,
+     {"d": "int+huge", "H": "int+huge", "p_last": [0.0, NAN, INF, None, "1"], "rng": "rng"},
+     dict(d=2, H=1, rng=0, p_last=1.0)),
+    ("raw_token_global_minimum_real_orthogonal", ar.raw_token_global_minimum_real_orthogonal,
+     {"d": [3, 0, None, 1.5], "H": "int"}, dict(d=2, H=1)),
+    ("raw_token_minimiser_real_orthogonal", ar.raw_token_minimiser_real_orthogonal,
+     {"d": [3, 0, 1.5, None, HUGE], "H": "int+huge", "n": "int+huge", "p_last": [0.0, NAN, None], "rng": "rng"},
+     dict(d=2, H=1, n=2, rng=0, p_last=1.0)),
+    # theory.positional
+    ("positional_gram", positional.positional_gram, {"C": C_BAD, "n": "int+huge", "nu": NU},
+     dict(C=np.eye(1), n=2, nu=2.0)),
+    ("positional_gram_spectrum", positional.positional_gram_spectrum,
+     {"C": C_BAD, "n": "int+huge", "nu": NU, "digits": [0, 15, 1.5, "x", 10 ** 6, True]},
+     dict(C=np.eye(1), n=1, nu=2.0, digits=30)),
+    ("positional_gram_condition_number", positional.positional_gram_condition_number,
+     {"C": C_BAD, "n": "int+huge", "nu": NU}, dict(C=np.eye(1), n=1, nu=1.0)),
+    ("positional_population_loss", positional.positional_population_loss,
+     {"p": P_BAD + [np.zeros(10 ** 5)], "C": C_BAD, "nu": NU}, dict(p=np.array([0.0, 1.0]), C=np.eye(1), nu=1.0)),
+    ("optimal_positional_weights", positional.optimal_positional_weights, {"C": C_BAD, "n": "int+huge", "nu": NU},
+     dict(C=np.eye(1), n=2, nu=1.0)),
+    ("optimal_positional_matrix", positional.optimal_positional_matrix, {"C": C_BAD, "T": "int+huge", "nu": NU},
+     dict(C=np.eye(1), T=2, nu=1.0)),
+    ("positional_row_grams", positional.positional_row_grams, {"C": C_BAD, "n_max": "int+huge", "nu": NU},
+     dict(C=np.eye(1), n_max=2, nu=1.0)),
+    ("gd_spectral_filter", positional.gd_spectral_filter,
+     {"lam": [np.array([NAN]), "ab", None, np.array([1j])], "kappa": "positive",
+      "t": [-1, 0.5, NAN, 2 ** 60, "3", None, np.array([1, -2]), True]},
+     dict(lam=np.array([0.0, 0.5]), kappa=0.1, t=3)),
+    ("quadratic_gd_path", positional.quadratic_gd_path,
+     {"G": [np.full((1, 2, 2), NAN), np.ones((2, 2)), np.array([[[1.0, 2.0], [0.0, 1.0]]]), "ab"],
+      "g": [np.ones((1, 3)), np.full((1, 2), INF)], "c": [NAN, np.ones(3)], "lr": "positive",
+      "steps": [-1, 1.5, 2 ** 60, "3", True]},
+     dict(G=np.eye(2)[None], g=np.ones((1, 2)), c=1.0, lr=0.1, steps=3)),
+    ("positional_gd_path", positional.positional_gd_path,
+     {"C": C_BAD, "n_max": "int+huge", "nu": NU, "lr": "positive", "steps": [-1, 1.5, 2 ** 60]},
+     dict(C=np.eye(1), n_max=2, nu=2.0, lr=0.5, steps=3)),
+    # theory.autoregressive_symbolic
+    ("phase_expectation", autoregressive_symbolic.phase_expectation,
+     {"expr": ["x", None, [1]], "lambdas": ["ab", [1, 2], None, [sp.Symbol("x") + 1]],
+      "nu": [0.5, 0, NAN, INF, sp.Rational(1, 2), sp.nan, sp.oo, "2", None]},
+     dict(expr=sp.Symbol("l") + 1 / sp.Symbol("l"), lambdas=[sp.Symbol("l")], nu=1)),
+    ("gd_step_loss_symbolic (int64)", autoregressive_symbolic.gd_step_loss_symbolic,
+     {"t": [10 ** 30, 10 ** 400], "d": [10 ** 30]}, dict(t=1, d=2, kind="unitary")),
+    ("raw_token_loss_symbolic (nu)", autoregressive_symbolic.raw_token_loss_symbolic,
+     {"n": [10 ** 30, 10 ** 400], "nu": [0.5, NAN, sp.Rational(1, 2), sp.zoo, [1]]},
+     dict(d=1, n=1, kind="unitary", nu=1)),
+    ("raw_token_loss_function", autoregressive_symbolic.raw_token_loss_function,
+     {"d": ["int", 30, HUGE], "n": "int+huge", "kind": "choice"}, dict(d=1, n=1, kind="unitary")),
+    ("augmented_attention_output_symbolic", autoregressive_symbolic.augmented_attention_output_symbolic,
+     {"Q": ["ab", None, np.ones((3, 3)), [[1, 2], [3]], np.full((6, 6), NAN)], "K": [np.ones((5, 5)), None],
+      "V": [np.full((6, 6), INF)], "s": ["ab", np.ones((1, 2)), None, np.full((3, 2), NAN), [[1, 2], [3]]]},
+     dict(Q=np.eye(6), K=np.eye(6), V=np.eye(6), s=np.ones((3, 2)))),
+    ("one_step_gd_prediction_symbolic", autoregressive_symbolic.one_step_gd_prediction_symbolic,
+     {"s": ["ab", np.ones((1, 2)), None, np.full((3, 2), INF)], "eta": [NAN, INF, "x", sp.zoo, None, 1j]},
+     dict(s=np.ones((3, 2)), eta=0.5)),
+    ("one_step_gd_identity_residual", autoregressive_symbolic.one_step_gd_identity_residual,
+     {"Q": [np.ones((4, 4)), "ab", None, np.ones((6, 3))], "eta": [NAN, sp.oo, None], "T": "int+huge"},
+     dict(Q=np.eye(6), K=np.eye(6), V=np.eye(6), eta=1, T=2)),
+    # theory.information: generators
+    ("squared_hellinger", information.squared_hellinger,
+     {"t": [np.array([-1.0]), np.array([NAN]), "ab", None, np.array([1j])]}, dict(t=np.array([0.0, 1.0, 4.0]))),
+    ("mutual_information (generator)", information.mutual_information,
+     {"kind": [lambda t: (t - 1) ** 2 + 0j, lambda t: (t - 1) ** 2 * (1 + 1e-3j), lambda t: np.full(np.shape(t), NAN),
+               lambda t: -np.log(t), lambda t: np.exp(t) - np.e, lambda t: np.array(["a"] * np.size(t))]},
+     dict(joint=np.array([[0.4, 0.1], [0.1, 0.4]]), kind=information.squared_hellinger)),
+    ("mutual_information_matrix (generator)", information.mutual_information_matrix,
+     {"kind": [lambda t: (t - 1) ** 2 + 0j]}, dict(graph=CHAIN, pi=PI2, kind=lambda t: (t - 1) ** 2)),
+    # theory.laws: the stack kernels
+    ("stationary_laws", laws.stationary_laws, {"pis": STACK_BAD + [PI2[None].astype(object)]}, dict(pis=PI2[None])),
+    ("root_laws", laws.root_laws, {"pis": STACK_BAD, "roots": "choice"}, dict(pis=PI2[None], roots="uniform")),
+    ("transition_powers", laws.transition_powers,
+     {"pis": STACK_BAD, "depth": [-1, 1.5, None, "2", True, HUGE, 10 ** 12]}, dict(pis=PI2[None], depth=2)),
+    ("marginal_laws", laws.marginal_laws,
+     {"start": [np.ones((2, 2)), "ab", None], "powers": [np.ones((2, 2)), None, "ab"],
+      "depth": [np.array([3]), np.array([-1]), np.array([0.5]), "ab", None]},
+     dict(start=np.array([[0.5, 0.5]]), powers=POWERS, depth=np.array([0, 1, 2]))),
+    ("pairwise_joints", laws.pairwise_joints,
+     {"graph": "graph+forest", "pis": STACK_BAD, "start": [np.ones((2, 2)), None, np.ones((1, 3))]},
+     dict(graph=CHAIN, pis=PI2[None], start=laws.stationary_laws(PI2[None]))),
+    # theory.gradients
+    ("likelihood_ratio_from_joint", gradients.likelihood_ratio_from_joint,
+     {"joint": [np.full((1, 3, 3, 2, 2), NAN), "ab", None, np.ones((2, 2)), -causal.pairwise_joint(CHAIN, PI2)[None]],
+      "pis": [np.full((1, 2, 2), NAN), "ab", np.array([[[0.5, 0.6], [0.4, 0.6]]])],
+      "mu": [np.array([[1.0, 0.0]]), np.array([[0.5, 0.6]]), np.array([[NAN, 0.5]]), "ab",
+             np.array([[0, 1]], dtype=object), np.array([[1e-320, 1.0]])]},
+     dict(joint=causal.pairwise_joint(CHAIN, PI2)[None], pis=PI2[None], mu=laws.stationary_laws(PI2[None]))),
+    ("inverse_stationary_moment_finite", gradients.inverse_stationary_moment_finite,
+     {"prior": "matrix", "order": "int"}, dict(prior=DIRICHLET, order=1)),
+    ("drift_matrix_defined", gradients.drift_matrix_defined, {"graph": "graph", "prior": "matrix", "roots": "choice"},
+     dict(graph=CHAIN, prior=DIRICHLET, roots="stationary")),
+    ("drift_matrix (masked)", gradients.drift_matrix, {"masked": "bool"},
+     dict(graph=CHAIN, prior=DIRICHLET, draws=3, rng=0, masked=True)),
+    # numerics.population, numerics.evaluation: laws promised
+    ("per_sequence_loss (laws)", population.per_sequence_loss,
+     {"stationary": [torch.zeros(2, 2, dtype=F64), torch.full((2, 2), NAN, dtype=F64), torch.full((2, 2), -0.5, dtype=F64)],
+      "target": [torch.full((2, 2), NAN, dtype=F64), torch.full((2, 2), -0.5, dtype=F64)],
+      "yhat": [torch.ones(2, 2, dtype=torch.int64), torch.ones(2, 2, dtype=C128)]},
+     dict(yhat=torch.full((2, 2), 0.5, dtype=F64), target=torch.full((2, 2), 0.5, dtype=F64),
+          stationary=torch.full((2, 2), 0.5, dtype=F64), loss="linearized", smoothing=1e-3)),
+    ("cross_entropies (laws)", evaluation.cross_entropies,
+     {"yhat": [np.zeros((2, 2)), np.full((2, 2), 0.4)], "target": [np.zeros((2, 2)), np.full((2, 2), 0.6)]},
+     dict(yhat=np.full((2, 2), 0.5), target=np.full((2, 2), 0.5), smoothing=0.0)),
+    # model.autoregressive
+    ("gd_step_weights", gd_step_weights,
+     {"d": "int+huge", "eta": ETA + [torch.tensor([1.0, 2.0]), torch.tensor(NAN)]}, dict(d=2, eta=0.5)),
+    ("AugmentedLinearAttention", AugmentedLinearAttention,
+     {"d": "int+huge", "init_scale": [NAN, INF, -1.0, None, "0.1"], "normalize": "bool",
+      "dtype": [torch.int64, None, "float"]}, dict(d=2)),
+    ("AugmentedLinearAttention.from_gd_step", AugmentedLinearAttention.from_gd_step, {"d": "int", "eta": ETA},
+     dict(d=2, eta=0.5)),
+    ("AugmentedLinearAttention.forward", _model_call(lambda: AugmentedLinearAttention(2), "forward"),
+     {"seqs": SEQS_BAD + [torch.ones(1, 3, 2, dtype=torch.float32)]}, dict(seqs=torch.ones(1, 3, 2, dtype=F64))),
+    ("ComplexAugmentedLinearAttention", ComplexAugmentedLinearAttention,
+     {"d": "int+huge", "init_scale": [NAN, -1.0, None], "normalize": "bool"}, dict(d=2)),
+    ("ComplexAugmentedLinearAttention.forward", _model_call(lambda: ComplexAugmentedLinearAttention(2), "forward"),
+     {"seqs": SEQS_BAD + [torch.full((1, 3, 2), complex(NAN, 0), dtype=C128)]},
+     dict(seqs=torch.ones(1, 3, 2, dtype=C128))),
+    ("raw_token_prediction", raw_token_prediction,
+     {"C": [torch.full((2, 2), NAN, dtype=F64), torch.ones(2, 3, dtype=F64), np.eye(2), None],
+      "p": [torch.ones(1, dtype=F64), torch.tensor([NAN, 1.0], dtype=F64), None, torch.ones(2, 2, dtype=F64)],
+      "X": [torch.ones(4, 3, 3, dtype=C128), torch.ones(4, 1, 2, dtype=C128), torch.full((4, 3, 2), INF, dtype=F64),
+            None, np.ones((4, 3, 2))]},
+     dict(C=torch.eye(2, dtype=F64), p=torch.tensor([0.0, 1.0], dtype=F64), X=torch.ones(4, 3, 2, dtype=C128))),
+    ("RawTokenMultiHead", RawTokenMultiHead,
+     {"d": "int+huge", "H": "int+huge", "n": "int+huge", "init_scale": [NAN, -1.0, None], "dtype": [torch.int64]},
+     dict(d=2, H=1, n=1)),
+    ("RawTokenMultiHead.forward", _model_call(lambda: RawTokenMultiHead(2, 1, 1), "forward"),
+     {"X": [torch.ones(4, 2, 3, dtype=C128), torch.ones(4, 3, 2, dtype=C128), torch.full((4, 2, 2), NAN, dtype=C128),
+            None]}, dict(X=torch.ones(4, 2, 2, dtype=C128))),
+    ("PositionalOnly", PositionalOnly,
+     {"C": [np.full((2, 2), NAN), np.ones((2, 3)), "ab", None], "T": "int+huge", "dtype": [torch.int64]},
+     dict(C=torch.eye(2, dtype=F64), T=2)),
+    ("PositionalOnly.forward", _model_call(lambda: PositionalOnly(torch.eye(2, dtype=F64), 2), "forward"),
+     {"X": [torch.ones(4, 4, 3, dtype=C128), torch.ones(4, 2, 2, dtype=C128), torch.full((4, 4, 2), NAN, dtype=C128),
+            None]}, dict(X=torch.ones(4, 4, 2, dtype=C128))),
+    # model.reduced and model.disentangled
+    ("ReducedTransformer (sizes)", ReducedTransformer, {"S": ["huge"], "max_bytes": [0, -1, "x", 1.5]},
+     dict(S=2, T=4)),
+    ("DisentangledTransformer.query_logits",
+     _model_call(lambda: DisentangledTransformer(2, 4), "query_logits"),
+     {"tokens": [torch.tensor([[0, 1, 1]]), torch.zeros(1, 4), None, np.array([[0, 1, 1, 0]]), torch.tensor([0, 1, 1, 0])]},
+     dict(tokens=torch.tensor([[0, 1, 1, 0]]))),
+    ("DisentangledTransformer.position_block", _model_call(lambda: DisentangledTransformer(2, 4), "position_block"),
+     {"layer": [1, -1, None, 1.5, True], "head": [1, -1, None, 1.5, "0", True]}, dict(layer=0, head=0)),
+    ("DisentangledTransformer.attention", _model_call(lambda: DisentangledTransformer(2, 4), "attention"),
+     {"layer": [2, -1, None, 1.5], "stream": [torch.ones(1, 4, 5, dtype=F64), torch.full((1, 4, 6), NAN, dtype=F64), None,
+                                             torch.ones(1, 3, 6, dtype=F64), torch.ones(1, 4, 6, dtype=torch.int64)]},
+     dict(layer=0, stream=torch.ones(1, 4, 6, dtype=F64))),
+    # numerics.autoregressive
+    ("z_score", nar.z_score, {"closed": "float", "estimate": [None, 1.0, estimates.mean_and_stderr(np.ones((3, 2)))]},
+     dict(closed=1.0, estimate=estimates.mean_and_stderr(np.array([1.0, 2.0, 3.0])))),
+    ("gd_step_samples", nar.gd_step_samples,
+     {"t": "int+huge", "d": "int+huge", "size": "int+huge", "kind": "choice", "Q": NOT_UNITARY, "rng": "rng"},
+     dict(t=1, d=2, size=3, rng=0, kind="unitary", Q=None)),
+    ("eigen_tokens", nar.eigen_tokens,
+     {"kind": "choice", "d": "int+huge", "n": [-1, 1.5, None, HUGE, 10 ** 12], "size": "int+huge", "nu": NU,
+      "rng": "rng"}, dict(kind="unitary", d=2, n=1, size=3, rng=0, nu=1.0)),
+    ("raw_token_scores", nar.raw_token_scores,
+     {"C": C_BAD, "queries": [np.full((3, 2), NAN), np.ones((3, 3)), "ab", None],
+      "keys": [np.ones((3, 2, 3)), np.full((3, 2, 2), INF), np.ones((4, 2, 2)), np.ones(2), None]},
+     dict(C=np.eye(2), queries=np.ones((3, 2)), keys=np.ones((3, 2, 2)))),
+    ("raw_token_samples", nar.raw_token_samples,
+     {"C": C_BAD, "p": P_BAD, "size": "int+huge", "kind": "choice", "nu": NU, "rng": "rng"},
+     dict(C=np.eye(2), p=np.array([0.0, 1.0]), size=3, rng=0, kind="unitary", nu=1.0)),
+    ("mc_raw_token_loss", nar.mc_raw_token_loss, {"size": [1, 0, None, HUGE]},
+     dict(C=np.eye(2), p=np.array([0.0, 1.0]), size=3, rng=0)),
+    ("phase_grid", nar.phase_grid, {"D": "int+huge", "M": "int+huge"}, dict(D=2, M=3)),
+    ("orthogonal_grid_sequences", nar.orthogonal_grid_sequences,
+     {"d": [3, 0, None, HUGE], "T": "int+huge", "M": "int+huge"}, dict(d=2, T=2, M=3)),
+    ("grid_eigen_tokens", nar.grid_eigen_tokens,
+     {"kind": "choice", "d": "int+huge", "n": [-1, None, HUGE], "M": "int+huge"}, dict(kind="unitary", d=1, n=1, M=3)),
+    ("gd_step_loss_exact", nar.gd_step_loss_exact, {"eta": "float", "t": "int+huge", "d": [3, 0, None, HUGE]},
+     dict(eta=0.5, t=1, d=2)),
+    ("raw_token_loss_exact", nar.raw_token_loss_exact, {"C": C_BAD + [np.eye(64)], "p": P_BAD, "kind": "choice"},
+     dict(C=np.eye(2), p=np.array([0.0, 1.0]), kind="unitary")),
+    ("train_raw_token", nar.train_raw_token,
+     {"d": "int", "H": "int", "n": "int", "kind": "choice", "steps": "int+huge", "lr": "positive",
+      "init_scale": [NAN, -1.0, None], "seed": "seed"}, dict(d=1, H=1, n=1, steps=1)),
+    ("train_positional", nar.train_positional,
+     {"C": C_BAD, "T": "int+huge", "nu": NU, "size": "int+huge", "seed": "seed", "steps": "int"},
+     dict(C=np.eye(1), T=1, nu=1.0, size=8, steps=1)),
+    ("train_positional_gd", nar.train_positional_gd,
+     {"C": C_BAD, "n_max": "int+huge", "nu": NU, "size": "int+huge", "lr": "positive",
+      "steps": [-1, 1.5, 10 ** 20, "3"], "seed": "rng"},
+     dict(C=np.eye(1), n_max=1, nu=1.0, size=8, lr=0.5, steps=1, seed=0)),
+    ("train_positional_gd (stop_loss)", nar.train_positional_gd,
+     {"stop_loss": [NAN, INF, -1.0, "x"], "max_steps": [0, 10 ** 20, None]},
+     dict(C=np.eye(1), n_max=1, nu=1.0, size=8, lr=0.5, stop_loss=10.0, max_steps=5)),
+    ("empirical_positional_grams", nar.empirical_positional_grams,
+     {"X": [np.full((4, 3, 1), NAN), np.ones((4, 2, 1)), "ab", None, np.ones((4, 3, 2))], "C": C_BAD, "n_max": "int"},
+     dict(X=np.ones((4, 3, 1), dtype=complex), C=np.eye(1), n_max=1)),
+    ("jackknife_positional_path_se", nar.jackknife_positional_path_se,
+     {"X": [np.full((4, 3, 1), NAN), "ab", None], "groups": [1, 0, None, 10 ** 6], "lr": "positive",
+      "steps": [-1, 2 ** 60]},
+     dict(X=np.exp(1j * np.arange(12.0)).reshape(4, 3, 1), C=np.eye(1), n_max=1, lr=0.5, steps=2, groups=2)),
+    # numerics.augmented
+    ("sample_start_tokens", na.sample_start_tokens,
+     {"law": "choice", "d": "int+huge", "size": "int+huge", "real": "bool", "rng": "rng"},
+     dict(law="gaussian", d=2, size=3, rng=0, real=False)),
+    ("Setting", na.Setting, {"field": "choice", "law": "choice", "d": "int", "t": "int+huge"},
+     dict(field="complex", law="fixed", d=2, t=1)),
+    ("population_moments", na.population_moments,
+     {"setting": [None, "x", na.Setting("complex", "fixed", 20, 1), na.Setting("real", "signs", 64, 1)],
+      "batch": "int"}, dict(setting=na.Setting("complex", "fixed", 1, 1), batch=64)),
+    ("start_token_cubature", na.start_token_cubature, {"setting": [None, na.Setting("real", "signs", 64, 1)]},
+     dict(setting=TINY_SETTING)),
+    ("eigen_sequences", na.eigen_sequences,
+     {"w0": [np.full((2, 1), NAN), "ab", None, np.ones(3)], "theta": [np.ones((3, 1)), np.full((2, 1), INF), None],
+      "T": [-1, 1.5, None, HUGE], "real": "bool"},
+     dict(w0=np.ones((2, 1), dtype=complex), theta=np.zeros((2, 1)), T=2, real=False)),
+    ("augmented_features", na.augmented_features,
+     {"seqs": [torch.full((2, 3, 1), NAN, dtype=F64), torch.ones(2, 3, dtype=F64), None, np.ones((2, 3, 1))],
+      "t": [0, 3, -1, None, 1.5]}, dict(seqs=torch.ones(2, 3, 1, dtype=F64), t=2)),
+    ("feature_charges", na.feature_charges, {"d": "int+huge"}, dict(d=1)),
+    ("empirical_moments", na.empirical_moments,
+     {"seqs": [torch.full((2, 3, 1), NAN, dtype=F64), torch.ones(2, 2, 1, dtype=F64), None], "t": [0, 2, None]},
+     dict(seqs=torch.ones(2, 3, 1, dtype=F64), t=1)),
+    ("sample_setting_sequences", na.sample_setting_sequences, {"setting": [None, "x"], "size": "int+huge", "rng": "rng"},
+     dict(setting=TINY_SETTING, size=3, rng=0)),
+    ("attention_tensor", na.attention_tensor,
+     {"V": [torch.ones(2, 3, dtype=F64), torch.full((1, 2), NAN, dtype=F64), None, np.ones((1, 2))],
+      "A": [torch.ones(3, 3, dtype=F64), torch.full((2, 2), INF, dtype=F64), None]},
+     dict(V=torch.ones(1, 2, dtype=F64), A=torch.ones(2, 2, dtype=F64))),
+    ("model_tensor", na.model_tensor,
+     {"Q": [torch.ones(4, 4, dtype=F64), torch.full((3, 3), NAN, dtype=F64), None], "K": [torch.ones(6, 6, dtype=F64)],
+      "V": [None]}, dict(Q=torch.eye(3, dtype=F64), K=torch.eye(3, dtype=F64), V=torch.eye(3, dtype=F64))),
+    ("tensor_loss", na.tensor_loss,
+     {"T": [torch.ones(1, 3, dtype=C128), torch.full((1, 8), NAN, dtype=C128), None, torch.zeros(1, 8, dtype=F64)],
+      "mom": MOM_BAD}, dict(T=torch.zeros(1, 8, dtype=C128), mom=MOM)),
+    ("preconditioned_tensor", na.preconditioned_tensor,
+     {"B": [torch.ones(2, 3, dtype=F64), None, torch.full((2, 2), NAN, dtype=F64)], "A": [torch.ones(3, 3, dtype=F64), None]},
+     dict(B=torch.eye(2, dtype=F64), A=torch.eye(2, dtype=F64))),
+    ("one_step_gd_optimum", na.one_step_gd_optimum, {"mom": MOM_BAD}, dict(mom=MOM)),
+    ("linear_predictor_bound", na.linear_predictor_bound, {"mom": MOM_BAD}, dict(mom=MOM)),
+    ("full_parameter_loss", na.full_parameter_loss, {"mom": MOM_BAD}, dict(mom=MOM)),
+    ("best_preconditioned", na.best_preconditioned,
+     {"mom": MOM_BAD, "restarts": [-1, 1.5, None], "iters": [0, None], "rng": "rng"},
+     dict(mom=MOM, restarts=0, iters=1, rng=0)),
+    ("best_in_model_class", na.best_in_model_class, {"mom": MOM_BAD, "restarts": [0, None], "iters": [0, 1.5]},
+     dict(mom=MOM, restarts=1, iters=1, rng=0)),
+    ("train_full_attention", na.train_full_attention,
+     {"mom": MOM_BAD, "steps": "int+huge", "lr": "positive", "seed": "seed", "init_scale": [NAN, -1.0, None]},
+     dict(mom=MOM, steps=1)),
+    ("gd_construction_point", na.gd_construction_point, {"mom": MOM_BAD, "eta": ETA}, dict(mom=MOM, eta=0.5)),
+    ("gradient_and_hessian", na.gradient_and_hessian,
+     {"f": [None, 1], "x": [torch.full((2,), NAN, dtype=F64), torch.ones(2, 2, dtype=F64), None,
+                           torch.ones(10 ** 5, dtype=F64)]},
+     dict(f=lambda x: (x ** 2).sum(), x=torch.ones(2, dtype=F64))),
+    ("critical_point_analysis", na.critical_point_analysis, {"mom": MOM_BAD, "eta": ETA}, dict(mom=MOM, eta=0.5)),
+    ("map_setting", na.map_setting,
+     {"setting": [None, "x"], "restarts": [0, None], "hessian": "bool", "model_class": "bool", "lr": "positive",
+      "steps": "int"},
+     dict(setting=TINY_SETTING, restarts=1, steps=1, hessian=False, model_class=False)),
+    # theory.strategies: the strategies of bad values refuse bad parameters too
+    ("non_finite_arrays", strategies.non_finite_arrays, {"shape": [(0,), (-1,), ("a",), (10 ** 4, 10 ** 4), None]},
+     dict(shape=(2, 2))),
+    ("non_unitary_matrices", strategies.non_unitary_matrices, {"d": [0, 1000, None, 1.5], "real": "bool"},
+     dict(d=2, real=False)),
+    ("non_stochastic_matrices", strategies.non_stochastic_matrices, {"S": [1, None, 1000, 2.5]}, dict(S=2)),
+    ("bad_integers", strategies.bad_integers, {"minimum": [NAN, None, "1"], "maximum": [0, -1, 1.5]},
+     dict(minimum=1, maximum=10)),
+    ("bad_reals", strategies.bad_reals, {"minimum_exclusive": [NAN, INF, "x"]}, dict(minimum_exclusive=0.0)),
+]
+ENTRY_POINTS += AUTOREGRESSIVE_ENTRY_POINTS
+
+
 def _bad_values(spec):
     if not isinstance(spec, str):
         return [BAD[v][0] if isinstance(v, str) and v in BAD else v for v in spec] if False else [
@@ -384,6 +734,144 @@ def test_huge_sizes_are_refused_before_allocating():
         assert time.perf_counter() - started < 5.0, arg
 
 
+def test_huge_sizes_of_the_autoregressive_code_are_refused_before_allocating():
+    """Issue 21: a sequence length of 10^10, a positional matrix of size 10^6, a step count of 10^20, a
+    grid of 3^(10^9) points: each is refused at once by a byte (or time) budget naming the size, never a
+    MemoryError, an OverflowError or minutes of work."""
+    eye30 = np.eye(30)
+    calls = [
+        ("T", lambda: ar.sequences(np.eye(2)[None], np.ones(2), 10 ** 10)),
+        ("T", lambda: ar.sample_sequences("unitary", 2, 10 ** 10, 4, rng=0)),
+        ("T", lambda: PositionalOnly(torch.eye(2, dtype=torch.float64), 10 ** 6)),
+        ("T", lambda: positional.optimal_positional_matrix(np.eye(1), 10 ** 6)),
+        ("n", lambda: positional.positional_gram(np.eye(1), 10 ** 6)),
+        ("n_max", lambda: positional.positional_row_grams(np.eye(1), 10 ** 5)),
+        ("steps", lambda: nar.train_positional_gd(np.eye(1), 2, 1.0, 8, steps=10 ** 20)),
+        ("steps", lambda: positional.quadratic_gd_path(np.eye(2)[None], np.ones((1, 2)), 1.0, 0.1, steps=10 ** 20)),
+        ("steps", lambda: nar.train_raw_token(1, 1, 1, steps=10 ** 20)),
+        ("steps", lambda: na.train_full_attention(MOM, steps=10 ** 20)),
+        ("t", lambda: positional.gd_spectral_filter(np.ones(2), 0.1, 10 ** 400)),
+        ("D", lambda: nar.phase_grid(10 ** 9, 3)),
+        ("d", lambda: nar.grid_eigen_tokens("unitary", 10 ** 9, 1, 3)),
+        ("setting", lambda: na.population_moments(na.Setting("complex", "fixed", 20, 1))),
+        ("setting", lambda: na.start_token_cubature(na.Setting("real", "signs", 10 ** 6, 1))),
+        ("d", lambda: ar.haar_unitary(10 ** 6)),
+        ("d", lambda: ar.default_s0(10 ** 10)),
+        ("size", lambda: ar.commuting_unitary_contexts(2, 10 ** 10)),
+        ("t", lambda: ar.gd_step_loss_coefficients(np.arange(1, 10 ** 5 + 1)[:, None], np.arange(1, 10 ** 5 + 1)[None])),
+        ("t", lambda: ar.gd_step_loss_coefficients(10 ** 30, 2)),
+        ("seqs", lambda: ar.one_step_gd_prediction(np.broadcast_to(0.0, (1, 10 ** 6, 1)), 0.5)),
+        ("s", lambda: autoregressive_symbolic.augmented_attention_output_symbolic(eye30, eye30, eye30,
+                                                                                  np.ones((301, 10)))),
+        ("tokens", lambda: gradients.attention_gradient_integrand(np.zeros((20000, 300), dtype=int),
+                                                                  np.full((20000, 2), 0.5), np.full((20000, 2), 0.5))),
+        ("depth", lambda: laws.transition_powers(PI2[None], 10 ** 9)),
+        ("graph", lambda: laws.pairwise_joints(CausalGraph.chain(10 ** 5), PI2[None], laws.stationary_laws(PI2[None]))),
+        ("x", lambda: na.gradient_and_hessian(lambda x: (x ** 2).sum(), torch.ones(10 ** 5, dtype=torch.float64))),
+        ("S", lambda: ReducedTransformer(10 ** 6, 4)),
+    ]
+    for arg, call in calls:
+        started = time.perf_counter()
+        with pytest.raises(ValueError, match=rf"^{arg}\b"):
+            call()
+        assert time.perf_counter() - started < 5.0, arg
+
+
+@_FUZZ
+@given(st.sampled_from([("Q", lambda M: ar.commuting_unitary_contexts(3, 2, 0, Q=M), False),
+                        ("P", lambda M: ar.commuting_orthogonal_contexts(4, 2, 0, P=M), True),
+                        ("Q", lambda M: nar.gd_step_samples(1, 3, 2, 0, Q=M), False)]), st.data())
+def test_generated_matrices_that_break_the_promise_are_refused_by_name(case, data):
+    """``Q`` is promised unitary and ``P`` orthogonal within 1e-8 (theory.validate.UNITARY_TOL): the zero
+    matrix, scaled and perturbed identities, random matrices and non-finite ones are refused by name."""
+    name, call, real = case
+    d = 4 if name == "P" else 3
+    bad = data.draw(st.one_of(strategies.non_unitary_matrices(d, real=real), strategies.non_finite_arrays((d, d))))
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        call(bad)
+
+
+@_FUZZ
+@given(st.sampled_from([
+    ("W", lambda a: ar.sequences(a, np.ones(2), 2), (1, 2, 2)),
+    ("s0", lambda a: ar.sequences(np.eye(2)[None], a, 2), (2,)),
+    ("seqs", lambda a: ar.one_step_gd_prediction(a, 0.5), (1, 3, 2)),
+    ("C", lambda a: ar.raw_token_population_loss(a, np.array([0.0, 1.0])), (2, 2)),
+    ("p", lambda a: positional.positional_population_loss(a, np.eye(1)), (3,)),
+    ("lam", lambda a: positional.gd_spectral_filter(a, 0.1, 2), (3,)),
+    ("theta", lambda a: ar.rotation_blocks(a), (2, 1)),
+    ("queries", lambda a: nar.raw_token_scores(np.eye(2), a, np.ones((3, 2, 2))), (3, 2)),
+    ("X", lambda a: nar.empirical_positional_grams(a, np.eye(1), 1), (4, 3, 1)),
+    ("pis", lambda a: laws.stationary_laws(a), (1, 2, 2)),
+    ("joint", lambda a: gradients.likelihood_ratio_from_joint(a, PI2[None], laws.stationary_laws(PI2[None])),
+     (1, 3, 3, 2, 2)),
+    ("seqs", lambda a: AugmentedLinearAttention(2)(torch.from_numpy(a)), (1, 3, 2)),
+    ("X", lambda a: raw_token_prediction(torch.eye(2, dtype=torch.float64), torch.tensor([0.0, 1.0],
+                                                                                         dtype=torch.float64),
+                                         torch.from_numpy(a)), (2, 3, 2)),
+    ("seqs", lambda a: na.augmented_features(torch.from_numpy(a), 1), (2, 3, 1)),
+]), st.data())
+def test_generated_non_finite_arrays_are_refused_by_name(case, data):
+    """NaN and ±inf anywhere in a context matrix, a sequence, a matrix of heads, positional weights, a
+    spectrum or a stack of matrices: refused by name, never a NaN result."""
+    name, call, shape = case
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        call(data.draw(strategies.non_finite_arrays(shape)))
+
+
+@_FUZZ
+@given(st.sampled_from([
+    ("d", lambda v: ar.sample_phases(v, 2, 0), 1, None),
+    ("size", lambda v: ar.haar_orthogonal_contexts(2, v, 0), 1, None),
+    ("T", lambda v: ar.sequences(np.eye(2)[None], np.ones(2), v), 1, None),
+    ("n", lambda v: positional.positional_gram(np.eye(1), v), 1, None),
+    ("depth", lambda v: laws.transition_powers(PI2[None], v), 0, None),
+    ("t", lambda v: ar.gd_step_loss_coefficients(v, 2), 1, validate.MAX_INT64),
+    ("t", lambda v: positional.gd_spectral_filter(np.ones(2), 0.1, v), 0, validate.MAX_EXACT_FLOAT_INT),
+    ("head", lambda v: DisentangledTransformer(2, 4, (2, 1)).position_block(0, v), 0, 1),
+    ("layer", lambda v: DisentangledTransformer(2, 4).attention(v, torch.ones(1, 4, 6, dtype=torch.float64)), 0, 1),
+]), st.data())
+def test_generated_bad_integers_and_indices_are_refused_by_name(case, data):
+    """Orders, sizes, powers and indices: negative, fractional, non-finite, beyond the range (an index
+    past the last head or layer, an integer beyond int64, a step count beyond 2^53) are refused by name."""
+    name, call, minimum, maximum = case
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        call(data.draw(strategies.bad_integers(minimum, maximum)))
+
+
+@_FUZZ
+@given(st.sampled_from([
+    ("pis", lambda m: laws.stationary_laws(m[None])),
+    ("pis", lambda m: laws.transition_powers(m[None], 2)),
+    ("pis", lambda m: gradients.likelihood_ratio_from_joint(causal.pairwise_joint(CHAIN, PI2)[None], m[None],
+                                                            laws.stationary_laws(PI2[None]))),
+]), strategies.non_stochastic_matrices(2))
+def test_generated_non_stochastic_stacks_are_refused_by_name(case, bad):
+    name, call = case
+    with pytest.raises(ValueError, match=rf"^{name}: "):
+        call(bad)
+
+
+def test_moment_orders_and_powers_are_whole_numbers():
+    """φ_ν(0.5) used to return 0 and π^(-1) the identity; the moments of whole orders are unchanged."""
+    with pytest.raises(ValueError, match=r"^m: expected integers, got the fraction 0.5"):
+        ar.phase_moment(0.5)
+    with pytest.raises(ValueError, match=r"^depth: "):
+        laws.transition_powers(PI2[None], -1)
+    with pytest.raises(ValueError, match=r"^t: "):
+        positional.gd_spectral_filter(np.ones(2), 0.1, -1)
+    assert np.array_equal(ar.phase_moment(np.array([0.0, 2.0]), 2.0), ar.phase_moment(np.array([0, 2]), 2.0))
+
+
+def test_raw_token_loss_function_refuses_bad_heads_and_weights():
+    f = autoregressive_symbolic.raw_token_loss_function(1, 1)
+    assert f(np.eye(1), np.array([0.0, 1.0])) == 0.0
+    for C, p, name in ((np.eye(2), [0.0, 1.0], "C"), ([[NAN]], [0.0, 1.0], "C"), (np.eye(1), [1.0], "p"),
+                       (np.eye(1), [INF, 1.0], "p"), ("ab", [0.0, 1.0], "C")):
+        with pytest.raises(ValueError, match=rf"^{name}: "):
+            f(C, p)
+
+
 def test_cross_entropy_gradient_at_the_readme_size_is_bounded():
     """``chain(19)`` at S = 2 (2^20 sequences) runs in blocks of sequences: its estimate is below the
     budget and a small ``max_bytes`` refuses it before enumerating, naming ``max_sequences``."""
@@ -400,6 +888,8 @@ def _finite_defined(result) -> bool:
         value = np.ma.getdata(result.value)[result.defined]
         stderr = np.ma.getdata(result.stderr)[result.finite_variance]
         return bool(np.all(np.isfinite(value)) and np.all(np.isfinite(stderr)))
+    if isinstance(result, np.ma.MaskedArray):  # the undefined entries are masked (NaN under the mask)
+        return bool(np.all(np.isfinite(result.compressed())))
     return bool(np.all(np.isfinite(np.asarray(result))))
 
 
@@ -478,6 +968,85 @@ def test_readme_sizes_give_finite_numbers():
     assert _finite_defined(gradients.attention_gradient_at_init(graph, prior, draws=200, rng=0))
     assert _finite_defined(gradients.drift_matrix(graph, prior, draws=200, rng=0))
     assert _finite_defined(gradients.likelihood_ratio_matrix(CausalGraph.chain(1500), PI3))
+
+
+# ----------------------------------------------------------------------------- issue 21: two valid calls, the trainers
+def test_drift_matrix_masks_the_entries_without_a_prior_mean():
+    """α(S - 1) = 0.01 <= 1: the prior mean of N[n, n] = Σ_a π(a, a)/μ_π(a) is infinite.  Its column of
+    the drift used to come back as a draws-average near 1e289; it is masked now, like the gradient of
+    :func:`attention_gradient_at_init` (the convention of theory.estimates.Estimate: NaN under the mask)."""
+    prior = DirichletPrior(2, 0.01)
+    M = gradients.drift_matrix(CHAIN, prior, draws=300, rng=0)
+    raw = gradients.drift_matrix(CHAIN, prior, draws=300, rng=0, masked=False)
+    defined = gradients.drift_matrix_defined(CHAIN, prior)
+    assert isinstance(M, np.ma.MaskedArray) and np.array_equal(np.ma.getmaskarray(M), ~defined)
+    assert not defined[:, -1].any() and defined[:, :-1].all()  # stationary roots: the query column only
+    assert np.all(np.isnan(np.ma.getdata(M)[~defined])) and np.all(np.isfinite(M.compressed()))
+    assert np.array_equal(np.ma.getdata(M)[defined], raw[defined])  # the defined entries keep their bits
+    assert np.max(np.abs(raw[~defined])) > 1e100  # what the mask hides: a random number growing with draws
+    assert np.max(np.abs(M.compressed())) < 1.0  # |N[m, j]| <= S in the context columns: |M| <= 2S/(S T)
+    uniform = gradients.drift_matrix(CHAIN, prior, roots="uniform", draws=30, rng=0)
+    assert np.ma.getmaskarray(uniform).all()
+    # where every entry has a prior mean the result is the plain array it always was
+    plain = gradients.drift_matrix(CHAIN, DirichletPrior(3, 1.0), draws=30, rng=0)
+    assert type(plain) is np.ndarray
+    assert np.array_equal(plain, gradients.drift_matrix(CHAIN, DirichletPrior(3, 1.0), draws=30, rng=0, masked=False))
+
+
+@pytest.mark.parametrize("roots", ("stationary", "uniform"))
+def test_tiny_concentrations_give_masked_estimates_without_overflow(roots):
+    """α = 0.01: batch gradients near 1e289 used to overflow in the square of the sample variance; the
+    entries without a finite variance report no stderr (masked), so none is squared, and the defined
+    entries are finite."""
+    prior = DirichletPrior(3, 0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        mc = population.monte_carlo_gradient_A1(CHAIN, prior, 0.1, batch=64, batches=4, rng=5, roots=roots)
+        closed = gradients.attention_gradient_at_init(CHAIN, prior, draws=500, rng=2, roots=roots)
+    for estimate in (mc, closed):
+        assert np.all(np.isfinite(np.ma.getdata(estimate.value)[estimate.defined]))
+        assert np.all(np.isfinite(np.ma.getdata(estimate.stderr)[estimate.finite_variance]))
+    assert np.ma.getmaskarray(mc.stderr).all()
+
+
+def test_the_spread_of_finite_variance_entries_keeps_its_bits():
+    """mean_and_stderr squares only the entries with a finite variance; theirs are the same bits as before,
+    for C and Fortran layouts and any axis."""
+    x = np.random.default_rng(0).standard_normal((40, 3, 4)) * 1e3
+    x[:, 0, 0] = 1e300
+    keep = np.ones((3, 4), dtype=bool)
+    keep[0, 0] = False
+    for samples in (x, np.asfortranarray(x)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            masked = estimates.mean_and_stderr(samples, finite_variance=keep)
+        plain = estimates.mean_and_stderr(samples[:, 1:])
+        assert np.array_equal(np.ma.getdata(masked.stderr)[1:], plain.stderr)
+        assert np.array_equal(masked.value, samples.mean(axis=0))
+
+
+@pytest.mark.parametrize("train, lr", [
+    (lambda: train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.5), beta=1e3, source="population",
+                           stage1_loss="linearized", lr1=1e308, steps1=3, steps2=0, draws=4, test_size=16,
+                           eval_every=1, progress=False), "lr1 = 1e\\+308"),
+    (lambda: train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.5), beta=1e200, source="sgd", lr1=1e308,
+                           steps1=3, steps2=0, batch=16, test_size=16, eval_every=1, progress=False), "lr1 = 1e\\+308"),
+    (lambda: nar.train_raw_token(1, 1, 1, steps=5, lr=1e308), "lr = 1e\\+308"),
+    (lambda: nar.train_raw_token(2, 2, 2, steps=5, lr=1e300), "lr = 1e\\+300"),
+    (lambda: nar.train_positional_gd(np.eye(1), 2, 1.0, 16, lr=1e300, steps=5), "lr = 1e\\+300"),
+    (lambda: na.train_full_attention(MOM, steps=5, lr=1e308), "lr = 1e\\+308"),
+    (lambda: na.train_full_attention(na.population_moments(na.Setting("real", "fixed", 2, 1)), steps=5, lr=1e308),
+     "lr = 1e\\+308"),
+], ids=["reduced-closed-form", "reduced-sgd", "raw-token-d1", "raw-token-d2", "positional-gd", "augmented-complex",
+        "augmented-real"])
+def test_every_trainer_reports_a_diverged_run_naming_the_learning_rate(train, lr):
+    """A learning rate that overflows: TrainingDiverged naming the step and the learning rate, as soon as a
+    loss or a parameter stops being finite (no run of zero or infinite matrices, no ValueError from the
+    evaluation reading them)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(TrainingDiverged, match=rf"^step \d+ .*{lr}"):
+            train()
 
 
 def test_same_seed_same_bits_across_processes():

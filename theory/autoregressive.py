@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from theory import validate
 from theory.autoregressive_symbolic import gd_step_loss_coefficient_functions
 from theory.validate import (angle_range, choice, even_dimension, finite_array, finite_float, int_array,
                              nonzero_float, positional_weights, positive_int, rng as as_rng, square_matrix)
@@ -47,9 +48,11 @@ CONTEXT_KINDS = ("unitary", "orthogonal", "haar")  # the families of context mat
 def phase_moment(m: Any, nu: float = 1.0) -> np.ndarray:
     """``φ_ν(m) = E[e^{imθ}]`` for ``θ ~ U[0, 2π/ν)``; ``φ_1(m) = [m = 0]``.
 
-    ``m``: integer array of any shape; returns complex128 of the same shape.
+    ``m``: integer array of any shape (whole-number floats accepted; a fraction such as 0.5 is no
+    moment order and is refused); returns complex128 of the same shape.
     """
     nu = angle_range(nu)
+    validate.integer_array(m, "m")
     m = np.asarray(m, dtype=np.float64)
     x = 2 * np.pi * m / nu
     safe = np.where(m == 0, 1.0, x)
@@ -62,23 +65,32 @@ def phase_moment(m: Any, nu: float = 1.0) -> np.ndarray:
 
 def phase_moment_rule(exponents: Any) -> int:
     """Full-circle rule: ``E[Π_k λ_k^{m_k}] = 1`` iff every ``m_k = 0``, else 0."""
-    m = np.asarray(exponents)
+    try:
+        m = np.asarray(exponents)
+    except (TypeError, ValueError):
+        raise ValueError(f"exponents: expected integers, got {type(exponents).__name__}") from None
     if m.dtype.kind not in "iu":
         raise ValueError(f"exponents: expected integers, got dtype {m.dtype}")
     return int(np.all(m == 0))
 
 
-def sample_phases(d: int, size: int, rng: Any = None, nu: float = 1.0) -> np.ndarray:
-    """i.i.d. phases ``θ ~ U[0, 2π/ν)``, shape ``(size, d)``."""
+def sample_phases(d: int, size: int, rng: Any = None, nu: float = 1.0, *,
+                  max_bytes: int | None = None) -> np.ndarray:
+    """i.i.d. phases ``θ ~ U[0, 2π/ν)``, shape ``(size, d)`` (``8·size·d`` bytes, refused above
+    ``max_bytes``, default 2 GiB, before drawing)."""
     d = positive_int(d, "d")
     size = positive_int(size, "size")
     nu = angle_range(nu)
+    validate.memory(8 * size * d, validate.largest(size=size, d=d), f"{size:,} × {d:,} phases", max_bytes)
     return as_rng(rng).uniform(0.0, 2 * np.pi / nu, size=(size, d))
 
 
-def haar_unitary(d: int, rng: Any = None, real: bool = False) -> np.ndarray:
-    """One Haar unitary (or orthogonal if ``real``) ``(d, d)`` matrix (QR with sign fix)."""
+def haar_unitary(d: int, rng: Any = None, real: bool = False, *, max_bytes: int | None = None) -> np.ndarray:
+    """One Haar unitary (or orthogonal if ``real``) ``(d, d)`` matrix (QR with sign fix); about
+    ``64 d²`` bytes, refused above ``max_bytes`` (default 2 GiB) before drawing."""
     d = positive_int(d, "d")
+    real = validate.boolean(real, "real")
+    validate.memory(64 * d * d, "d", f"a Haar matrix of size {d:,}", max_bytes)
     rng = as_rng(rng)
     if real:
         Z = rng.standard_normal((d, d))
@@ -89,24 +101,33 @@ def haar_unitary(d: int, rng: Any = None, real: bool = False) -> np.ndarray:
 
 
 def commuting_unitary_contexts(d: int, size: int, rng: Any = None, nu: float = 1.0,
-                               Q: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                               Q: Any = None, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``W = Q diag(e^{iθ}) Q*`` with ``θ_k ~ U[0, 2π/ν)`` i.i.d.
 
     Returns ``(W, lam)``: ``W`` of shape ``(size, d, d)`` complex, ``lam`` of shape ``(size, d)``.
-    ``Q`` defaults to the identity.
+    ``Q`` defaults to the identity; it must be unitary (``max |QᴴQ - I| <= 1e-8``,
+    :data:`theory.validate.UNITARY_TOL`), else ``W`` would not be a unitary context.
+    ``W`` takes ``16·size·d²`` bytes, refused above ``max_bytes`` (default 2 GiB) before drawing.
     """
+    d = positive_int(d, "d")
+    size = positive_int(size, "size")
+    validate.memory(16 * size * d * d, validate.largest(size=size, d=d), f"{size:,} contexts of size {d:,}",
+                    max_bytes)
+    if Q is not None:
+        validate.unitary_matrix(Q, "Q", d)
     theta = sample_phases(d, size, rng, nu)
     lam = np.exp(1j * theta)
     Qm = np.eye(d, dtype=complex) if Q is None else np.asarray(Q, dtype=complex)
-    if Qm.shape != (d, d):
-        raise ValueError(f"Q: expected shape ({d}, {d}), got {Qm.shape}")
     W = np.einsum("ik,nk,jk->nij", Qm, lam, Qm.conj())
     return W, lam
 
 
-def rotation_blocks(theta: np.ndarray) -> np.ndarray:
-    """Block-diagonal rotations: ``theta (size, d/2)`` → ``(size, d, d)``."""
-    size, D = theta.shape
+def rotation_blocks(theta: np.ndarray, *, max_bytes: int | None = None) -> np.ndarray:
+    """Block-diagonal rotations: ``theta (size, d/2)`` finite → ``(size, d, d)`` (``32·size·(d/2)²`` bytes,
+    refused above ``max_bytes``, default 2 GiB)."""
+    validate.finite_numeric_array(theta, "theta", ndim=2, complex_ok=False)
+    size, D = np.shape(theta)
+    validate.memory(32 * size * D * D, "theta", f"{size:,} rotations of size {2 * D:,}", max_bytes)
     W = np.zeros((size, 2 * D, 2 * D))
     c, s = np.cos(theta), np.sin(theta)
     idx = np.arange(D)
@@ -118,12 +139,19 @@ def rotation_blocks(theta: np.ndarray) -> np.ndarray:
 
 
 def commuting_orthogonal_contexts(d: int, size: int, rng: Any = None, nu: float = 1.0,
-                                  P: Any = None) -> tuple[np.ndarray, np.ndarray]:
+                                  P: Any = None, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``W = P diag(R(θ_1..θ_{d/2})) Pᵀ`` (real, ``d`` even), ``θ_m ~ U[0, 2π/ν)``.
 
-    Returns ``(W (size, d, d), theta (size, d/2))``; ``P`` defaults to the identity.
+    Returns ``(W (size, d, d), theta (size, d/2))``; ``P`` defaults to the identity; it must be
+    orthogonal (``max |PᵀP - I| <= 1e-8``, :data:`theory.validate.UNITARY_TOL`).  ``W`` and the
+    products take ``24·size·d²`` bytes, refused above ``max_bytes`` (default 2 GiB) before drawing.
     """
     d = even_dimension(d)
+    size = positive_int(size, "size")
+    validate.memory(24 * size * d * d, validate.largest(size=size, d=d), f"{size:,} contexts of size {d:,}",
+                    max_bytes)
+    if P is not None:
+        validate.unitary_matrix(P, "P", d, real=True)
     theta = sample_phases(d // 2, size, rng, nu)
     W = rotation_blocks(theta)
     if P is not None:
@@ -132,10 +160,13 @@ def commuting_orthogonal_contexts(d: int, size: int, rng: Any = None, nu: float 
     return W, theta
 
 
-def haar_orthogonal_contexts(d: int, size: int, rng: Any = None) -> np.ndarray:
-    """``size`` i.i.d. Haar orthogonal matrices, shape ``(size, d, d)`` (non-commuting)."""
+def haar_orthogonal_contexts(d: int, size: int, rng: Any = None, *, max_bytes: int | None = None) -> np.ndarray:
+    """``size`` i.i.d. Haar orthogonal matrices, shape ``(size, d, d)`` (non-commuting); ``32·size·d²`` bytes
+    with the QR factors, refused above ``max_bytes`` (default 2 GiB) before drawing."""
     d = positive_int(d, "d")
     size = positive_int(size, "size")
+    validate.memory(32 * size * d * d, validate.largest(size=size, d=d), f"{size:,} Haar matrices of size {d:,}",
+                    max_bytes)
     rng = as_rng(rng)
     Z = rng.standard_normal((size, d, d))
     Qm, R = np.linalg.qr(Z)
@@ -151,8 +182,10 @@ def default_s0(d: int, kind: str = "unitary") -> np.ndarray:
     haar: ``e_1``.
     """
     kind = choice(kind, "kind", CONTEXT_KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    validate.memory(16 * d if kind == "unitary" else 8 * d * (d if kind == "haar" else 1), "d",
+                    f"a start token of dimension {d:,}")
     if kind == "unitary":
-        d = positive_int(d, "d")
         return np.full(d, 1 / np.sqrt(d), dtype=complex)
     if kind == "orthogonal":
         d = even_dimension(d)
@@ -163,20 +196,24 @@ def default_s0(d: int, kind: str = "unitary") -> np.ndarray:
     return np.eye(d)[0]
 
 
-def sequences(W: Any, s0: Any, T: int) -> np.ndarray:
+def sequences(W: Any, s0: Any, T: int, *, max_bytes: int | None = None) -> np.ndarray:
     """``s_t = W^t s_0`` for ``t = 0..T``: ``W (size, d, d)``, ``s0 (d,)`` or ``(size, d)`` → ``(size, T+1, d)``.
 
     Vectorised by doubling: the block ``s_{0..2^k-1}`` is extended by ``W^{2^k}``,
-    so only ``log2(T)`` matrix products are taken.
+    so only ``log2(T)`` matrix products are taken.  ``W`` and ``s0`` finite real or complex numbers;
+    the output (at most ``2·16·size·(T+1)·d`` bytes while doubling) is refused above ``max_bytes``
+    (default 2 GiB) before allocating.
     """
     T = positive_int(T, "T")
-    W = np.asarray(W)
-    if W.ndim != 3 or W.shape[1] != W.shape[2]:
+    W = validate.finite_numeric_array(W, "W")
+    if W.ndim != 3 or W.shape[1] != W.shape[2] or W.shape[0] < 1 or W.shape[1] < 1:
         raise ValueError(f"W: expected a stack (size, d, d), got shape {W.shape}")
     size, d, _ = W.shape
-    s0 = np.asarray(s0)
+    s0 = validate.finite_numeric_array(s0, "s0")
     if s0.shape not in ((d,), (size, d)):
         raise ValueError(f"s0: expected shape ({d},) or ({size}, {d}), got {s0.shape}")
+    validate.memory(2 * 16 * size * 2 * (T + 1) * d + 16 * size * d * d, "T",
+                    f"{size:,} sequences of length {T + 1:,} in dimension {d:,}", max_bytes)
     dtype = np.result_type(W, s0)
     seqs = np.broadcast_to(s0, (size, d)).astype(dtype)[:, None, :]  # (size, 1, d)
     P = W.astype(dtype)
@@ -187,30 +224,45 @@ def sequences(W: Any, s0: Any, T: int) -> np.ndarray:
 
 
 def sample_sequences(kind: str, d: int, T: int, size: int, rng: Any = None, nu: float = 1.0,
-                     s0: Any = None) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded sampler: ``(seqs (size, T+1, d), W (size, d, d))`` for a context family ``kind``."""
+                     s0: Any = None, *, max_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded sampler: ``(seqs (size, T+1, d), W (size, d, d))`` for a context family ``kind``.
+
+    Sizes are checked against ``max_bytes`` (default 2 GiB) and ``s0`` (finite, ``(d,)`` or
+    ``(size, d)``) before anything is drawn."""
     kind = choice(kind, "kind", CONTEXT_KINDS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    T = positive_int(T, "T")
+    size = positive_int(size, "size")
+    if s0 is not None and validate.finite_numeric_array(s0, "s0").shape not in ((d,), (size, d)):
+        raise ValueError(f"s0: expected shape ({d},) or ({size}, {d}), got {np.shape(s0)}")
+    validate.memory(2 * 16 * size * 2 * (T + 1) * d + 32 * size * d * d,
+                    validate.largest(T=T, size=size, d=d),
+                    f"{size:,} sequences of length {T + 1:,} in dimension {d:,}", max_bytes)
     rng = as_rng(rng)
     if kind == "unitary":
-        W, _ = commuting_unitary_contexts(d, size, rng, nu)
+        W, _ = commuting_unitary_contexts(d, size, rng, nu, max_bytes=max_bytes)
     elif kind == "orthogonal":
-        W, _ = commuting_orthogonal_contexts(d, size, rng, nu)
+        W, _ = commuting_orthogonal_contexts(d, size, rng, nu, max_bytes=max_bytes)
     else:
-        W = haar_orthogonal_contexts(d, size, rng)
+        W = haar_orthogonal_contexts(d, size, rng, max_bytes=max_bytes)
     start = default_s0(d, kind) if s0 is None else np.asarray(s0)
-    return sequences(W, start, T), W
+    return sequences(W, start, T, max_bytes=max_bytes), W
 
 
-def one_step_gd_prediction(seqs: Any, eta: float) -> np.ndarray:
+def one_step_gd_prediction(seqs: Any, eta: float, *, max_bytes: int | None = None) -> np.ndarray:
     """``η G_t s_t`` for every ``t = 1..T``, ``G_t = Σ_{j=1..t} s_j s_{j-1}*``.
 
-    ``seqs``: ``(..., T+1, d)`` (real or complex) → ``(..., T, d)``; row ``t-1`` holds the
-    prediction of ``s_{t+1}``.
+    ``seqs``: ``(..., T+1, d)`` finite (real or complex) → ``(..., T, d)``; row ``t-1`` holds the
+    prediction of ``s_{t+1}``.  The ``(..., T, T)`` scores are refused above ``max_bytes`` (default 2 GiB).
     """
     eta = finite_float(eta, "eta")
-    seqs = np.asarray(seqs)
+    seqs = validate.finite_numeric_array(seqs, "seqs")
     if seqs.ndim < 2 or seqs.shape[-2] < 2:
         raise ValueError(f"seqs: expected shape (..., T+1, d) with T >= 1, got {seqs.shape}")
+    batch = int(np.prod(seqs.shape[:-2], dtype=object))
+    T_ = seqs.shape[-2] - 1
+    validate.memory(3 * 16 * batch * T_ * (T_ + seqs.shape[-1]), "seqs",
+                    f"the scores of {batch:,} sequences of length {T_ + 1:,}", max_bytes)
     prev, cur = seqs[..., :-1, :], seqs[..., 1:, :]  # s_{j-1}, s_j for j = 1..T
     scores = np.einsum("...jd,...td->...tj", prev.conj(), cur)  # [t, j] = s_{j-1}* s_t
     T = cur.shape[-2]
@@ -229,6 +281,12 @@ def gd_step_loss_coefficients(t: Any, d: Any) -> tuple[np.ndarray, np.ndarray, n
     ``a = t(t+d-1)/d²``, ``b = t/d``, ``c = 1``."""
     t = int_array(t, "t")
     d = int_array(d, "d")
+    try:
+        shape = np.broadcast_shapes(t.shape, d.shape)
+    except ValueError:
+        raise ValueError(f"d: expected a shape that broadcasts with t's {t.shape}, got {d.shape}") from None
+    validate.memory(8 * 8 * int(np.prod(shape, dtype=object)), validate.largest(t=t.size, d=d.size),
+                    f"the coefficients on a grid of shape {shape}")
     fa, fb, fc = gd_step_loss_coefficient_functions()
     tf, df = np.broadcast_arrays(t.astype(np.float64), d.astype(np.float64))
     return tuple(np.asarray(f(tf, df), dtype=np.float64) + 0 * tf for f in (fa, fb, fc))
@@ -239,6 +297,10 @@ def gd_step_population_loss(eta: Any, t: Any, d: Any) -> Any:
     :func:`gd_step_loss_coefficients`); broadcasts over ``eta, t, d``."""
     e = finite_array(eta, "eta")
     a, b, c = gd_step_loss_coefficients(t, d)
+    try:
+        np.broadcast_shapes(e.shape, a.shape)
+    except ValueError:
+        raise ValueError(f"eta: expected a shape that broadcasts with (t, d)'s {a.shape}, got {e.shape}") from None
     out = a * e ** 2 - 2 * b * e + c
     return float(out) if out.ndim == 0 else out
 
@@ -320,6 +382,8 @@ def raw_token_minimiser(d: int, H: int, rng: Any = None, p_last: float = 1.0) ->
     d = positive_int(d, "d")
     H = positive_int(H, "H")
     p_last = nonzero_float(p_last, "p_last")
+    validate.memory(8 * (d * d * (1 if rng is None else 8) + 2 * H * d), validate.largest(d=d, H=H),
+                    f"heads of size {H:,} × {d:,}")
     r = min(H, d)
     U = np.eye(d)[:, :r] if rng is None else haar_unitary(d, rng, real=True)[:, :r]
     A = np.zeros((H, d))
@@ -368,6 +432,8 @@ def raw_token_minimiser_real_orthogonal(d: int, H: int, n: int, rng: Any = None,
     H = positive_int(H, "H")
     n = positive_int(n, "n")
     p_last = nonzero_float(p_last, "p_last")
+    validate.memory(8 * (3 * H * d + n + 1), validate.largest(n=n, d=d, H=H),
+                    f"heads of size {H:,} × {d:,} and {n + 1:,} positional weights")
     r = min(H, d // 2)
     if rng is None:
         blocks, rows, c = np.arange(r), np.arange(r), np.ones(r)

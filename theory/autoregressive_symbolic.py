@@ -35,13 +35,33 @@ from theory.validate import choice, even_dimension, positive_int
 # the phase-moment rule on Laurent polynomials
 # ---------------------------------------------------------------------------
 
+def phase_range(nu: Any, name: str = "nu") -> Any:
+    """``nu`` as the angle-range parameter of :func:`phase_expectation`: a real number ``>= 1`` (kept as
+    given: an int, a float or a sympy number), or a sympy expression with free symbols (a generic range)."""
+    if isinstance(nu, sp.Basic):
+        if nu.free_symbols:
+            return nu
+        if not (nu.is_real and nu.is_finite) or bool(nu < 1):
+            raise ValueError(f"{name}: expected a real angle-range parameter >= 1, got {nu}")
+        return nu
+    validate.angle_range(nu, name)
+    return nu
+
+
 def phase_expectation(expr: sp.Expr, lambdas: list[sp.Symbol], nu: Any = 1) -> sp.Expr:
     """``E[expr]`` for a Laurent polynomial in independent phases ``λ`` on the circle.
 
     Each monomial ``c Π λ_k^{m_k}`` becomes ``c Π φ_ν(m_k)``; with ``ν = 1`` this is
     the phase-moment rule (keep the monomials with every ``m_k = 0``).
-    Complex conjugation must already be written as ``λ → 1/λ``.
+    Complex conjugation must already be written as ``λ → 1/λ``.  ``nu``: a real number ``>= 1`` (or a
+    sympy number, or a symbol for a generic range).
     """
+    if not isinstance(expr, (sp.Basic, int, float)) or isinstance(expr, bool):
+        raise ValueError(f"expr: expected a sympy expression, got {type(expr).__name__}")
+    if isinstance(lambdas, (str, bytes)) or not hasattr(lambdas, "__iter__") or not all(
+            isinstance(x, sp.Symbol) for x in lambdas):
+        raise ValueError(f"lambdas: expected a list of sympy symbols, got {validate.short_repr(lambdas)}")
+    nu = phase_range(nu)
     expr = sp.expand(expr)
     lam_set = set(lambdas)
     out = []
@@ -198,9 +218,9 @@ def gd_step_loss_symbolic(t: int, d: int, kind: str = "unitary", *, max_seconds:
     The expansion has ``O(t d³)`` terms (about ``t d³ / 512`` seconds, measured up to ``t = d = 6``):
     refused above ``max_seconds`` (default 60) before sympy starts.
     """
-    t = positive_int(t, "t")
+    t = positive_int(t, "t", maximum=validate.MAX_POSITIONS)
     kind = choice(kind, "kind", ("unitary", "orthogonal"))
-    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d", maximum=validate.MAX_STATES)
     validate.seconds(t * d ** 3 / (8 * 64), "d", f"the symbolic GD-step loss at t = {t}, d = {d}", max_seconds)
     return _gd_step_loss_symbolic(t, d, kind)
 
@@ -239,14 +259,16 @@ def raw_token_loss_symbolic(d: int, n: int, kind: str = "unitary", nu: Any = 1, 
     only through ``C``).  ``kind='orthogonal'``: conjugate pairs, ``d`` even.  About ``d³ n / 320``
     seconds (measured up to ``d = n = 5``): refused above ``max_seconds`` (default 60) before sympy starts.
     """
-    n = positive_int(n, "n")
+    n = positive_int(n, "n", maximum=validate.MAX_POSITIONS)
     kind = choice(kind, "kind", ("unitary", "orthogonal"))
-    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
-    validate.seconds(d ** 3 * n / (5 * 64), "d", f"the symbolic raw-token loss at d = {d}, n = {n}", max_seconds)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d", maximum=validate.MAX_STATES)
+    validate.seconds(d ** 3 * n / (5 * 64), validate.largest(d=d ** 3, n=n),
+                     f"the symbolic raw-token loss at d = {d}, n = {n}", max_seconds)
     try:
         hash(nu)
     except TypeError:
         raise ValueError(f"nu: expected a number or a sympy number, got {type(nu).__name__}") from None
+    nu = phase_range(nu)
     return _raw_token_loss_symbolic(d, n, kind, nu)
 
 
@@ -264,9 +286,21 @@ def _raw_token_loss_symbolic(d: int, n: int, kind: str, nu: Any) -> sp.Expr:
 
 
 def raw_token_loss_function(d: int, n: int, kind: str = "unitary"):
-    """The lambdified symbolic loss ``f(C (d,d), p (n+1,)) -> float`` (small sizes)."""
+    """The lambdified symbolic loss ``f(C (d,d), p (n+1,)) -> float`` (small sizes; the derivation is
+    refused like :func:`raw_token_loss_symbolic`).  ``f`` refuses a ``C`` or ``p`` of another shape, or
+    with entries that are not finite reals, naming ``C`` or ``p``."""
+    kind = choice(kind, "kind", ("unitary", "orthogonal"))
+    n = positive_int(n, "n", maximum=validate.MAX_POSITIONS)
+    d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d", maximum=validate.MAX_STATES)
+    validate.seconds(d ** 3 * n / (5 * 64), validate.largest(d=d ** 3, n=n),
+                     f"the symbolic raw-token loss at d = {d}, n = {n}")
     f = _raw_token_loss_lambdified(d, n, kind)
-    return lambda Cv, pv: float(f(*np.asarray(Cv, dtype=float).ravel(), *np.asarray(pv, dtype=float)))
+
+    def loss(Cv: Any, pv: Any) -> float:
+        validate.finite_array(Cv, "C", shape=(d, d))
+        validate.finite_array(pv, "p", shape=(n + 1,))
+        return float(f(*np.asarray(Cv, dtype=float).ravel(), *np.asarray(pv, dtype=float)))
+    return loss
 
 
 @functools.lru_cache(maxsize=None)
@@ -287,22 +321,47 @@ def sequence_symbols(T: int, d: int) -> sp.Matrix:
     return sp.Matrix(T + 1, d, lambda t, i: sp.Symbol(f"s_{t}_{i}", real=True))
 
 
-def augmented_attention_output_symbolic(Q: Any, K: Any, V: Any, s: Any) -> sp.Matrix:
+def sympy_matrix(value: Any, name: str) -> sp.Matrix:
+    """``value`` as a sympy matrix with at least one entry, none of them nan, ``zoo`` or ``±oo``; a
+    ``ValueError`` naming ``name`` for anything else (strings, ragged lists, non-finite numbers)."""
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}: expected a matrix, got a string")
+    try:
+        M = sp.Matrix(value)
+    except (TypeError, ValueError, sp.SympifyError, AttributeError, IndexError):
+        raise ValueError(f"{name}: expected a matrix, got {validate.short_repr(value)}") from None
+    if M.rows < 1 or M.cols < 1:
+        raise ValueError(f"{name}: expected a non-empty matrix, got shape {M.shape}")
+    if any(x.has(sp.nan, sp.zoo, sp.oo, -sp.oo) for x in M):
+        raise ValueError(f"{name}: expected finite entries, found nan or an infinity")
+    return M
+
+
+# Measured cost of the symbolic layers: about 2e-5 s per entry product, (3 T d)² of them for the augmented
+# layer and (T d)² for the GD step (1.5e-5 to 3e-5 s measured at T = 3..10, d = 2..4).
+SECONDS_PER_SYMBOLIC_PRODUCT = 2e-5
+
+
+def augmented_attention_output_symbolic(Q: Any, K: Any, V: Any, s: Any, *,
+                                        max_seconds: float | None = None) -> sp.Matrix:
     """The causal linear-attention layer on augmented tokens, in sympy (no ``1/t`` normalisation):
 
         ``e_t = (0_d, s_t, s_{t-1})``,  ``out_t = Σ_{j=1..t} ((K e_j)ᵀ (Q e_t)) · V e_j``,  ``t = 1..T``.
 
     ``Q, K, V``: ``(3d, 3d)``; ``s``: ``(T+1, d)`` rows ``s_0..s_T``.  Returns ``(T, 3d)``, row ``t-1``
-    holding ``out_t`` (its first ``d`` entries predict ``s_{t+1}``).
+    holding ``out_t`` (its first ``d`` entries predict ``s_{t+1}``).  About ``(3 T d)²`` sympy products
+    (:data:`SECONDS_PER_SYMBOLIC_PRODUCT` each): refused above ``max_seconds`` (default 60) before sympy starts.
     """
-    s = sp.Matrix(s)
+    s = sympy_matrix(s, "s")
     T, d = s.rows - 1, s.cols
-    Q, K, V = (sp.Matrix(M) for M in (Q, K, V))
+    Q, K, V = (sympy_matrix(M, name) for M, name in ((Q, "Q"), (K, "K"), (V, "V")))
     for M, name in ((Q, "Q"), (K, "K"), (V, "V")):
         if M.shape != (3 * d, 3 * d):
             raise ValueError(f"{name}: expected shape ({3 * d}, {3 * d}) for tokens of dimension {d}, got {M.shape}")
     if T < 1:
         raise ValueError(f"s: expected rows s_0..s_T with T >= 1, got shape {s.shape}")
+    validate.seconds(SECONDS_PER_SYMBOLIC_PRODUCT * (T * 3 * d) ** 2, "s",
+                     f"the symbolic layer on {T + 1} tokens of dimension {d}", max_seconds)
     e = [sp.Matrix.vstack(sp.zeros(d, 1), s[t, :].T, s[t - 1, :].T) for t in range(1, T + 1)]
     rows = []
     for t in range(1, T + 1):
@@ -312,11 +371,27 @@ def augmented_attention_output_symbolic(Q: Any, K: Any, V: Any, s: Any) -> sp.Ma
     return sp.Matrix.vstack(*rows)
 
 
+def symbolic_scalar(value: Any, name: str) -> Any:
+    """``value`` if it is a finite real number or a sympy expression (no nan, ``zoo`` or ``±oo``)."""
+    if isinstance(value, sp.Basic):
+        if value.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            raise ValueError(f"{name}: expected a finite expression, got {value}")
+        return value
+    validate.finite_float(value, name)
+    return value
+
+
 def one_step_gd_prediction_symbolic(s: Any, eta: Any) -> sp.Matrix:
     """``η G_t s_t`` with ``G_t = Σ_{j=1..t} s_j s_{j-1}ᵀ`` for real tokens, ``t = 1..T``, in sympy:
-    ``s (T+1, d)`` → ``(T, d)`` (the symbolic twin of :func:`theory.autoregressive.one_step_gd_prediction`)."""
-    s = sp.Matrix(s)
+    ``s (T+1, d)`` → ``(T, d)`` (the symbolic twin of :func:`theory.autoregressive.one_step_gd_prediction`);
+    ``eta`` a finite number or a sympy expression."""
+    s = sympy_matrix(s, "s")
     T, d = s.rows - 1, s.cols
+    if T < 1:
+        raise ValueError(f"s: expected rows s_0..s_T with T >= 1, got shape {s.shape}")
+    symbolic_scalar(eta, "eta")
+    validate.seconds(SECONDS_PER_SYMBOLIC_PRODUCT * (T * d) ** 2, "s",
+                     f"the symbolic GD step on {T + 1} tokens of dimension {d}")
     rows = [eta * sum((s[j, :].T * (s[j - 1, :] * s[t, :].T)[0, 0] for j in range(1, t + 1)), sp.zeros(d, 1))
             for t in range(1, T + 1)]
     return sp.Matrix.vstack(*[r.T for r in rows])
@@ -326,7 +401,11 @@ def one_step_gd_identity_residual(Q: Any, K: Any, V: Any, eta: Any, T: int) -> s
     """``out_t - (η G_t s_t, 0_d, 0_d)`` expanded, for generic real tokens ``s_0..s_T``
     (:func:`sequence_symbols`): ``(T, 3d)``, identically zero iff the layer ``(Q, K, V)`` computes one
     gradient step ``η G_t s_t`` in its first block and nothing in the others (claim 1)."""
-    d = sp.Matrix(Q).rows // 3
+    Qm = sympy_matrix(Q, "Q")
+    if Qm.rows % 3 or Qm.rows != Qm.cols:
+        raise ValueError(f"Q: expected a (3d, 3d) matrix, got shape {Qm.shape}")
+    symbolic_scalar(eta, "eta")
+    d = Qm.rows // 3
     s = sequence_symbols(T, d)
     out = augmented_attention_output_symbolic(Q, K, V, s)
     target = sp.Matrix.hstack(one_step_gd_prediction_symbolic(s, eta), sp.zeros(T, 2 * d))

@@ -82,8 +82,20 @@ def mean_and_stderr(samples: np.ndarray, axis: int = 0, *, defined: np.ndarray |
     k = samples.shape[axis]
     if k < 2:
         raise ValueError(f"samples: expected at least 2 samples along axis {axis}, got {k}")
-    return Estimate(samples.mean(axis=axis), samples.std(axis=axis, ddof=1) / np.sqrt(k), int(k),
-                    defined, finite_variance, note)
+    mean = samples.mean(axis=axis)
+    spread = samples
+    if finite_variance is not None or defined is not None:
+        known = np.ones(mean.shape, dtype=bool)
+        for mask in (defined, finite_variance):
+            if mask is not None and np.shape(mask) == mean.shape:
+                known &= np.asarray(mask, dtype=bool)
+        if not known.all():
+            # No stderr is reported where the variance is infinite (it is masked, NaN under the mask), and the
+            # samples there may be huge (~1e289): their squares would overflow.  The spread is taken on the
+            # entries with a finite variance only; the mean keeps every sample.
+            spread = samples.copy(order="K")  # the same memory layout: the same order of summation, the same bits
+            np.copyto(spread, 0.0, where=~np.expand_dims(known, axis))
+    return Estimate(mean, spread.std(axis=axis, ddof=1) / np.sqrt(k), int(k), defined, finite_variance, note)
 
 
 def pooled(chunks: list[Estimate]) -> Estimate:

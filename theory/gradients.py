@@ -98,12 +98,13 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
                          "use attention_gradient_at_init for a Monte Carlo average over a DirichletPrior")
     pis, weights, _ = prior_stack(pi, name="pi")
     chunk = _draw_chunk(graph, pis.shape[1], len(pis), max_bytes, "graph", len(pis))
-    stack = np.concatenate([_likelihood_ratio_stack(graph, pis[k:k + chunk], roots)
+    stack = np.concatenate([_likelihood_ratio_stack(graph, pis[k:k + chunk], roots, max_bytes)
                             for k in range(0, len(pis), chunk)])
     return np.einsum("k,kij->ij", weights, stack)
 
 
-def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> np.ndarray:
+def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str,
+                            budget: int | None = None) -> np.ndarray:
     """``(m, T, T)`` matrices ``N`` for a validated stack ``pis (m, S, S)``, without forming the joints.
 
     Same tree, lowest common ancestor ``c``, distances ``d_i, d_j``:
@@ -119,7 +120,7 @@ def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> 
     depth = graph.depths()
     same, c, d_i, d_j = graph.lca_distances()
     ratio = pis / mu[:, None, :]
-    powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)
+    powers = transition_powers(pis, int(depth.max()), max_bytes=budget)  # (D+1, m, S, S)
     A = powers @ np.swapaxes(ratio, 1, 2)[None]  # A_d = π^d Rᵀ
     law = marginal_laws(start, powers, depth)  # (m, n, S)
     # Σ_b A_{d_i}[z,b] π^{d_j}[z,b], once per distinct distance pair (a chain has 2n - 1 of them)
@@ -139,13 +140,28 @@ def _likelihood_ratio_stack(graph: CausalGraph, pis: np.ndarray, roots: str) -> 
 def likelihood_ratio_from_joint(joint: np.ndarray, pis: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """``N`` from pairwise joints ``(m, n, n, S, S)``, ``pis (m, S, S)``, ``μ (m, S)`` → ``(m, T, T)``.
 
-    No validation; works for object (sympy) arrays.
+    Works for object (sympy) arrays.  ``N`` divides by ``μ``: a zero entry of ``μ`` (or, for float
+    arrays, one below :data:`MIN_STATIONARY`, where ``π/μ`` leaves the float64 range) is refused naming
+    ``mu``; float arrays must also be finite, ``joint`` non-negative, ``pis`` row-stochastic and ``μ`` a
+    law (within :data:`theory.validate.ROW_SUM_TOL`).
     """
-    joint, pis, mu = np.asarray(joint), np.asarray(pis), np.asarray(mu)
+    joint, pis, mu = (validate.numbers_or_objects(v, name) for v, name in ((joint, "joint"), (pis, "pis"), (mu, "mu")))
     if joint.ndim != 5 or pis.ndim != 3 or mu.ndim != 2 or joint.shape[1] != joint.shape[2] or \
             joint.shape[0] != pis.shape[0] or joint.shape[3:] != pis.shape[1:] or mu.shape != pis.shape[:2]:
         raise ValueError(f"joint: expected shapes joint (m, n, n, S, S), pis (m, S, S), mu (m, S); got "
                          f"{joint.shape}, {pis.shape}, {mu.shape}")
+    if mu.dtype == object:
+        if any(x == 0 for x in mu.ravel()):
+            raise ValueError("mu: N divides by the stationary law; got a zero entry")
+    else:
+        validate.finite_array(joint, "joint", nonnegative=True)
+        validate.transition_stack(pis, "pis")
+        law = validate.finite_array(mu, "mu", nonnegative=True)
+        if np.max(np.abs(law.sum(axis=1) - 1.0)) > validate.ROW_SUM_TOL:
+            raise ValueError(f"mu: expected one law per matrix (rows summing to 1 within {validate.ROW_SUM_TOL:g})")
+        if not np.all(law >= MIN_STATIONARY):
+            raise ValueError(f"mu: N divides by the stationary law, which must have full support (every entry "
+                             f">= {MIN_STATIONARY:g}); got min {law.min():.3g}")
     m, n = joint.shape[:2]
     ratio = pis / mu[:, None, :]  # R[b, a] = π(b, a) / μ(a)
     marg = np.einsum("miiab->mia", joint) if joint.dtype != object else _diag_marginals(joint)
@@ -203,6 +219,7 @@ def attention_gradient_integrand(tokens: Any, target: Any, reference: Any) -> np
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"tokens: expected {y.shape[0]} sequences (the rows of target), got shape {x.shape}")
     B, T = x.shape
+    validate.memory(4 * 8 * B * T * T, "tokens", f"the (B, T, T) integrand of {B:,} sequences of length {T:,}")
     rows = np.arange(B)[:, None]
     r_tok = r[rows, x]
     if np.any(r_tok <= 0):
@@ -243,6 +260,8 @@ def inverse_stationary_moment_finite(prior: Any, order: int = 1) -> bool:
     order = validate.positive_int(order, "order")
     if isinstance(prior, DirichletPrior):
         return prior.alpha * (prior.S - 1) > order
+    if not isinstance(prior, FinitePrior):
+        validate.transition_matrix(prior, "prior")
     return True
 
 
@@ -335,7 +354,7 @@ def _gradient_stack(graph: CausalGraph, pis: np.ndarray, loss: str, roots: str, 
     if loss == "cross_entropy":
         return np.stack([_cross_entropy_gradient(graph, p, roots, max_sequences, budget) for p in pis])
     chunk = _draw_chunk(graph, S, len(pis), budget, "graph", chunk)
-    blocks = [attention_gradient_from_N(_likelihood_ratio_stack(graph, pis[k:k + chunk], roots), S)
+    blocks = [attention_gradient_from_N(_likelihood_ratio_stack(graph, pis[k:k + chunk], roots, budget), S)
               for k in range(0, len(pis), chunk)]  # chunks of draws bound the (m, n, n, S, S) memory
     return np.concatenate(blocks)
 
@@ -391,30 +410,64 @@ def small_beta_attention_gradient(M: np.ndarray, A1: np.ndarray, beta: float) ->
     return -beta * a * (Mz - (a * Mz).sum(axis=1, keepdims=True))
 
 
+def drift_matrix_defined(graph: CausalGraph, prior: Any, *, roots: str = "stationary") -> np.ndarray:
+    """``(T, T)`` bool: True where the prior mean of the drift ``M[i, j] = N[i, j] - (1/T) Σ_m N[m, j]``
+    is declared finite, i.e. where every entry of ``N`` it is made of (column ``j``) has a finite prior mean.
+
+    Only a ``DirichletPrior`` with ``α (S - 1) <= 1`` has entries of ``N`` without a finite mean
+    (:func:`inverse_stationary_moment_finite`, as in :func:`attention_gradient_defined`):
+      - stationary roots: only ``N[n, n] = Σ_a π(a, a)/μ_π(a)``; it lies in column ``n``, so column ``n``
+        of ``M`` (every row) is undefined, every other column defined;
+      - uniform roots: every entry of ``N`` carries ``1/μ_π`` (a root token is ``a`` with probability
+        ``1/S`` however small ``μ_π(a)``), so every entry of ``M`` is undefined.  (A difference of two
+        infinite means may still cancel: for ``n = 1`` column 0 of ``M`` is identically 0, since
+        ``N[0, 0] = N[1, 0]``; the rule is stated on the entries of ``N`` and masks it too.)
+    """
+    graph = as_causal_graph(graph)
+    validate.choice(roots, "roots", ROOTS)
+    if not isinstance(prior, (DirichletPrior, FinitePrior)):
+        validate.transition_matrix(prior, "prior")
+    T = graph.n + 1
+    defined = np.ones((T, T), dtype=bool)
+    if not inverse_stationary_moment_finite(prior, 1):
+        if roots == "stationary":
+            defined[:, T - 1] = False
+        else:
+            defined[:] = False
+    return defined
+
+
 def drift_matrix(graph: CausalGraph, prior: Any, *, roots: str = "stationary", draws: int = 2000,
-                 rng: Any = None, max_bytes: int | None = None) -> np.ndarray:
+                 rng: Any = None, max_bytes: int | None = None, masked: bool = True) -> np.ndarray:
     """``M / (S T)``, ``M[i, j] = N[i, j] - (1/T) Σ_m N[m, j]``, averaged over the prior; ``(T, T)``.
 
     Exact for a fixed ``π`` or a ``FinitePrior``; for a ``DirichletPrior`` the
     average of ``N`` over ``draws`` draws of ``π`` (each ``N`` exact).
 
-    Undefined entries (:func:`attention_gradient_defined`): for a ``DirichletPrior`` with
-    ``α (S - 1) <= 1`` the prior mean of ``N[n, n] = Σ_a π(a, a)/μ_π(a)`` is infinite; under
-    stationary roots it enters column ``n`` of ``M`` (every row), which only the query row of
-    :func:`small_beta_attention_gradient` uses; under uniform roots every context entry of ``N``
-    carries ``1/μ_π`` as well (``attention_gradient_defined`` marks every entry of ``g`` but
-    ``g[0, 0]``), and with them the entries of ``M``.  There the returned draws-average is a random number that grows with ``draws``,
-    not an estimate; it is returned unmasked (a plain array), like every other entry.
+    Undefined entries (:func:`drift_matrix_defined`; the column ``n`` under stationary roots, which only
+    the query row of :func:`small_beta_attention_gradient` uses): there the draws-average is a random
+    number that grows with ``draws`` (near 1e289 at α = 0.01), not an estimate, and it is masked (a
+    ``numpy.ma.MaskedArray``, NaN under the mask, as in :class:`theory.estimates.Estimate`).  Where
+    every entry is defined the result is a plain array.
+
+    ``masked=False`` returns the plain draws-average everywhere, undefined entries included: the
+    signal a training loop that follows it step by step actually used
+    (:func:`numerics.train_reduced.train_reduced`, whose recorded runs depend on those numbers).
     """
     graph = as_causal_graph(graph)
     graph.require_forest("drift_matrix")
     validate.choice(roots, "roots", ROOTS)
     if not isinstance(prior, (DirichletPrior, FinitePrior)):
         validate.transition_matrix(prior, "prior")
+    masked = validate.boolean(masked, "masked")
+    defined = drift_matrix_defined(graph, prior, roots=roots)
     if isinstance(prior, DirichletPrior):
         pis, weights, _ = prior_stack(prior, draws=draws, rng=rng, max_bytes=max_bytes)
         prior = FinitePrior(pis, weights)
     N = likelihood_ratio_matrix(graph, prior, roots, max_bytes=max_bytes)
     T = N.shape[0]
     S = alphabet_size(prior)
-    return (N - N.sum(axis=0, keepdims=True) / T) / (S * T)
+    M = (N - N.sum(axis=0, keepdims=True) / T) / (S * T)
+    if not masked or defined.all():
+        return M
+    return np.ma.masked_array(np.where(defined, M, np.nan), mask=~defined)

@@ -26,24 +26,37 @@ INFORMATION_KINDS = ("shannon", "chi2")  # the named f: t log t (Shannon, nats) 
 
 
 def squared_hellinger(t: np.ndarray) -> np.ndarray:
-    """The squared-Hellinger generator ``f(t) = (√t - 1)²`` (convex, ``f(1) = 0``), usable as ``kind``."""
+    """The squared-Hellinger generator ``f(t) = (√t - 1)²`` (convex, ``f(1) = 0``), usable as ``kind``;
+    ``t`` finite and ``>= 0`` (a likelihood ratio)."""
+    validate.finite_array(t, "t", nonnegative=True)
     return (np.sqrt(t) - 1.0) ** 2
+
+
+def real_generator_values(values: Any, shape: tuple) -> np.ndarray:
+    """The values of a callable generator ``f`` on an array of ``shape``, refused naming ``kind`` unless they
+    are finite real numbers of that shape (a complex ``f`` is never cast to its real part)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"kind: a callable f must return real numbers, got dtype {arr.dtype}"
+                         f"{' (complex)' if arr.dtype.kind == 'c' else ''}")
+    if arr.shape != shape or not np.all(np.isfinite(arr)):
+        raise ValueError("kind: a callable f must return finite values of the input's shape")
+    return arr
 
 
 def _check_f(f: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     """A vectorised convex generator with ``f(1) = 0``, checked on a grid."""
     grid = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 61)])
     try:
-        vals = np.asarray(f(grid), dtype=np.float64)
+        raw = f(grid)
     except Exception as exc:
         raise ValueError(f"kind: a callable f must accept a NumPy array; calling it raised {exc!r}") from None
-    if vals.shape != grid.shape or not np.all(np.isfinite(vals)):
-        raise ValueError("kind: a callable f must return finite values of the input's shape on [0, 1000]")
-    one = float(np.asarray(f(np.array([1.0])))[0])
+    vals = np.asarray(real_generator_values(raw, grid.shape), dtype=np.float64)
+    one = float(real_generator_values(f(np.array([1.0])), (1,))[0])
     if abs(one) > 1e-12:
         raise ValueError(f"kind: a callable f must satisfy f(1) = 0, got f(1) = {one:.3g}")
     t0, t1 = grid[:-1], grid[1:]
-    mid = np.asarray(f((t0 + t1) / 2))
+    mid = real_generator_values(f((t0 + t1) / 2), t0.shape)
     if np.any(mid > (vals[:-1] + vals[1:]) / 2 + 1e-9 * (1 + np.abs(vals[:-1]) + np.abs(vals[1:]))):
         raise ValueError("kind: a callable f must be convex (midpoint convexity fails on [0, 1000])")
     return f
@@ -68,7 +81,7 @@ def _f_information(joint: np.ndarray, kind: Any) -> np.ndarray:
         return np.sum(xlogy(joint, np.where(support, ratio, 1.0)), axis=(-2, -1))
     if kind == "chi2":
         return np.sum(joint * ratio, axis=(-2, -1)) - 1.0
-    return np.sum(np.where(support, pq * kind(ratio), 0.0), axis=(-2, -1))
+    return np.sum(np.where(support, pq * real_generator_values(kind(ratio), ratio.shape), 0.0), axis=(-2, -1))
 
 
 def information_of_pairwise_joints(joint: Any, kind: Any = "shannon") -> np.ndarray:
@@ -144,7 +157,7 @@ def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon"
     per = 8 * 6 * graph.n ** 2 * pis.shape[1] ** 2
     validate.memory(per + 8 * len(pis) * graph.n ** 2, "graph",
                     f"the pairwise joints at n = {graph.n:,}, S = {pis.shape[1]}", budget)
-    samples = _information_stack(graph, pis, kind, roots, chunk=int(max(1, min(64, budget // per))))
+    samples = _information_stack(graph, pis, kind, roots, chunk=int(max(1, min(64, budget // per))), budget=budget)
     if monte_carlo:
         return mean_and_stderr(samples)
     return np.einsum("k,kij->ij", weights, samples)
@@ -167,10 +180,11 @@ def mixture_information(graph: CausalGraph, prior: FinitePrior, roots: str = "st
     return information_of_pairwise_joints(joint, "shannon")
 
 
-def _information_stack(graph: CausalGraph, pis: np.ndarray, kind: Any, roots: str, chunk: int = 64) -> np.ndarray:
+def _information_stack(graph: CausalGraph, pis: np.ndarray, kind: Any, roots: str, chunk: int = 64,
+                       budget: int | None = None) -> np.ndarray:
     """``(m, n, n)`` information matrices for a validated stack ``(m, S, S)``."""
     out = []
     for start in range(0, len(pis), chunk):  # chunks of draws bound the (m, n, n, S, S) memory
         block = pis[start:start + chunk]
-        out.append(_f_information(pairwise_joints(graph, block, root_laws(block, roots)), kind))
+        out.append(_f_information(pairwise_joints(graph, block, root_laws(block, roots), max_bytes=budget), kind))
     return np.concatenate(out)

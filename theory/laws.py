@@ -1,15 +1,19 @@
 """Stack kernels: the laws of a forest's tokens for a stack of transition matrices (spec 1, sections 1-2).
 
-Contract, stated once for every function here.  ``pis`` is an already
-validated stack ``(m, S, S)`` of row-stochastic matrices (``m`` draws or atoms
-of a prior, ``S >= 2`` states): float64 arrays, or NumPy object arrays of sympy
+Contract, stated once for every function here.  ``pis`` is a stack
+``(m, S, S)`` of row-stochastic matrices (``m`` draws or atoms of a prior,
+``S >= 2`` states): float64 arrays, or NumPy object arrays of sympy
 expressions / ``QQ(p, q)`` elements where a docstring says "object arrays
-too" (:mod:`theory.symbolic`).  Nothing here validates its input: the
-validated single-π front ends (``theory.causal.stationary_distribution``,
-``marginals``, ``pairwise_joint``) and the prior dispatch
-(``theory.causal.prior_stack``) do, once, at the public boundary.  Graphs are
-``theory.causal.CausalGraph`` forests (only ``depths()`` and
-``lca_distances()`` are used).
+too" (:mod:`theory.symbolic`).  The validated single-π front ends
+(``theory.causal.stationary_distribution``, ``marginals``, ``pairwise_joint``)
+and the prior dispatch (``theory.causal.prior_stack``) validate the matrices
+in full; the kernels themselves refuse (``ValueError`` naming the argument)
+what would otherwise fail deep inside NumPy or return a silent wrong answer:
+a stack of the wrong shape, a float stack with non-finite entries or rows not
+summing to 1 (:func:`require_stack`, ``O(m S²)`` against the kernels'
+``O(m S³)``), a negative power, a depth outside the powers computed, sizes
+above the memory budget.  Graphs are ``theory.causal.CausalGraph`` forests
+(only ``depths()`` and ``lca_distances()`` are used).
 
 Notation: ``μ_π`` the stationary law (``μ π = μ``), ``law_root`` the law of a
 root token (``μ_π`` or uniform), ``depth(i)`` the distance of position ``i``
@@ -31,6 +35,19 @@ if TYPE_CHECKING:
 ROOTS = ("stationary", "uniform")
 
 
+def require_stack(pis: np.ndarray, name: str = "pis") -> np.ndarray:
+    """``pis`` if it is a stack ``(m, S, S)``, ``m >= 1``, ``S >= 2``: for a float stack, finite,
+    non-negative and row-stochastic within :data:`theory.validate.ROW_SUM_TOL`; an object stack
+    (sympy, ``QQ``) is checked for its shape only."""
+    if not isinstance(pis, np.ndarray) or pis.ndim != 3 or pis.shape[1] != pis.shape[2] or pis.shape[0] < 1 \
+            or pis.shape[1] < 2:
+        raise ValueError(f"{name}: expected a stack of shape (m, S, S) with m >= 1, S >= 2, got "
+                         f"{getattr(pis, 'shape', type(pis).__name__)}")
+    if pis.dtype != object:
+        validate.transition_stack(pis, name)
+    return pis
+
+
 # --------------------------------------------------------------------------- stationary laws
 def stationary_laws(pis: np.ndarray) -> np.ndarray:
     """``μ_π`` for each matrix of the stack: ``μ π = μ``, ``Σ_a μ(a) = 1``; ``(m, S, S)`` → ``(m, S)``.
@@ -45,6 +62,9 @@ def stationary_laws(pis: np.ndarray) -> np.ndarray:
     Raises ``ValueError`` (naming ``pi``) when some chain has no unique law.
     Float arrays only.
     """
+    if getattr(pis, "dtype", None) == object:
+        raise ValueError("pis: expected a float stack (m, S, S); object (sympy) stacks have no numeric law here")
+    require_stack(pis)
     m, S, _ = pis.shape
     mu = _state_reduction(pis)
     fallback = np.flatnonzero(~np.all(np.isfinite(mu), axis=1))
@@ -71,7 +91,9 @@ def _state_reduction(pis: np.ndarray) -> np.ndarray:
     """
     P = pis.copy()
     m, S, _ = P.shape
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # overflow too: a tiny outflow (floored Dirichlet draws, ~1e-289) may push a ratio past the float64
+    # range; such a row comes back non-finite and is solved by the fallback, like a vanishing pivot
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for k in range(S - 1, 0, -1):  # states, not sequences
             out = P[:, k, :k].sum(axis=1)  # rate of leaving k towards {0..k-1}
             out = np.where(out > 0, out, np.nan)
@@ -99,12 +121,22 @@ def root_laws(pis: np.ndarray, roots: str) -> np.ndarray:
     roots = validate.choice(roots, "roots", ROOTS)
     if roots == "stationary":
         return stationary_laws(pis)
+    require_stack(pis)
     return np.full(pis.shape[:2], 1.0 / pis.shape[1])
 
 
 # --------------------------------------------------------------------------- powers and marginals
-def transition_powers(pis: np.ndarray, depth: int) -> np.ndarray:
-    """``π^k`` for ``k = 0..depth``: ``(m, S, S)`` → ``(depth+1, m, S, S)``.  Object arrays too."""
+def transition_powers(pis: np.ndarray, depth: int, *, max_bytes: int | None = None) -> np.ndarray:
+    """``π^k`` for ``k = 0..depth``: ``(m, S, S)`` → ``(depth+1, m, S, S)``.  Object arrays too.
+
+    ``depth`` an integer ``>= 0`` (no negative powers); the powers take ``8 (depth+1) m S²`` bytes,
+    refused above ``max_bytes`` (default 2 GiB) before allocating (the estimate of the front ends,
+    ``theory.causal.marginals``; the list they are stacked from doubles it for a moment)."""
+    require_stack(pis)
+    depth = validate.positive_int(depth, "depth", minimum=0)
+    m, S, _ = pis.shape
+    validate.memory(8 * (depth + 1) * m * S * S, "depth", f"{depth + 1:,} powers of {m:,} matrices {S} × {S}",
+                    max_bytes)
     powers = [np.broadcast_to(np.eye(pis.shape[-1], dtype=pis.dtype), pis.shape).copy()]
     for _ in range(depth):
         powers.append(powers[-1] @ pis)
@@ -115,20 +147,39 @@ def marginal_laws(start: np.ndarray, powers: np.ndarray, depth: np.ndarray) -> n
     """``P(x_i = a) = (law_root π^{depth(i)})[a]``; ``(m, n, S)``.  Object arrays too.
 
     ``start (m, S)``: the root laws; ``powers (D+1, m, S, S)`` from
-    :func:`transition_powers`; ``depth (n,)`` int, each ``<= D``.
+    :func:`transition_powers`; ``depth (n,)`` int, each in ``0..D`` (a depth outside the powers
+    computed is refused, not wrapped around by NumPy's negative indexing).
     """
+    if not isinstance(powers, np.ndarray) or powers.ndim != 4 or powers.shape[2] != powers.shape[3]:
+        got = getattr(powers, "shape", type(powers).__name__)
+        raise ValueError(f"powers: expected an array (D+1, m, S, S), got {got}")
+    if np.shape(start) != powers.shape[1:3]:
+        raise ValueError(f"start: expected shape {powers.shape[1:3]} (one root law per matrix), got {np.shape(start)}")
+    validate.integer_array(depth, "depth", minimum=0, maximum=powers.shape[0] - 1)
     return np.einsum("mz,imza->mia", start, powers[depth])
 
 
-def pairwise_joints(graph: "CausalGraph", pis: np.ndarray, start: np.ndarray) -> np.ndarray:
+def pairwise_joints(graph: "CausalGraph", pis: np.ndarray, start: np.ndarray, *,
+                    max_bytes: int | None = None) -> np.ndarray:
     """Pairwise joint laws of a forest's context, one per matrix; ``(m, n, n, S, S)``.  Object arrays too.
 
         P(x_i = a, x_j = b) = Σ_z law(x_c = z) (π^{d_i})[z, a] (π^{d_j})[z, b]   (same tree),
         P(x_i = a, x_j = b) = P(x_i = a) P(x_j = b)                              (different trees);
 
     the diagonal blocks are ``diag(P(x_i = ·))``.  ``graph`` a forest,
-    ``pis (m, S, S)``, ``start (m, S)`` the root laws.
+    ``pis (m, S, S)``, ``start (m, S)`` the root laws.  The ``(m, n, n, S, S)`` joints and their
+    temporaries (``48 m n² S²`` bytes) are refused above ``max_bytes`` (default 2 GiB) before allocating.
     """
+    from theory.causal import as_causal_graph  # theory.causal imports this module
+
+    graph = as_causal_graph(graph)
+    graph.require_forest("pairwise_joints")
+    require_stack(pis)
+    m, S, _ = pis.shape
+    if np.shape(start) != (m, S):
+        raise ValueError(f"start: expected shape {(m, S)} (one root law per matrix), got {np.shape(start)}")
+    validate.memory(48 * m * graph.n ** 2 * S * S, "graph",
+                    f"the pairwise joints of {m:,} matrices at n = {graph.n:,}, S = {S}", max_bytes)
     depth = graph.depths()
     same, c, d_i, d_j = graph.lca_distances()
     powers = transition_powers(pis, int(depth.max()))  # (D+1, m, S, S)

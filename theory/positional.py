@@ -18,10 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from theory import validate
 from theory.autoregressive import phase_moment
 from theory.validate import angle_range, finite_array, finite_float, positional_weights, positive_int, square_matrix
 
 
+
+# Bytes per entry of one row's Gram computation: a dozen complex (n+1, n+1) temporaries of
+# ``_positional_gram_terms`` (the phase moments of each of its five terms and their products).
+GRAM_BYTES_PER_ENTRY = 16 * 12
 
 ILL_CONDITIONED = 1e8
 """Condition number of a positional Gram matrix above which a float64 solve of ``G p = g`` keeps fewer
@@ -61,8 +66,14 @@ def positional_gram(C: Any, n: int, nu: float = 1.0) -> tuple[np.ndarray, np.nda
     C = square_matrix(C)
     n = positive_int(n, "n")
     nu = angle_range(nu)
+    validate.memory(GRAM_BYTES_PER_ENTRY * (n + 1) ** 2, "n", f"the positional Gram matrix of row n = {n:,}")
     G, g = _positional_gram_terms(C, n, lambda m: phase_moment(m, nu))
     return G.real, g.real, float(C.shape[0])
+
+
+# Digits of the extended-precision spectrum: the adaptive loop stops at 2000; an explicit request
+# above 10^5 digits would spend hours in one eigendecomposition.
+MAX_SPECTRUM_DIGITS = 10 ** 5
 
 
 def positional_gram_spectrum(C: Any, n: int, nu: float = 1.0, *, digits: int | None = None) -> np.ndarray:
@@ -81,7 +92,11 @@ def positional_gram_spectrum(C: Any, n: int, nu: float = 1.0, *, digits: int | N
     n = positive_int(n, "n")
     nu = angle_range(nu)
     adaptive = digits is None
-    digits = 60 if adaptive else positive_int(digits, "digits", minimum=16)
+    digits = 60 if adaptive else positive_int(digits, "digits", minimum=16, maximum=MAX_SPECTRUM_DIGITS)
+    # mpmath numbers of ``digits`` digits: about 100 bytes plus ``digits / 2.4`` per real, a dozen
+    # complex (n+1, n+1) object arrays of them (the adaptive loop may double up to 2000 digits)
+    per = 2 * (100 + max(digits, 2000 if adaptive else digits) / 2.4)
+    validate.memory(12 * per * (n + 1) ** 2, "n", f"the extended-precision Gram matrix of row n = {n:,}")
     while True:
         with mpmath.workdps(digits):
             mnu = mpmath.mpf(nu) if float(nu) != round(nu) else mpmath.mpf(int(round(nu)))
@@ -117,6 +132,7 @@ def positional_gram_condition_number(C: Any, n: int, nu: float = 1.0) -> float:
 def positional_population_loss(p: Any, C: Any, nu: float = 1.0) -> float:
     """``L(p) = pᵀ G p - 2 gᵀ p + d`` (see :func:`positional_gram`); ``p (n+1,)``."""
     p = positional_weights(p)
+    validate.memory(GRAM_BYTES_PER_ENTRY * p.shape[0] ** 2, "p", f"the Gram matrix of {p.shape[0]:,} weights")
     G, g, c = positional_gram(C, p.shape[0] - 1, nu)
     return float(p @ G @ p - 2 * g @ p + c)
 
@@ -188,6 +204,8 @@ def optimal_positional_matrix(C: Any, T: int, nu: float = 1.0) -> tuple[np.ndarr
     C = square_matrix(C)
     T = positive_int(T, "T")
     nu = angle_range(nu)
+    validate.memory(8 * T * (T + 1) + GRAM_BYTES_PER_ENTRY * (T + 1) ** 2, "T",
+                    f"the positional matrix of {T:,} rows")
     P = np.zeros((T, T + 1))
     losses = np.zeros(T)
     bad = []
@@ -209,6 +227,8 @@ def positional_row_grams(C: Any, n_max: int, nu: float = 1.0) -> tuple[np.ndarra
     C = square_matrix(C)
     n_max = positive_int(n_max, "n_max")
     nu = angle_range(nu)
+    validate.memory(8 * (n_max + 1) ** 3 + GRAM_BYTES_PER_ENTRY * (n_max + 1) ** 2, "n_max",
+                    f"the Gram matrices of {n_max:,} rows")
     G = np.tile(np.eye(n_max + 1), (n_max, 1, 1))
     g = np.zeros((n_max, n_max + 1))
     for n in range(1, n_max + 1):
@@ -223,7 +243,13 @@ def gd_spectral_filter(lam: Any, kappa: float, t: Any) -> np.ndarray:
     is the fraction of the eigen-component ``u_iᵀg/λ_i`` of the minimiser that is reached.
     ``-expm1(t·log1p(-κλ))/λ`` keeps every digit for tiny ``|λ|`` (where ``f_t ≈ tκ``), which is
     where ill-conditioned Gram matrices put most of their eigenvalues.
+
+    ``lam`` finite reals, ``kappa`` a finite step factor ``> 0``, ``t`` whole step counts in
+    ``0..2^53`` (a negative ``t`` is no number of steps; above ``2^53`` float64 counts are not exact).
     """
+    validate.finite_numeric_array(lam, "lam", complex_ok=False)
+    kappa = finite_float(kappa, "kappa", positive=True)
+    validate.integer_array(t, "t", minimum=0, maximum=validate.MAX_EXACT_FLOAT_INT)
     lam = np.asarray(lam, dtype=np.float64)
     x = kappa * lam
     t = np.asarray(t, dtype=np.float64)
@@ -276,14 +302,16 @@ def quadratic_gd_path(G: Any, g: Any, c: Any, lr: float, *, stop_loss: float | N
     if (stop_loss is None) == (steps is None):
         raise ValueError("stop_loss: give exactly one of stop_loss and steps, "
                          f"got stop_loss={stop_loss!r}, steps={steps!r}")
-    if steps is not None:
-        steps = positive_int(steps, "steps", minimum=0)
+    if steps is not None:  # the filter takes 2·steps as a float64: exact integers up to 2^53
+        steps = positive_int(steps, "steps", minimum=0, maximum=validate.MAX_EXACT_FLOAT_INT // 2)
     else:
         stop_loss = finite_float(stop_loss, "stop_loss", positive=True)
     R = G.shape[0]
+    kappa = 2.0 * lr / R
+    if not (np.isfinite(kappa) and kappa > 0):
+        raise ValueError(f"lr: expected a step whose κ = 2·lr/rows is a positive float64 number, got lr = {lr}")
     lam, U = np.linalg.eigh(G)                                   # (R, m), (R, m, m)
     b = np.einsum("rji,rj->ri", U, g)                            # u_iᵀ g_r
-    kappa = 2.0 * lr / R
 
     def mean_loss(t: int) -> float:
         return float(np.mean(c - np.sum(b ** 2 * gd_spectral_filter(lam, kappa, 2 * t), axis=1)))

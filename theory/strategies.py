@@ -165,3 +165,108 @@ def _joint_distributions(draw, n: int, alphabet: int) -> np.ndarray:
     w = np.array(draw(st.lists(st.floats(1e-3, 1.0), min_size=cells, max_size=cells)))
     w = w ** draw(st.floats(1.0, 6.0))
     return (w / w.sum()).reshape((alphabet,) * n)
+
+
+# --------------------------------------------------------------------------- bad values, by kind of argument
+# For fuzzing the argument contract: every value drawn here must be refused (a ``ValueError`` whose
+# message starts with the argument's name) by an argument of that kind.  Each strategy shrinks towards
+# the simplest bad value of its kind (the first alternative of its ``one_of``).
+NON_FINITE = (float("nan"), float("inf"), float("-inf"))
+
+
+def non_finite_floats() -> st.SearchStrategy[float]:
+    """``nan``, ``inf`` or ``-inf``."""
+    return st.sampled_from(NON_FINITE)
+
+
+def bad_reals(minimum_exclusive: float | None = None) -> st.SearchStrategy:
+    """Values that are no finite real number (``> minimum_exclusive`` when given): non-finite floats, numbers
+    at or below the minimum, complex numbers, booleans, strings, ``None``, lists."""
+    options = [non_finite_floats(), st.complex_numbers(allow_nan=False).filter(lambda z: z.imag != 0),
+               st.booleans(), st.text(max_size=3), st.none(), st.lists(st.floats(0.1, 1.0), min_size=1, max_size=2)]
+    if minimum_exclusive is not None:
+        bound = validate.finite_float(minimum_exclusive, "minimum_exclusive")
+        options.insert(0, st.floats(max_value=bound, allow_nan=False, allow_infinity=False))
+    return st.one_of(*options)
+
+
+def bad_integers(minimum: int = 1, maximum: int | None = None) -> st.SearchStrategy:
+    """Values that are no integer in ``[minimum, maximum]``: integers below the range (and above it when
+    ``maximum`` is given: ``maximum = validate.MAX_INT64`` for arguments stored as int64), fractions,
+    non-finite floats, booleans, strings, ``None``, complex numbers."""
+    minimum = int(validate.finite_float(minimum, "minimum"))
+    options = [st.integers(max_value=minimum - 1)]
+    if maximum is not None:
+        maximum = validate.positive_int(maximum, "maximum", minimum=minimum)
+        options.append(st.integers(min_value=maximum + 1, max_value=max(maximum + 1, 2 ** 200)))
+    options += [st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != int(x)),
+               non_finite_floats(), st.booleans(), st.text(max_size=3), st.none(),
+               st.complex_numbers(allow_nan=False).filter(lambda z: z.imag != 0)]
+    return st.one_of(*options)
+
+
+def non_finite_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Float64 arrays of ``shape`` (every size ``>= 1``, at most 4096 entries) with finite entries but at
+    least one ``nan`` or ``±inf``."""
+    if not isinstance(shape, tuple):
+        raise ValueError(f"shape: expected a tuple of sizes, got {validate.short_repr(shape)}")
+    shape = tuple(validate.positive_int(n, "shape", maximum=4096) for n in shape)
+    if int(np.prod(shape)) > 4096:
+        raise ValueError(f"shape: expected at most 4096 entries, got {shape}")
+    return _non_finite_arrays(shape)
+
+
+@st.composite
+def _non_finite_arrays(draw, shape: tuple[int, ...]) -> np.ndarray:
+    size = int(np.prod(shape))
+    arr = np.array(draw(st.lists(st.floats(-10.0, 10.0), min_size=size, max_size=size)), dtype=np.float64)
+    cells = draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=size, unique=True))
+    arr[cells] = [draw(non_finite_floats()) for _ in cells]
+    return arr.reshape(shape)
+
+
+def non_unitary_matrices(d: int, real: bool = False) -> st.SearchStrategy[np.ndarray]:
+    """Finite ``(d, d)`` matrices (``d >= 1``; float64 if ``real``, else complex128) that are not unitary
+    (orthogonal) within :data:`theory.validate.UNITARY_TOL`: the zero matrix, scaled or perturbed
+    identities, random matrices."""
+    d = validate.positive_int(d, "d", maximum=64)
+    real = validate.boolean(real, "real")
+    return _non_unitary_matrices(d, real)
+
+
+@st.composite
+def _non_unitary_matrices(draw, d: int, real: bool) -> np.ndarray:
+    kind = draw(st.sampled_from(("zero", "scaled", "perturbed", "random")))
+    if kind == "zero":
+        M = np.zeros((d, d))
+    elif kind == "scaled":
+        M = draw(st.sampled_from((0.5, 2.0, -1.5, 1 + 1e-6))) * np.eye(d)
+    else:
+        entries = np.array(draw(st.lists(st.floats(-1.0, 1.0), min_size=d * d, max_size=d * d))).reshape(d, d)
+        M = np.eye(d) + (draw(st.floats(1e-6, 1.0)) * np.sign(entries) + entries) if kind == "perturbed" else entries
+    M = M.astype(np.float64 if real else np.complex128)
+    if np.max(np.abs(M.conj().T @ M - np.eye(d))) <= validate.UNITARY_TOL:  # a random draw may be orthogonal
+        M = 2 * M
+    return M
+
+
+def non_stochastic_matrices(S: int) -> st.SearchStrategy[np.ndarray]:
+    """Finite ``(S, S)`` matrices (``S >= 2``) that are no transition matrix: a row not summing to 1
+    (zeros among them), or a negative entry."""
+    S = validate.positive_int(S, "S", minimum=2, maximum=MAX_STRATEGY_STATES)
+    return _non_stochastic_matrices(S)
+
+
+@st.composite
+def _non_stochastic_matrices(draw, S: int) -> np.ndarray:
+    pi = draw(transition_matrices(S))
+    row = draw(st.integers(0, S - 1))
+    kind = draw(st.sampled_from(("zeros", "scaled", "negative")))
+    if kind == "zeros":
+        pi[row] = 0.0
+    elif kind == "scaled":
+        pi[row] *= draw(st.sampled_from((0.5, 2.0, 1 + 1e-6)))
+    else:
+        pi[row] = 0.0
+        pi[row, 0], pi[row, 1] = 1.5, -0.5
+    return pi

@@ -29,6 +29,22 @@ DEFAULT_MAX_SECONDS = 60
 MAX_POSITIONS = 10 ** 6
 MAX_STATES = 10 ** 5
 
+# The largest int64: integer arguments that NumPy stores as int64 (orders, dimensions, positions)
+# are refused above it by name, instead of an OverflowError from ``np.asarray``.
+MAX_INT64 = int(np.iinfo(np.int64).max)
+
+# Step counts and exponents that are carried as float64 (``t`` in ``(1 - κλ)^t``) are exact integers
+# only up to 2^53; above it two different counts would give the same number.
+MAX_EXACT_FLOAT_INT = 2 ** 53
+
+# A matrix promised unitary (``QᴴQ = I``) or orthogonal (``PᵀP = I``) is accepted when
+# ``max |QᴴQ - I| <= UNITARY_TOL``.  A float64 unitary from QR, ``expm`` or a product of a few
+# factors is off by a few ``d·ε`` (about 1e-15 d); 1e-8 (half the float64 digits) leaves room for
+# matrices built in several steps or read from text, and is far below what would show in the
+# moments the claims check (an error δ in Q moves ``W^t`` by about ``t·δ``).  The matrices are
+# unit-norm, so the tolerance is both absolute and relative.
+UNITARY_TOL = 1e-8
+
 
 def short_repr(value: Any) -> str:
     """``repr`` of a value cut to 80 characters (huge integers and arrays stay printable)."""
@@ -97,6 +113,21 @@ def seconds(estimate: float, name: str, what: str, budget: Any = None) -> None:
     if not estimate <= limit:
         raise ValueError(f"{name}: {what} is estimated to take about {estimate:.3g} s, above the budget of "
                          f"{limit:g} s; use smaller sizes or raise max_seconds")
+
+
+def float_power(base: int, exponent: int) -> float:
+    """``base ** exponent`` as a float, ``inf`` beyond the float range: a size estimate such as the ``M^D``
+    points of a grid, without building a Python integer of millions of digits for a huge ``D``."""
+    try:
+        return float(base) ** float(exponent)
+    except OverflowError:
+        return math.inf
+
+
+def largest(**sizes: Any) -> str:
+    """The name of the largest of the keyword sizes (``largest(size=10, d=10**9)`` is ``'d'``): the argument
+    a memory refusal names when several sizes drive an allocation (the first one wins a tie)."""
+    return max(sizes, key=lambda name: sizes[name])
 
 
 def memory(nbytes: float, name: str, what: str, budget: Any = None) -> None:
@@ -253,8 +284,8 @@ def positional_weights(value: Any, name: str = "p") -> np.ndarray:
 
 def int_array(value: Any, name: str, minimum: int = 1) -> np.ndarray:
     """``value`` (an int or an array of ints) as an int64 array, every entry ``>= minimum``."""
-    if np.isscalar(value):
-        return np.asarray(positive_int(value, name, minimum), dtype=np.int64)
+    if np.isscalar(value):  # above int64 NumPy would raise OverflowError: refuse by name instead
+        return np.asarray(positive_int(value, name, minimum, maximum=MAX_INT64), dtype=np.int64)
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -272,6 +303,96 @@ def nonzero_float(value: Any, name: str) -> float:
     if x == 0:
         raise ValueError(f"{name}: expected a nonzero number (either sign), got 0")
     return x
+
+
+def finite_numeric_array(value: Any, name: str, *, ndim: int | None = None, shape: tuple | None = None,
+                         complex_ok: bool = True) -> np.ndarray:
+    """``value`` as a NumPy array of finite real (or, if ``complex_ok``, complex) numbers, its dtype KEPT
+    (``np.asarray(value)``): for functions whose computation follows the caller's dtype.
+
+    Refused: strings, booleans, object arrays (Python integers beyond int64, sympy numbers, ragged
+    lists), nan and inf entries.
+    """
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name}: expected an array of numbers, got a string")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError):
+        raise ValueError(f"{name}: expected an array of numbers, got {type(value).__name__}") from None
+    kinds = "iufc" if complex_ok else "iuf"
+    if arr.dtype.kind not in kinds:
+        what = "real or complex numbers" if complex_ok else "real numbers"
+        raise ValueError(f"{name}: expected an array of {what}, got dtype {arr.dtype}")
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-dimensional array, got shape {arr.shape}")
+    if shape is not None and arr.shape != tuple(shape):
+        raise ValueError(f"{name}: expected shape {tuple(shape)}, got {arr.shape}")
+    if arr.dtype.kind in "fc" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected finite entries, found nan or inf")
+    return arr
+
+
+def numbers_or_objects(value: Any, name: str) -> np.ndarray:
+    """``np.asarray(value)`` if it holds numbers (integer, float) or objects (sympy expressions, ``QQ``
+    elements: exact arithmetic, checked by the caller); strings, booleans, complex numbers and ragged
+    lists refused naming ``name``."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected an array of numbers, got a ragged {type(value).__name__}") from None
+    if isinstance(value, (str, bytes)) or arr.dtype.kind not in "iufO":
+        raise ValueError(f"{name}: expected an array of numbers, got {short_repr(value)}")
+    return arr
+
+
+def unitary_matrix(value: Any, name: str, d: int, *, real: bool = False) -> np.ndarray:
+    """``value`` as a ``(d, d)`` unitary (complex128) or, if ``real``, orthogonal (float64) matrix:
+    finite, and ``max |QᴴQ - I| <= UNITARY_TOL`` (see :data:`UNITARY_TOL` for why 1e-8)."""
+    arr = finite_numeric_array(value, name, shape=(d, d), complex_ok=not real)
+    Q = arr.astype(np.float64 if real else np.complex128)
+    off = float(np.max(np.abs(Q.conj().T @ Q - np.eye(d))))
+    if not off <= UNITARY_TOL:
+        kind, formula = ("an orthogonal", "PᵀP") if real else ("a unitary", "QᴴQ")
+        raise ValueError(f"{name}: expected {kind} matrix (max |{formula} - I| <= {UNITARY_TOL:g}), "
+                         f"got one off by {off:.3g}")
+    return Q
+
+
+def integer_array(value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None) -> np.ndarray:
+    """``value`` (a number or an array of any shape) as whole numbers in ``[minimum, maximum]``, returned as
+    ``np.asarray(value)`` (dtype kept): an integer dtype, or floats whose entries are all whole numbers.
+
+    Refused: fractions (an order 0.5), nan and inf, booleans, strings, complex numbers, Python
+    integers beyond int64.
+    """
+    if isinstance(value, (str, bytes)) or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: expected integers, got {short_repr(value)}")
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name}: expected integers, got {type(value).__name__}") from None
+    if arr.dtype.kind not in "iuf":
+        got = short_repr(value) if arr.ndim == 0 else f"dtype {arr.dtype}"
+        raise ValueError(f"{name}: expected integers, got {got}")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name}: expected integers, found nan or inf")
+        if np.any(arr != np.round(arr)):
+            bad = arr[arr != np.round(arr)].ravel()[0]
+            raise ValueError(f"{name}: expected integers, got the fraction {bad:g}")
+    if arr.size and minimum is not None and arr.min() < minimum:
+        raise ValueError(f"{name}: expected integers >= {minimum}, min is {arr.min():g}")
+    if arr.size and maximum is not None and arr.max() > maximum:
+        raise ValueError(f"{name}: expected integers <= {maximum:,}, max is {arr.max():g}")
+    return arr
+
+
+def index(value: Any, name: str, size: int, what: str = "") -> int:
+    """``value`` as an index in ``0..size-1`` (negative indices, bools and non-integers refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < size:
+        of = f" ({what})" if what else ""
+        raise ValueError(f"{name}: expected an index in 0..{size - 1}{of}, got {short_repr(value)}")
+    return int(value)
 
 
 def token_array(value: Any, name: str, S: int, length: int | None = None) -> np.ndarray:
