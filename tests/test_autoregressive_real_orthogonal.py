@@ -21,7 +21,7 @@ def test_constructed_point_attains_the_minimum(D, H, n, seed, p_last):
     d = 2 * D
     A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n, np.random.default_rng(seed), p_last=p_last)
     assert A.shape == B.shape == (H, d) and p.shape == (n + 1,)
-    assert p[n] == p_last and p[n - 1] == -p_last / 2 and np.all(p[: n - 1] == 0)  # Chebyshev relation
+    assert p[n] == p_last and p[n - 1] == -p_last / 2 and np.all(p[: n - 1] == 0)  # Chebyshev relation (exact)
     value = ar.raw_token_global_minimum_real_orthogonal(d, H)
     assert value == d - 2 * min(H, D)
     assert ar.raw_token_population_loss_real_orthogonal(B.T @ A, p) == pytest.approx(value, abs=1e-11)
@@ -55,10 +55,21 @@ def test_search_gradient_is_the_derivative_of_the_theory_loss():
     rng = np.random.default_rng(0)
     d, H, n = 4, 2, 3
     x = rng.standard_normal(2 * H * d + n + 1)
-    h = 1e-6
-    numeric = np.array([(_loss_and_gradient(x + h * e, d, H)[0] - _loss_and_gradient(x - h * e, d, H)[0]) / (2 * h)
-                        for e in np.eye(len(x))])
-    np.testing.assert_allclose(_loss_and_gradient(x, d, H)[1], numeric, atol=1e-6)
+    h = 0.5
+    values = np.array([(_loss_and_gradient(x + h * e, d, H)[0], _loss_and_gradient(x - h * e, d, H)[0])
+                       for e in np.eye(len(x))])
+    numeric = (values[:, 0] - values[:, 1]) / (2 * h)
+    # Error model.  C = BᵀA is linear in each entry of A and B, and p enters through |p|², p_{n-1}², p_{n-1}Σp
+    # and p_n, so L has degree <= 2 in each single coordinate: the central difference is exact for every h (no
+    # truncation; checked: its error stays at round-off, 0.4-0.8 ε max|L| / h, from h = 1e-6 to h = 1).  Round-off
+    # only: L is a sum of a few dozen terms whose moduli add up to 1.1 |L| at this random point (far from the
+    # minimum), each computed in a handful of roundings, so each value is off by <= ~16 ε max|L| and the
+    # difference by <= 16 ε max|L| / h; the closed-form gradient's own round-off and the rounding of x ± h
+    # (ε max|∂L| (|x| + h) / h ≈ 4e-14) are smaller.  Tolerance 100 ε max|L| / h ≈ 4e-12, which is 1e-11
+    # of the smallest |∂L|.
+    # (The former h = 1e-6 had round-off ≈ 1e-8 against atol = 1e-6.)
+    tol = 100 * np.finfo(np.float64).eps * np.abs(values).max() / h
+    np.testing.assert_allclose(_loss_and_gradient(x, d, H)[1], numeric, rtol=0, atol=tol)
 
 
 @pytest.mark.parametrize("call, name", [

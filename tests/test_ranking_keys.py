@@ -158,7 +158,9 @@ def test_boundary_cases_replay_to_the_recorded_verdict(claim_id):
     case = outcome.counterexamples[0]
     replayed = claim.replay(case)
     assert judge(claim, replayed).verdict == judge(claim, outcome).verdict == "refuted"
-    assert replayed.measured == pytest.approx(case["violation"], abs=1e-15)
+    # the replay repeats the check's own float64 computation on the same case: equal up to the last bits a
+    # kernel may change between two calls (work split, alignment): <= 16 ε relative
+    assert replayed.measured == pytest.approx(case["violation"], rel=16 * np.finfo(np.float64).eps, abs=0)
     graph = CausalGraph.from_parents([list(ps) if ps else None for ps in case["parents"]])
     N = brute_force_N(graph, np.asarray(case["pi"])) if "pi" in case else None
     if N is not None:  # an independent recomputation of the violation from brute-force pairwise joints

@@ -48,14 +48,14 @@ def test_one_parameter_sweep_writes_json_csv_and_curve(tmp_path, capsys):
     # seeds differ, so the measured values do; the same seed reproduces its value
     assert len({r["measured"] for r in records}) == 6
     rows = list(csv.DictReader(open(out / "sweep.csv")))
-    assert [float(r["measured"]) for r in rows] == [r["measured"] for r in records]
+    assert [float(r["measured"]) for r in rows] == [r["measured"] for r in records]  # repr round-trips exactly
     assert rows[0].keys() >= {"samples", "seed", "verdict", "expected", "status", "measured"}
     assert (out / "sweep.png").read_bytes()[:8] == PNG_MAGIC
     again = tmp_path / "again"
     assert main(["sweep", "ar.gd_step_loss", "--grid", "samples=500", "--seeds", "2", "--quick",
                  "--out", str(again)]) == 0
     first = json.loads((again / "sweep.json").read_text())["records"]
-    assert [r["measured"] for r in first] == [r["measured"] for r in records[:2]]
+    assert [r["measured"] for r in first] == [r["measured"] for r in records[:2]]  # same seeds: the same bits
 
 
 def test_two_parameter_sweep_draws_a_phase_diagram(tmp_path, capsys):

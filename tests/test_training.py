@@ -27,14 +27,23 @@ def test_small_beta_gradient_matches_autograd_at_random_A1():
     graph, S, T = CausalGraph.random_forest(4, rng), 3, 5
     pi = rng.dirichlet(np.ones(S), size=S)
     A1 = rng.normal(size=(T, T))
+    population = enumerate_population(graph, pi)
+
+    def autograd(beta):
+        model = ReducedTransformer(S, T, beta=beta)
+        with torch.no_grad():
+            model.A1.copy_(torch.as_tensor(A1))
+        population_loss(model, population, "linearized").backward()
+        return model.A1.grad.numpy() * np.tril(np.ones((T, T)))
+
     beta = 1e-6
-    model = ReducedTransformer(S, T, beta=beta)
-    with torch.no_grad():
-        model.A1.copy_(torch.as_tensor(A1))
-    population_loss(model, enumerate_population(graph, pi), "linearized").backward()
-    auto = model.A1.grad.numpy() * np.tril(np.ones((T, T)))
-    closed = small_beta_attention_gradient(drift_matrix(graph, pi), A1, beta)
-    assert np.abs(auto - closed).max() <= 1e-5 * np.abs(closed).max()
+    closed = small_beta_attention_gradient(drift_matrix(graph, pi), A1, beta)  # the O(β) term: linear in β
+    # autograd(β) = closed(β) + R β² + O(β³): the remainder is 6.8e-8 of max|closed| at β = 1e-6, and one
+    # Richardson step, 2 autograd(β) - autograd(2β)/2, removes it, leaving O(β³) (3.6e-14 relative at
+    # β = 1e-6; 3.6e-10 at β = 1e-4).  Round-off does not grow as β → 0 (every term of the gradient is O(β)):
+    # <= n ε relative for the n = 243 enumerated sequences (5e-14), times 2.5 from the weights: 1.3e-13.
+    richardson = 2 * autograd(beta) - autograd(2 * beta) / 2
+    assert np.abs(richardson - closed).max() <= 1e-11 * np.abs(closed).max()
 
 
 def test_exact_population_training_recovers_a_small_chain():
@@ -58,6 +67,7 @@ def test_sgd_is_reproducible():
     kw = dict(source="sgd", steps1=3, steps2=2, batch=64, progress=False, test_size=32, seed=7)
     a = train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
     b = train_reduced(CausalGraph.chain(5), DirichletPrior(3, 0.1), **kw)
+    # exact by construction: the same seed, draws and float64 operations in the same order, in one process
     assert np.array_equal(a.A1, b.A1) and np.array_equal(a.A2, b.A2)
 
 
@@ -130,8 +140,10 @@ def test_induction_head_excess_splits_by_query_seen():
     assert gap.query_seen.tolist() == loop
     total = gap.mean("all").value
     parts = gap.query_seen.mean() * gap.mean("seen").value + (1 - gap.query_seen.mean()) * gap.mean("unseen").value
-    assert abs(total - parts) < 1e-12
+    assert abs(total - parts) < 1e-12  # three means of <= 400 terms of size <= 5: ~10 ε × 5 each (pairwise sums)
     # the model cannot fall back to the uniform law: unseen queries cost far more than seen ones
+    # independent subsets: the difference has se sqrt(se_u² + se_s²) <= se_u + se_s; one-sided, >= 4 se:
+    # level < 3.2e-5
     assert gap.mean("unseen").value > gap.mean("seen").value + 4 * (gap.mean("unseen").stderr + gap.mean("seen").stderr)
     with pytest.raises(ValueError, match="subset"):
         gap.mean("some")
@@ -139,6 +151,7 @@ def test_induction_head_excess_splits_by_query_seen():
     from theory.causal import count_estimator
 
     est = count_estimator(graph, batch.tokens, 0.3, 3)
+    # the same cross-entropies from the same numbers twice (smoothing 0 leaves ŷ's bits alone): an exact zero
     assert np.all(gap_to_count_estimator(graph, est, batch, 0.3).excess == 0.0)
     uniform = gap_to_count_estimator(graph, np.full_like(est, 1 / 3), batch, 0.3).excess
     np.testing.assert_allclose(uniform, np.log(3) + (batch.target * np.log(est)).sum(axis=1), atol=1e-12)

@@ -42,8 +42,13 @@ def test_tail_index_of_query_entry_is_alpha_times_S_minus_1(S, alpha):
     pis = DirichletPrior(S, alpha).sample(100_000, np.random.default_rng(S))
     mu = stationary_by_solve(pis)
     N_nn = (np.einsum("maa->ma", pis) / mu).sum(axis=1)  # N[n, n] = Σ_a π(a,a)/μ(a)
-    index = hill_tail_index(N_nn, 1000)
-    assert abs(index - alpha * (S - 1)) < 0.15 * alpha * (S - 1) + 0.03, index
+    k, xi = 1000, alpha * (S - 1)
+    index = hill_tail_index(N_nn, k)
+    # Hill's estimate from the k largest of n = 1e5 draws: sampling sd ξ/√k (5 sd over the 4 cases:
+    # family-wise level 2.3e-6).  The tail is x^-ξ only up to a slowly varying factor, which biases it
+    # downwards by up to 10% of ξ (S >= 3: -8% to -10% at every k from 100 to 1000, 20 seeds; it decays
+    # like 1/log n), so the interval is [ξ - 0.12 ξ - 5 sd, ξ + 5 sd].
+    assert xi - 0.12 * xi - 5 * xi / np.sqrt(k) < index < xi + 5 * xi / np.sqrt(k), index
     assert not inverse_stationary_moment_finite(DirichletPrior(S, alpha), 1)
 
 
@@ -60,6 +65,7 @@ def test_S2_inverse_moment_matches_beta_formula():
     samples = 1.0 / stationary_by_solve(pis)[:, 0]
     est = mean_and_stderr(samples)
     exact = 1 + 0.5 * (2 * alpha - 1) / (alpha - 1)
+    # 1/μ(0) has a finite variance for α > 2; 5 se, one comparison: level 5.7e-7
     assert abs(float(est.value) - exact) < 5 * float(est.stderr)
 
 
