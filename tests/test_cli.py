@@ -135,8 +135,8 @@ def test_explain(fake_claims, capsys):
     out = " ".join(capsys.readouterr().out.split())  # rich wraps long lines at the terminal width
     for text in ("fake.pass", registry.PAPERS["causal"], "The gap is small. It shrinks with n.",
                  "Data processing inequality.", "pi [full support].", "Exact enumeration", "Holds when gap <= 0.001",
-                 "quick and full", "Replay hook no", "theorem (expected verdict: holds", "Theorem 1",
-                 "n = 9 / 19 context length"):
+                 "Profiles quick+full+paper", "Replay hook no", "theorem (expected verdict: holds", "Theorem 1",
+                 "n = 9 / 19 / 19 context length"):
         assert text in out, text
 
 
