@@ -15,18 +15,25 @@ import torch
 
 
 @contextlib.contextmanager
+def intra_op_threads(threads: int) -> Iterator[None]:
+    """Run torch on ``threads`` intra-op threads, restoring the setting afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
 def single_thread() -> Iterator[None]:
     """Run torch on one intra-op thread, restoring the setting afterwards.
 
     The tensors in these training loops are tiny: extra threads only contend
     (about 10x slower on a busy 2-core machine).
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with intra_op_threads(1):
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 class Progress:

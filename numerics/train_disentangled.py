@@ -14,11 +14,10 @@ preset ``SCHEDULES["paper"]``, and every check still float64.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,7 +25,7 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, cross_entropy_of, estimator_alpha,
                                  head_parent_assignment, sample_sequences_redrawn)
-from numerics.runtime import Progress, ProgressLines, require_finite, single_thread
+from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite, single_thread
 from theory import validate
 from theory.causal import (Batch, CausalGraph, DirichletPrior, alphabet_size, count_estimator,
                            sample_k_parent_sequences)
@@ -263,15 +262,6 @@ class _BatchStream:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-@contextlib.contextmanager
-def _intra_op_threads(threads: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 def float64_copy(model: DisentangledTransformer) -> DisentangledTransformer:
     """A float64 CPU copy of ``model`` (the model every check evaluates)."""
@@ -392,7 +382,7 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
         run.eval_seconds += time.perf_counter() - start
 
     train_seconds = 0.0
-    with _intra_op_threads(threads), Progress(progress, "disentangled transformer (fast)", schedule.steps) as bar:
+    with intra_op_threads(threads), Progress(progress, "disentangled transformer (fast)", schedule.steps) as bar:
         stream = _BatchStream(graph, prior, schedule.batch, schedule.steps, generator, dev, roots, dtype, prefetch)
         lines = ProgressLines(f"disentangled transformer ({schedule.optimizer})", schedule.steps, schedule.batch)
         try:

@@ -18,19 +18,17 @@ puts on each parent role (:func:`parent_role_weights`, :func:`head_role_assignme
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
 from model.disentangled import DisentangledTransformer
-from numerics.runtime import Progress, ProgressLines, require_finite
+from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite
 from numerics.sampling_torch import gamma_draws
 from numerics.train_disentangled import TrainingSchedule, float64_copy
 from theory import validate
@@ -173,15 +171,6 @@ class MultiParentRun:
         return float(self.history[-1]["test_loss"]) if self.history else float("nan")
 
 
-@contextlib.contextmanager
-def _torch_threads(threads: int) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
 
 def _cross_entropies(log_yhat: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``-Σ_s y_s log ŷ_s`` per sequence (``0·log`` of a vanishing entry counts 0)."""
@@ -287,7 +276,7 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
     chunk = max(1, min(schedule.steps, REDRAW_SEQUENCES // schedule.batch))  # batches per draw
     losses = torch.zeros(schedule.steps, dtype=dtype, device=dev)
     train_seconds = 0.0
-    with _torch_threads(threads), Progress(progress, "multi-parent task (AdamW)", schedule.steps) as bar:
+    with intra_op_threads(threads), Progress(progress, "multi-parent task (AdamW)", schedule.steps) as bar:
         lines = ProgressLines("two-parent task (AdamW)", schedule.steps, schedule.batch)
         evaluate(0, 0.0)
         start = time.perf_counter()

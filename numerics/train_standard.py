@@ -26,7 +26,7 @@ import torch
 from model.standard import StandardTransformer
 from numerics.evaluation import (EstimatorGap, cross_entropy_of, estimator_alpha, gap_to_count_estimator,
                                  held_out_sample, parent_weights)
-from numerics.runtime import Progress, ProgressLines, require_finite
+from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite
 from numerics.sampling_torch import sample_sequences_torch
 from numerics.train_disentangled import TrainingSchedule
 from theory import validate
@@ -157,35 +157,31 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
 
     chunk = max(1, min(schedule.steps, SAMPLER_CHUNK // schedule.batch))
     losses = []
-    train_seconds, previous_threads = 0.0, torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with Progress(progress, "standard transformer (AdamW)", schedule.steps) as bar:
-            lines = ProgressLines("standard transformer (AdamW)", schedule.steps, schedule.batch)
-            evaluate(0, 0.0)
-            start = time.perf_counter()
-            for step in range(schedule.steps):
-                if step % chunk == 0:
-                    tokens, target, _ = sample_sequences_torch(graph, prior, chunk * schedule.batch, generator,
-                                                               dev, roots)
-                    tokens, target = tokens.split(schedule.batch), target.to(dtype).split(schedule.batch)
-                x, y = tokens[step % chunk], target[step % chunk]
-                for group in opt.param_groups:
-                    group["lr"] = schedule.learning_rate(step)
-                loss = -(y * torch.log_softmax(model.query_logits(x), dim=-1)).sum(dim=1).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                losses.append(float(loss.detach()))
-                require_finite(losses[-1], step + 1, "AdamW")
-                bar.advance()
-                lines.update(step + 1, losses[-1])
-                if step + 1 in marks:
-                    train_seconds += time.perf_counter() - start
-                    evaluate(step + 1, train_seconds)
-                    start = time.perf_counter()
-    finally:
-        torch.set_num_threads(previous_threads)
+    train_seconds = 0.0
+    with intra_op_threads(threads), Progress(progress, "standard transformer (AdamW)", schedule.steps) as bar:
+        lines = ProgressLines("standard transformer (AdamW)", schedule.steps, schedule.batch)
+        evaluate(0, 0.0)
+        start = time.perf_counter()
+        for step in range(schedule.steps):
+            if step % chunk == 0:
+                tokens, target, _ = sample_sequences_torch(graph, prior, chunk * schedule.batch, generator,
+                                                           dev, roots)
+                tokens, target = tokens.split(schedule.batch), target.to(dtype).split(schedule.batch)
+            x, y = tokens[step % chunk], target[step % chunk]
+            for group in opt.param_groups:
+                group["lr"] = schedule.learning_rate(step)
+            loss = -(y * torch.log_softmax(model.query_logits(x), dim=-1)).sum(dim=1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            require_finite(losses[-1], step + 1, "AdamW")
+            bar.advance()
+            lines.update(step + 1, losses[-1])
+            if step + 1 in marks:
+                train_seconds += time.perf_counter() - start
+                evaluate(step + 1, train_seconds)
+                start = time.perf_counter()
     run.sequences = schedule.steps * schedule.batch
     run.seconds = train_seconds
     run.train_loss = losses
