@@ -104,9 +104,8 @@ BAYES = "causal.official_bayes_line"
 
 
 def bayes_graphs(n: int) -> dict[str, CausalGraph]:
-    """The three graphs of Figures 2 and 6 on ``n`` context positions (the forest: ``random_forest(n, rng=0)``)."""
-    return {"chain": CausalGraph.chain(n), "icl_pairs": CausalGraph.icl_pairs(n),
-            "random_forest": CausalGraph.random_forest(n, rng=0)}
+    """The three S = 10 graphs of Figures 2 and 6 on ``n`` context positions (:func:`figure_2_6_graph`)."""
+    return {name: figure_2_6_graph(name, n)[0] for name in ("chain", "icl_pairs", "random_forest")}
 
 
 @claim(BAYES,
