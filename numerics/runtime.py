@@ -37,12 +37,16 @@ def single_thread() -> Iterator[None]:
 
 
 class Progress:
-    """A rich progress bar over ``total`` steps that can be switched off (``enabled=False``).
+    """A rich progress bar over ``total`` steps that can be switched off (``enabled=False``), and the
+    :class:`ProgressLines` of the same loop (steps of ``batch`` sequences; silent unless
+    :func:`progress_lines` is active).
 
-    Use as a context manager and call :meth:`advance` once per step.
+    Use as a context manager and call :meth:`advance` once per step, with the step's loss when the
+    loop has one.
     """
 
-    def __init__(self, enabled: bool, description: str, total: int):
+    def __init__(self, enabled: bool, description: str, total: int, batch: int = 1):
+        self.lines, self.step = ProgressLines(description, total, batch), 0
         self.bar = None
         if enabled:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
@@ -57,9 +61,12 @@ class Progress:
             self.bar.start()
         return self
 
-    def advance(self, k: int = 1) -> None:
+    def advance(self, k: int = 1, loss: Any = None) -> None:
+        self.step += k
         if self.bar is not None:
             self.bar.advance(self.task, k)
+        if loss is not None:
+            self.lines.update(self.step, loss)
 
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:

@@ -25,7 +25,7 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, cross_entropy_of, estimator_alpha,
                                  head_parent_assignment, sample_sequences_redrawn)
-from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite, single_thread
+from numerics.runtime import intra_op_threads, Progress, require_finite, single_thread
 from theory import validate
 from theory.causal import (Batch, CausalGraph, DirichletPrior, alphabet_size, count_estimator,
                            sample_k_parent_sequences)
@@ -382,9 +382,9 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
         run.eval_seconds += time.perf_counter() - start
 
     train_seconds = 0.0
-    with intra_op_threads(threads), Progress(progress, "disentangled transformer (fast)", schedule.steps) as bar:
+    with intra_op_threads(threads), Progress(progress, f"disentangled transformer ({schedule.optimizer})",
+                                             schedule.steps, schedule.batch) as bar:
         stream = _BatchStream(graph, prior, schedule.batch, schedule.steps, generator, dev, roots, dtype, prefetch)
-        lines = ProgressLines(f"disentangled transformer ({schedule.optimizer})", schedule.steps, schedule.batch)
         try:
             evaluate(0, 0.0)
             start = time.perf_counter()
@@ -397,8 +397,7 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
                 loss.backward()
                 opt.step()
                 losses[step] = loss.detach()
-                bar.advance()
-                lines.update(step + 1, losses[step])
+                bar.advance(loss=losses[step])
                 if step + 1 in marks:
                     if dev.type == "cuda":
                         torch.cuda.synchronize()

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from model.disentangled import DisentangledTransformer
-from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite
+from numerics.runtime import intra_op_threads, Progress, require_finite
 from numerics.sampling_torch import gamma_draws
 from numerics.train_disentangled import TrainingSchedule, float64_copy
 from theory import validate
@@ -276,8 +276,8 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
     chunk = max(1, min(schedule.steps, REDRAW_SEQUENCES // schedule.batch))  # batches per draw
     losses = torch.zeros(schedule.steps, dtype=dtype, device=dev)
     train_seconds = 0.0
-    with intra_op_threads(threads), Progress(progress, "multi-parent task (AdamW)", schedule.steps) as bar:
-        lines = ProgressLines("two-parent task (AdamW)", schedule.steps, schedule.batch)
+    with intra_op_threads(threads), Progress(progress, "two-parent task (AdamW)", schedule.steps,
+                                             schedule.batch) as bar:
         evaluate(0, 0.0)
         start = time.perf_counter()
         for step in range(schedule.steps):
@@ -293,8 +293,7 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
             loss.backward()
             opt.step()
             losses[step] = loss.detach()
-            bar.advance()
-            lines.update(step + 1, losses[step])
+            bar.advance(loss=losses[step])
             if (step + 1) % 256 == 0 and step + 1 not in marks:
                 require_finite(float(losses[step]), step + 1, "AdamW")
             if step + 1 in marks:

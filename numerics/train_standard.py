@@ -26,7 +26,7 @@ import torch
 from model.standard import StandardTransformer
 from numerics.evaluation import (EstimatorGap, cross_entropy_of, estimator_alpha, gap_to_count_estimator,
                                  held_out_sample, parent_weights)
-from numerics.runtime import intra_op_threads, Progress, ProgressLines, require_finite
+from numerics.runtime import intra_op_threads, Progress, require_finite
 from numerics.sampling_torch import sample_sequences_torch
 from numerics.train_disentangled import TrainingSchedule
 from theory import validate
@@ -158,8 +158,8 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
     chunk = max(1, min(schedule.steps, SAMPLER_CHUNK // schedule.batch))
     losses = []
     train_seconds = 0.0
-    with intra_op_threads(threads), Progress(progress, "standard transformer (AdamW)", schedule.steps) as bar:
-        lines = ProgressLines("standard transformer (AdamW)", schedule.steps, schedule.batch)
+    with intra_op_threads(threads), Progress(progress, "standard transformer (AdamW)", schedule.steps,
+                                             schedule.batch) as bar:
         evaluate(0, 0.0)
         start = time.perf_counter()
         for step in range(schedule.steps):
@@ -176,8 +176,7 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
             opt.step()
             losses.append(float(loss.detach()))
             require_finite(losses[-1], step + 1, "AdamW")
-            bar.advance()
-            lines.update(step + 1, losses[-1])
+            bar.advance(loss=losses[-1])
             if step + 1 in marks:
                 train_seconds += time.perf_counter() - start
                 evaluate(step + 1, train_seconds)
