@@ -87,6 +87,8 @@ REFERENCES: dict[str, str] = {
     "causal.disentangled_graphs": "experiments: Figures 2 and 6, the disentangled transformer on the chain, "
                                   "in-context pairs, a random forest and a small DAG (the abstract's 'a wide "
                                   "variety of causal structures')",
+    "causal.architecture_gap": "experiments: the loss panels of Figures 2 and 6, the count estimator's line against "
+                               "the best the disentangled transformer can represent (beyond the paper)",
     "causal.two_parent_graph": "experiments: Figures 5 and 7, the paper's two-parent graph (parents "
                                "((i-1)//2, i-1)) with two layer-1 heads",
 }

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from numerics.architecture_gap import STAGES, architecture_gap
 from numerics.evaluation import identity_multiple_fit
 from numerics.figure9 import train_random_graph
 from numerics.published_bayes import official_bayes_offset
@@ -401,3 +402,80 @@ def check_two_parent_graph(profile: Profile) -> Outcome:
                                 sequences=run.sequences, seconds=round(run.seconds, 1)),
                    figure=functools.partial(figures.two_parent_heads, weights, h["test_loss"],
                                             run.previous_token_loss, run.bayes_loss))
+
+
+# --------------------------------------------------------------------------- the architecture's own limit
+ARCH = "causal.architecture_gap"
+#: float64 Adam steps of the architecture-gap searches on the 2-core machine (S = 10, T = 20, one thread,
+#: batches of 1,024): 6,000 steps in 352 s at load 3-4 (numerics/architecture_gap.py, measured 2026-12-05)
+ARCH_SEQUENCES_PER_SECOND = 6000 * 1024 / 352.0
+
+
+@claim(ARCH,
+       paper="causal", kind="finding",
+       formulas=("numerics.architecture_gap.architecture_gap", "numerics.architecture_gap.induction_head_weights",
+                 "numerics.architecture_gap.token_symmetric_projection", "theory.causal.count_estimator",
+                 "numerics.evaluation.gap_to_count_estimator"),
+       statement="The disentangled transformer of Figures 2 and 6 (heads (1, 1)) reaches the count estimator's "
+                 "('Bayes') loss on the chain: the best of its weights found by three nested searches ends "
+                 "within sampling error of it.",
+       hypotheses="The chain, α = 0.1, Dirichlet rows, stationary roots, uniform query, soft target; the exact "
+                  "DisentangledTransformer parametrisation, heads (1, 1).  Full and paper profiles at Figure 2's "
+                  "size S = 10, T = 20; the quick profile at S = 3, T = 8.  The searches: (1) the ideal induction "
+                  "head, T + 4 scalars (layer-1 parent logit, layer-2 token match, readout scale, the query "
+                  "token's own readout, one layer-2 logit per key position) by L-BFGS on a fixed sample; (2) "
+                  "token-symmetric weights (every weight invariant under relabelling the tokens), Adam with "
+                  "cosine decay on fresh sequences from (1); (3) every weight free, Adam from (2) and from (2) "
+                  "plus a symmetry-breaking perturbation.  Each search gives an upper bound on the "
+                  "architecture's gap: the best point found, not a proven optimum, so the finding says that "
+                  "training from these starts does not reach the Bayes loss.",
+       method="numerics.architecture_gap.architecture_gap; every stage scored on one held-out sample against the "
+              "count estimator (paired per-sequence differences).  Measured: the smallest stage gap, with its "
+              "standard error; the statement holds when it is <= 0.  Details: architecture_gap and "
+              "architecture_gap_stderr (keys ideal_head, token_symmetric, free), the same split by whether the "
+              "query occurs as a parent (architecture_gap_seen, architecture_gap_unseen), the paired stage "
+              "differences, both free runs, the ideal head's scalars.  A trained model's gap splits into "
+              "architecture (this best gap) and optimisation (trained minus it).",
+       measured="smallest held-out gap to the count estimator over the three searches (nats)",
+       direction="<=", tolerance=0.0,
+       parameters={"S": Param(3, 10, "alphabet size"), "n": Param(7, 19, "context positions (T = n + 1)"),
+                   "fit_size": Param(2048, 16384, "fixed sample of the ideal head's L-BFGS fit", paper=2 ** 16),
+                   "lbfgs_iterations": Param(60, 200, "L-BFGS iterations of the ideal head"),
+                   "steps": Param(60, 1000, "Adam steps of each later search (three searches)", paper=8000),
+                   "batch": Param(256, 512, "fresh sequences per Adam step", paper=1024),
+                   "lr": Param(0.03, 0.03, "peak Adam learning rate, cosine to 0"),
+                   "perturbation": Param(0.1, 0.1, "symmetry-breaking noise, relative to each weight's RMS"),
+                   "test_size": Param(4096, 16384, "held-out sequences scoring every stage", paper=2 ** 16)},
+       reference=REFERENCES[ARCH],
+       theory_for=("causal:2", "causal:6"),
+       cost=lambda p: 3 * p["steps"] * p["batch"] / ARCH_SEQUENCES_PER_SECOND * (p["S"] * p["n"] / 190.0) + 2.0,
+       proof_idea="Layer 2 sees the counts only as attention shares: with one head the logits are β3·c_{qs}/c_q "
+                  "(plus what leaks to non-matching positions) where the estimator is log(c_{qs} + α) - "
+                  "log(c_q + Sα), strongly concave in small counts and flat in c_q; no setting of the scales "
+                  "matches both few and many matches.")
+def check_architecture_gap(profile: Profile) -> Outcome:
+    p = profile.params
+    result = architecture_gap(CausalGraph.chain(p["n"]), DirichletPrior(p["S"], 0.1), fit_size=p["fit_size"],
+                              lbfgs_iterations=p["lbfgs_iterations"], steps=p["steps"], batch=p["batch"],
+                              lr=p["lr"], perturbation=p["perturbation"], test_size=p["test_size"],
+                              rng=profile.unit_rng(ARCH, 0))
+    means = {stage: result.gaps[stage].mean(subset) for stage in STAGES for subset in ("all",)}
+    split = {subset: {stage: result.gaps[stage].mean(subset) for stage in STAGES} for subset in ("seen", "unseen")}
+    best = result.architecture_gap
+    differences = {f"{a}_minus_{b}": result.difference(a, b).mean() for a, b in
+                   (("token_symmetric", "ideal_head"), ("free", "token_symmetric"))}
+    value = {stage: float(means[stage].value) for stage in STAGES}
+    stderr = {stage: float(means[stage].stderr) for stage in STAGES}
+    details = dict(architecture_gap=value, architecture_gap_stderr=stderr, best_stage=best,
+                   estimator_loss=result.estimator_loss,
+                   stage_differences={k: float(e.value) for k, e in differences.items()},
+                   stage_differences_stderr={k: float(e.stderr) for k, e in differences.items()},
+                   free_runs={k: float(g.mean().value) for k, g in result.free_runs.items()},
+                   ideal_head_scales=dict(zip(("parent_logit", "match", "readout", "query_token"), result.scales)),
+                   ideal_head_position_logits=result.position_logits.tolist())
+    for subset, stages in split.items():
+        details[f"architecture_gap_{subset}"] = {stage: float(e.value) for stage, e in stages.items()}
+        details[f"architecture_gap_{subset}_stderr"] = {stage: float(e.stderr) for stage, e in stages.items()}
+    return Outcome(measured=value[best], stderr=stderr[best], samples=p["test_size"], details=details,
+                   figure=functools.partial(figures.architecture_gap_bars, value, stderr,
+                                            {s: details[f"architecture_gap_{s}"] for s in ("seen", "unseen")}))
