@@ -28,6 +28,24 @@ the runner, not the check, turns them into a verdict (``holds``,
 The direction and tolerance always describe the paper's property, whatever
 the kind, so a ``finding`` or a ``boundary`` is expected to be ``refuted``.
 
+Units of work
+-------------
+A check that is a map over independent pieces (graphs, seeds, restarts, sizes) declares them, and the
+schedulers (``-j N``, ``--scheduler``, ``sweep``) run the pieces, not the claim, as their tasks::
+
+    def graph_units(profile: Profile) -> list[int]:         # small, picklable unit keys
+        return list(range(profile.params["graphs"]))
+
+    def train_graph(profile: Profile, k: int) -> dict:     # one unit: randomness from unit_rng(id, k) only
+        return {...}                                        # small, picklable measurements
+
+    @claim("causal.many_graphs", ..., units=Units(graph_units, train_graph))
+    def check_many_graphs(profile: Profile, measurements: list[dict]) -> Outcome:
+        ...                                                 # the reduce: measurements in unit order
+
+A serial run is the loop ``reduce(profile, [measure(profile, u) for u in split(profile)])`` (the
+claim's ``check``), so every scheduler gives the same record as a serial run with the same seed.
+
 Claims register themselves with the :func:`claim` decorator when their module
 under ``proofs_check.claims`` is imported; :func:`all_claims` imports every
 such module.
@@ -60,6 +78,7 @@ same seed gives the same case.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 import zlib
@@ -212,6 +231,25 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Units:
+    """A claim's independent pieces of work: ``split(profile) -> list`` of unit keys (small and picklable),
+    ``measure(profile, unit) -> measurement`` (picklable; its randomness derives from the profile's seed and
+    the unit alone, e.g. :meth:`Profile.unit_rng`), and optionally ``cost(params, unit) -> seconds`` on
+    this kind of machine, so schedulers start the longest units first."""
+
+    split: Callable[[Profile], list[Any]]
+    measure: Callable[[Profile, Any], Any]
+    cost: Callable[[Params, Any], float] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("split", "measure"):
+            if not callable(getattr(self, name)):
+                raise ValueError(f"{name}: expected a callable, got {getattr(self, name)!r}")
+        if self.cost is not None and not callable(self.cost):
+            raise ValueError(f"cost: expected a callable or None, got {self.cost!r}")
+
+
+@dataclass(frozen=True)
 class Claim:
     id: str
     paper: str
@@ -234,6 +272,8 @@ class Claim:
     reruns: tuple[Any, ...] = ()
     theory_for: tuple[str, ...] = ()
     cost: Callable[[Params], float] | None = None
+    units: Units | None = None
+    reduce: Callable[[Profile, list[Any]], Outcome] | None = None
 
     @property
     def expected(self) -> str:
@@ -301,7 +341,8 @@ def claim(
     reruns: tuple[Any, ...] = (),
     theory_for: tuple[str, ...] = (),
     cost: Callable[[Params], float] | None = None,
-) -> Callable[[Callable[[Profile], Outcome]], Callable[[Profile], Outcome]]:
+    units: Units | None = None,
+) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Register ``check`` as the check of claim ``id`` under the contract of the module docstring.
 
     ``quick=False`` keeps the claim out of the quick profile.  ``replay``
@@ -311,7 +352,9 @@ def claim(
     figure's official ones by ``proofs-check figures``); ``theory_for``: figure keys
     (``"causal:2"``) whose theory, not experiment, the claim checks.  ``cost``: the estimated
     seconds of one run on this kind of machine (2 cores) from the resolved parameters, for
-    ``proofs-check list --profile P``.
+    ``proofs-check list --profile P``.  ``units``: the claim's independent pieces (:class:`Units`); the
+    decorated function is then the reduce, ``check(profile, measurements) -> Outcome``, and the claim's
+    ``check`` is the serial loop over the units.
     """
     if paper not in PAPERS:
         raise ValueError(f"paper: expected one of {sorted(PAPERS)}, got {paper!r}")
@@ -324,16 +367,27 @@ def claim(
         raise ValueError(f"formulas: expected dotted names such as 'theory.gradients.attention_gradient_at_init' "
                          f"for claim {id!r}, got {formulas!r}")
 
-    def register(check: Callable[[Profile], Outcome]) -> Callable[[Profile], Outcome]:
+    if units is not None and not isinstance(units, Units):
+        raise ValueError(f"units: expected a proofs_check.registry.Units for claim {id!r}, got {units!r}")
+
+    def register(check: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if id in _REGISTRY:
             raise ValueError(f"id: claim {id!r} is registered twice")
+        serial, reduce = check, None
+        if units is not None:
+            serial, reduce = functools.partial(run_units_serially, units, check), check
         _REGISTRY[id] = Claim(id, paper, kind, statement.strip(), hypotheses.strip(), method.strip(),
-                              measured.strip(), direction, float(tolerance), check, conditions, premises,
+                              measured.strip(), direction, float(tolerance), serial, conditions, premises,
                               parameters, reference.strip(), formulas, quick, proof_idea.strip(), replay,
-                              tuple(reruns), tuple(theory_for), cost)
+                              tuple(reruns), tuple(theory_for), cost, units, reduce)
         return check
 
     return register
+
+
+def run_units_serially(units: Units, reduce: Callable[[Profile, list[Any]], Outcome], profile: Profile) -> Outcome:
+    """A unit claim's serial check: ``reduce(profile, [measure(profile, u) for u in split(profile)])``."""
+    return reduce(profile, [units.measure(profile, unit) for unit in units.split(profile)])
 
 
 def all_claims() -> dict[str, Claim]:

@@ -17,7 +17,7 @@ from model.autoregressive import AugmentedLinearAttention, ComplexAugmentedLinea
 from numerics import augmented as na
 from proofs_check import figures
 from proofs_check.references import REFERENCES
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Profile, Units, claim
 from theory import autoregressive as ar
 
 
@@ -57,17 +57,29 @@ def _closed_form_error(setting: na.Setting, L_star: float) -> float:
     return abs(L_star - ar.optimal_gd_step(setting.t, setting.d)[1])
 
 
-def _map(profile: Profile) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Rows of the map for the declared settings, and the premises over all of them."""
+def map_settings(profile: Profile) -> list[int]:
+    """The map's units: one per declared setting (its index)."""
+    return list(range(len(profile.params["settings"])))
+
+
+def map_setting_unit(profile: Profile, k: int) -> dict[str, Any]:
+    """Unit ``k`` of the map: setting ``k`` trained and constructed (seeds from the profile's seed and ``k``
+    alone), with its two premise values."""
     p = profile.params
-    rows, identity, closed = [], 0.0, 0.0
-    for k, setting in enumerate(_settings(p["settings"])):
-        row = na.map_setting(setting, restarts=p["restarts"], steps=p["steps"], lr=p["lr"],
-                             seed=profile.seed + 17 * k)
-        rows.append(row)
-        identity = max(identity, _moment_identity_error(setting, profile.seed + k))
-        closed = max(closed, _closed_form_error(setting, row["L_star"]))
-    return rows, {"moment_identity_rel_error": identity, "L_star_closed_form_error": closed}
+    setting = _settings(p["settings"])[k]
+    row = na.map_setting(setting, restarts=p["restarts"], steps=p["steps"], lr=p["lr"], seed=profile.seed + 17 * k)
+    return {"row": row, "identity": _moment_identity_error(setting, profile.seed + k),
+            "closed": _closed_form_error(setting, row["L_star"])}
+
+
+def _map(measurements: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Rows of the map for the declared settings, and the premises over all of them."""
+    return ([m["row"] for m in measurements],
+            {"moment_identity_rel_error": max(m["identity"] for m in measurements),
+             "L_star_closed_form_error": max(m["closed"] for m in measurements)})
+
+
+MAP_UNITS = Units(map_settings, map_setting_unit)
 
 
 def _table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,9 +143,10 @@ METHOD = ("Exact population moments M = E[ΦΦ*], m = E[Φ s_{t+1}*] of the feat
        theory_for=('autoregressive:5',),
        proof_idea="A per-coordinate phase flip of s_0 leaves the law invariant and multiplies each feature by "
                   "its charge e^{iq·φ}: the loss only couples features with the charge of the target coordinate, "
-                  "and within the rank-one layer V' ⊗ A the best such coupling is η* G_t s_t.")
-def check_trained_equals_constructed_phase_invariant(profile: Profile) -> Outcome:
-    rows, premises = _map(profile)
+                  "and within the rank-one layer V' ⊗ A the best such coupling is η* G_t s_t.",
+       units=MAP_UNITS)
+def check_trained_equals_constructed_phase_invariant(profile: Profile, measurements: list) -> Outcome:
+    rows, premises = _map(measurements)
     gap = max(abs(r["trained_mean"] - r["L_star"]) for r in rows)
     conditions = {"max_gradient_norm_at_construction": max(r["construction_gradient_norm"] for r in rows),
                   "min_hessian_eigenvalue_at_construction": min(r["construction_min_hessian_eigenvalue"] for r in rows),
@@ -174,9 +187,10 @@ def check_trained_equals_constructed_phase_invariant(profile: Profile) -> Outcom
        theory_for=('autoregressive:5',),
        proof_idea="With s_0 fixed the products s_j[k] conj(s_j[l]) are known functions of the phases, so the "
                   "rank-one layer can weight the coordinates of G_t s_t unequally: a preconditioned B G_t A s_t "
-                  "already beats η* G_t s_t, and the GD construction is not even a critical point.")
-def check_trained_equals_constructed(profile: Profile) -> Outcome:
-    rows, premises = _map(profile)
+                  "already beats η* G_t s_t, and the GD construction is not even a critical point.",
+       units=MAP_UNITS)
+def check_trained_equals_constructed(profile: Profile, measurements: list) -> Outcome:
+    rows, premises = _map(measurements)
     gap, se, where = _worst_gap(rows)
     conditions = {"max_gradient_norm_at_construction": max(r["construction_gradient_norm"] for r in rows),
                   "min_preconditioned_minus_L_star": min(r["preconditioned"] - r["L_star"] for r in rows)}
@@ -210,9 +224,10 @@ def check_trained_equals_constructed(profile: Profile) -> Outcome:
        theory_for=('autoregressive:5',),
        proof_idea="A real head sees only Re(s_{j-1}* s_t) of the complex score: the real GD step is not the "
                   "realified complex one, and the construction is a strict saddle (a direction of negative "
-                  "curvature) of the full real parameter loss.")
-def check_trained_equals_constructed_real_blocks(profile: Profile) -> Outcome:
-    rows, premises = _map(profile)
+                  "curvature) of the full real parameter loss.",
+       units=MAP_UNITS)
+def check_trained_equals_constructed_real_blocks(profile: Profile, measurements: list) -> Outcome:
+    rows, premises = _map(measurements)
     gap, se, where = _worst_gap(rows)
     conditions = {"min_hessian_eigenvalue_at_construction": min(r["construction_min_hessian_eigenvalue"] for r in rows)}
     return Outcome(gap, conditions=conditions, premises=premises, stderr=se, samples=profile.params["restarts"],

@@ -22,7 +22,7 @@ from numerics.position_attention import summarise_parent_weights
 from proofs_check import figures
 from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.references import REFERENCES
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Profile, Units, claim
 from theory.causal import CausalGraph, DirichletPrior
 from theory.random_graphs import bernoulli_root_forest
 
@@ -32,6 +32,21 @@ FIG9 = "causal.random_graphs_parent_attention"
 #: 4.9 s (numerics/figure9.py, measured 2026-12-05 at load 2.5); the evaluation adds about 1 s per graph.
 #: Two intra-op threads gain little here and lose much when other work shares the cores.
 FIG9_SEQUENCES_PER_SECOND = 256 * 1024 / 4.9
+
+
+def figure9_graphs(profile: Profile) -> list[int]:
+    """Figure 9's units: one per random graph."""
+    return list(range(profile.params["graphs"]))
+
+
+def train_figure9_graph(profile: Profile, k: int) -> dict:
+    """Unit ``k`` of Figure 9: graph ``k`` drawn and trained; its randomness derives from (seed, k) alone."""
+    p = profile.params
+    graph = bernoulli_root_forest(p["n"], profile.unit_rng(f"{FIG9}/graph", k))
+    seed = int(profile.unit_rng(f"{FIG9}/train", k).integers(2 ** 31))
+    run = train_random_graph(graph, steps=p["steps"], batch=p["batch"], lr=p["lr"], S=p["S"], seed=seed,
+                             test_size=p["test_size"], threads=1)
+    return {**run, "parent_array": graph.parent_array().tolist()}
 
 
 def _figure9_settings(p):
@@ -74,15 +89,13 @@ def _figure9_settings(p):
        cost=lambda p: p["graphs"] * (p["steps"] * p["batch"] / FIG9_SEQUENCES_PER_SECOND + 1.0),
        proof_idea="Stage 1 of the theory: the initial gradient of A1's row i is largest at the parent (the "
                   "data-processing inequality on χ² mutual information), so the parent leads from the first "
-                  "steps; SGD then sharpens the softmax towards it.")
-def check_random_graphs(profile: Profile) -> Outcome:
+                  "steps; SGD then sharpens the softmax towards it.",
+       units=Units(figure9_graphs, train_figure9_graph,
+                   cost=lambda p, k: p["steps"] * p["batch"] / FIG9_SEQUENCES_PER_SECOND + 1.0))
+def check_random_graphs(profile: Profile, measurements: list) -> Outcome:
     p = profile.params
-    runs = []
-    for k in range(p["graphs"]):  # independent units: graph k's randomness derives from (seed, k) alone
-        graph = bernoulli_root_forest(p["n"], profile.unit_rng(f"{FIG9}/graph", k))
-        seed = int(profile.unit_rng(f"{FIG9}/train", k).integers(2 ** 31))
-        runs.append((graph, train_random_graph(graph, steps=p["steps"], batch=p["batch"], lr=p["lr"], S=p["S"],
-                                               seed=seed, test_size=p["test_size"], threads=1)))
+    runs = [(CausalGraph.from_parents([None if q < 0 else int(q) for q in m["parent_array"]]), m)
+            for m in measurements]
     hits = np.concatenate([r["argmax_is_parent"] for _, r in runs])
     summary = summarise_parent_weights([(r["positions"], r["parent_weights"]) for _, r in runs], p["n"])
     by = summary["parent_weight_by_position"]
@@ -248,6 +261,52 @@ def _figure_2_6_settings(figure: str):
     return settings
 
 
+def figure_2_6_units(profile: Profile) -> list[str]:
+    """Figures 2 and 6's units: one per graph name, refused unless it is one of :data:`FIGURE_2_6_GRAPHS`."""
+    names = list(profile.params["graphs"])
+    for name in names:
+        if name not in FIGURE_2_6_GRAPHS:
+            raise ValueError(f"graphs: expected names among {FIGURE_2_6_GRAPHS}, got {name!r}")
+    return names
+
+
+def train_figure_2_6_graph(profile: Profile, name: str) -> dict:
+    """Unit ``name`` of Figures 2 and 6: one graph trained and read; its randomness derives from (seed, graph)
+    alone, whatever else runs."""
+    p = profile.params
+    k = FIGURE_2_6_GRAPHS.index(name)
+    graph, S = figure_2_6_graph(name, p["n"])
+    prior = DirichletPrior(S, 0.1)
+    seed = int(profile.unit_rng(GRAPHS26, k).integers(2 ** 31))
+    run = train_disentangled_fast(graph, prior, schedule=TrainingSchedule(p["optimizer"], p["lr"], "cosine",
+                                                                          p["steps"], p["batch"]),
+                                  test_size=p["test_size"], eval_steps="log", seed=seed, threads=1)
+    att = run.attention[0]
+    par = graph.parent_array()
+    child = np.flatnonzero(par >= 0)
+    hit = att[child].argmax(axis=1) == par[child]
+    T = graph.n + 1
+    a2_block = run.model.A[1][0, :S, S + T:S + T + S].detach().numpy()  # query's token x parent's, (a X)_j
+    c2, off2 = identity_multiple_fit(a2_block)
+    d1 = run.model.widths[1]
+    cr, offr = identity_multiple_fit(run.model.readout[d1:d1 + S].detach().numpy())  # layer 2's token -> logits
+    offset = official_bayes_offset(graph, prior, p["test_size"], profile.unit_rng(f"{GRAPHS26}/bayes", k))
+    h = run.history[-1]
+    summary = dict(argmax_is_parent=float(hit.mean()), min_parent_weight=float(att[child, par[child]].min()),
+                   mean_parent_weight=float(att[child, par[child]].mean()), test_loss=h["test_loss"],
+                   count_estimator_loss=run.estimator_loss, gap=h["gap"], gap_stderr=h["gap_stderr"],
+                   gap_seen=h["gap_seen"], gap_unseen=h["gap_unseen"],
+                   published_bayes_offset=float(offset.value),
+                   published_bayes_offset_stderr=float(offset.stderr),
+                   a2_identity_scale=c2, a2_relative_offdiagonal=off2,
+                   readout_identity_scale=cr, readout_relative_offdiagonal=offr,
+                   sequences=run.sequences, seconds=round(run.seconds, 1))
+    row = dict(name=name, graph=graph, attention=att, a2_block=a2_block,
+               steps=[e["step"] for e in run.history], losses=[e["test_loss"] for e in run.history],
+               estimator_loss=run.estimator_loss, published_bayes_loss=run.estimator_loss + float(offset.value))
+    return dict(name=name, summary=summary, row=row, hits=hit)
+
+
 @claim(GRAPHS26,
        paper="causal", kind="theorem",
        formulas=("numerics.train_disentangled.train_disentangled_fast", "numerics.evaluation.identity_multiple_fit",
@@ -288,46 +347,14 @@ def _figure_2_6_settings(figure: str):
                           for g in p["graphs"]),
        proof_idea="Stage 1: the gradient of layer 1's position block is largest at the parent (χ² mutual "
                   "information and the data-processing inequality); stage 2: layer 2 becomes an induction head "
-                  "reading the parent's token, and the readout turns the counts into a prediction.")
-def check_disentangled_graphs(profile: Profile) -> Outcome:
-    p = profile.params
-    rows, hits, per_graph = [], [], {}
-    for name in p["graphs"]:
-        if name not in FIGURE_2_6_GRAPHS:
-            raise ValueError(f"graphs: expected names among {FIGURE_2_6_GRAPHS}, got {name!r}")
-        k = FIGURE_2_6_GRAPHS.index(name)  # a graph's randomness derives from (seed, graph) alone, whatever else runs
-        graph, S = figure_2_6_graph(name, p["n"])
-        prior = DirichletPrior(S, 0.1)
-        seed = int(profile.unit_rng(GRAPHS26, k).integers(2 ** 31))
-        run = train_disentangled_fast(graph, prior, schedule=TrainingSchedule(p["optimizer"], p["lr"], "cosine",
-                                                                              p["steps"], p["batch"]),
-                                      test_size=p["test_size"], eval_steps="log", seed=seed, threads=1)
-        att = run.attention[0]
-        par = graph.parent_array()
-        child = np.flatnonzero(par >= 0)
-        hit = att[child].argmax(axis=1) == par[child]
-        hits.append(hit)
-        T = graph.n + 1
-        a2_block = run.model.A[1][0, :S, S + T:S + T + S].detach().numpy()  # query's token x parent's, (a X)_j
-        c2, off2 = identity_multiple_fit(a2_block)
-        d1 = run.model.widths[1]
-        cr, offr = identity_multiple_fit(run.model.readout[d1:d1 + S].detach().numpy())  # layer 2's token -> logits
-        offset = official_bayes_offset(graph, prior, p["test_size"], profile.unit_rng(f"{GRAPHS26}/bayes", k))
-        h = run.history[-1]
-        per_graph[name] = dict(argmax_is_parent=float(hit.mean()), min_parent_weight=float(att[child, par[child]].min()),
-                               mean_parent_weight=float(att[child, par[child]].mean()), test_loss=h["test_loss"],
-                               count_estimator_loss=run.estimator_loss, gap=h["gap"], gap_stderr=h["gap_stderr"],
-                               gap_seen=h["gap_seen"], gap_unseen=h["gap_unseen"],
-                               published_bayes_offset=float(offset.value),
-                               published_bayes_offset_stderr=float(offset.stderr),
-                               a2_identity_scale=c2, a2_relative_offdiagonal=off2,
-                               readout_identity_scale=cr, readout_relative_offdiagonal=offr,
-                               sequences=run.sequences, seconds=round(run.seconds, 1))
-        rows.append(dict(name=name, graph=graph, attention=att,
-                         a2_block=a2_block,
-                         steps=[e["step"] for e in run.history], losses=[e["test_loss"] for e in run.history],
-                         estimator_loss=run.estimator_loss,
-                         published_bayes_loss=run.estimator_loss + float(offset.value)))
+                  "reading the parent's token, and the readout turns the counts into a prediction.",
+       units=Units(figure_2_6_units, train_figure_2_6_graph,
+                   cost=lambda p, g: p["steps"] * p["batch"] / FIG2_SEQUENCES_PER_SECOND * (0.3 if g == "small_dag" else 1.0)
+                   + 5.0))
+def check_disentangled_graphs(profile: Profile, measurements: list) -> Outcome:
+    per_graph = {m["name"]: m["summary"] for m in measurements}
+    rows = [m["row"] for m in measurements]
+    hits = [m["hits"] for m in measurements]
     return Outcome(measured=float(np.concatenate(hits).mean()), details=dict(graphs=per_graph),
                    figure=functools.partial(figures.disentangled_graph_panels, rows))
 

@@ -8,6 +8,7 @@ paper's ``S = 10, n = 19, α = 0.1``.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,7 +18,7 @@ from numerics.evaluation import identity_multiple_fit
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.experiments import Rerun, causal_settings
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Profile, Units, claim
 from theory.causal import CausalGraph, DirichletPrior, count_estimator
 from theory.gradients import attention_gradient_at_init
 
@@ -340,6 +341,34 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
                                             curve=_disentangled_curve(run)))
 
 
+def k_parent_seeds(profile: Profile) -> list[int]:
+    """The k-parent claim's units: one per training run."""
+    return list(range(profile.params["seeds"]))
+
+
+def k_parent_graph(n: int) -> CausalGraph:
+    """Parents ``(i - 2, i - 1)`` of every position ``i >= 2``; positions 0 and 1 roots."""
+    return CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, n)])
+
+
+def train_k_parent_run(profile: Profile, k: int) -> dict[str, Any]:
+    """Unit ``k``: the ``k``-th training run, its seed the ``k``-th draw of the claim's generator (drawn
+    again here, so the unit depends on the seed and ``k`` alone)."""
+    S, n = profile.params["S"], profile.params["n"]
+    graph = k_parent_graph(n)
+    rng = profile.rng("k-parents")
+    for _ in range(k + 1):
+        seed = int(rng.integers(2**31))
+    run = tr.train_disentangled(graph, DirichletPrior(S, 0.5), lr=0.03, steps=profile.params["steps"],
+                                batch=256, eval_every=100, seed=seed, progress=False)
+    weight, distinct = tr.head_parent_assignment(run.attention, graph)
+    detail = dict(number=1 - weight, min_assigned_weight=weight, distinct=distinct, test_loss=run.final_test_loss,
+                  first_distinct_step=next((h["step"] for h in run.history if h["distinct_heads"]), None),
+                  curve=[(h["step"], round(h["min_parent_weight"], 3), h["distinct_heads"]) for h in run.history],
+                  seconds=round(run.seconds, 2))
+    return dict(seed=seed, detail=detail, attention=run.attention, curve=_disentangled_curve(run))
+
+
 @claim("causal.train_k_parents",
        paper="causal", quick=False,
        formulas=("numerics.train_disentangled.train_disentangled",
@@ -365,30 +394,18 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
                   "adds nothing, so once the head-swap symmetry is broken the heads specialise.  Training sits "
                   "on a plateau (both heads near uniform, the readout learning the unigram law) before the "
                   "split; smaller S or n make the 2-gram gain over the bigram too small to leave it in "
-                  "1500 steps (S = 2, n = 10 and n = 20 did not).")
-def check_k_parents(profile: Profile) -> Outcome:
-    S, n = profile.params["S"], profile.params["n"]
-    graph = CausalGraph.from_parents([None, None] + [(i - 2, i - 1) for i in range(2, n)])
-    rng = profile.rng("k-parents")
-    worst, all_distinct, details, panels = 0.0, True, {}, []
-    for k in range(profile.params["seeds"]):
-        seed = int(rng.integers(2**31))
-        run = tr.train_disentangled(graph, DirichletPrior(S, 0.5), lr=0.03, steps=profile.params["steps"],
-                                    batch=256, eval_every=100, seed=seed, progress=False)
-        weight, distinct = tr.head_parent_assignment(run.attention, graph)
-        measured = 1 - weight
-        worst, all_distinct = max(worst, measured), all_distinct and bool(distinct)
-        details[f"seed_{seed}"] = dict(
-            number=measured, min_assigned_weight=weight, distinct=distinct, test_loss=run.final_test_loss,
-            first_distinct_step=next((h["step"] for h in run.history if h["distinct_heads"]), None),
-            curve=[(h["step"], round(h["min_parent_weight"], 3), h["distinct_heads"]) for h in run.history],
-            seconds=round(run.seconds, 2))
-        if k == 0:
-            panels = [(f"head {h}: layer-1 attention (seed {seed})", run.attention[h], graph)
-                      for h in range(run.attention.shape[0])]
-            curve = _disentangled_curve(run)
+                  "1500 steps (S = 2, n = 10 and n = 20 did not).",
+       units=Units(k_parent_seeds, train_k_parent_run))
+def check_k_parents(profile: Profile, measurements: list) -> Outcome:
+    graph = k_parent_graph(profile.params["n"])
+    details = {f"seed_{m['seed']}": m["detail"] for m in measurements}
+    worst = max(m["detail"]["number"] for m in measurements)
+    all_distinct = all(bool(m["detail"]["distinct"]) for m in measurements)
+    first = measurements[0]
+    panels = [(f"head {h}: layer-1 attention (seed {first['seed']})", first["attention"][h], graph)
+              for h in range(first["attention"].shape[0])]
     return Outcome(measured=worst, conditions={"distinct_parents_every_seed": all_distinct}, details=details,
-                   figure=functools.partial(figures.layer1_attention_maps, panels, curve=curve))
+                   figure=functools.partial(figures.layer1_attention_maps, panels, curve=first["curve"]))
 
 
 # --------------------------------------------------------------------------- out of distribution
