@@ -24,7 +24,8 @@ same seed, in registry order.  ``--jsonl FILE`` writes one JSON line per
 finished claim as it finishes (its ``as_json`` record plus ``profile`` and
 ``seed``); Ctrl-C keeps those lines and exits 130, and ``--resume FILE`` runs
 only the claims FILE lacks, appends them, and prints the whole table (a
-resumed claim has no figure in ``--report``).  ``-x`` stops at the first
+resumed claim has no figure in ``--report``; a last line cut short by a
+killed run is dropped and its claim run again).  ``-x`` stops at the first
 verdict that is not the expected one.  In a terminal a bar names the claims
 running; piped or with ``CI`` set, one line per finished claim.  ``sweep``
 exits 1 if a run's check raised (verdict ``error``), else 0: the verdicts
@@ -276,7 +277,7 @@ def _resumed(path: str, profile: Profile, selected: list[Claim], overrides: dict
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.parallel import Task
-    from proofs_check.runner import jsonl_record
+    from proofs_check.runner import cut_short_line, jsonl_record
 
     args.profile = args.profile or "full"
     profile = Profile(args.profile, seed=args.seed)
@@ -306,15 +307,21 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     tasks = [Task(c.id, profile.name, profile.seed, overrides) for c in todo]
     new: list[Result] = []
     try:
-        log = open(log_path, "a" if args.resume else "w") if log_path is not None else None
+        cut = cut_short_line(args.resume, drop=True) if args.resume is not None else ""
+        # unbuffered: each record goes to the file in one write, newline included, as soon as it is known
+        log = open(log_path, "ab" if args.resume else "wb", buffering=0) if log_path is not None else None
     except OSError as exc:
         raise UsageError(f"cannot write {log_path!r}: {exc.strerror or exc}") from None
+    if cut:
+        console.print(f"--resume: the last line of {escape(args.resume)} was cut short (the run was killed while "
+                      f"writing it): dropped, its claim runs again", soft_wrap=True)
 
     def record(result: Result) -> None:
         new.append(result)
         if log is not None:
-            log.write(jsonl_record(result, profile) + "\n")
-            log.flush()
+            line = (jsonl_record(result, profile) + "\n").encode()
+            while line:  # a regular file takes it all in one call; a short write is finished, not lost
+                line = line[log.write(line):]
 
     try:
         with _RunProgress(console, len(selected), done=len(done)) as progress:

@@ -14,6 +14,14 @@ At most as many tasks are in flight as there are workers, submitted in the
 given order, so the claims running are known (the progress bar names them)
 and a stop (``-x``) or Ctrl-C leaves nothing queued: running workers are ended
 and the finished results are kept.
+
+A worker that dies (killed, out of memory, a crash in native code) costs the
+claim it held and nothing else.  Each local worker is a pool of its own, so
+its death is known to be that claim's: the claim gets an ``error`` verdict
+naming how the process ended, the other workers run on, and a fresh process
+takes the dead one's place.  On a Dask cluster the scheduler reruns the task
+on another worker (the nanny restarts the dead one); the task errs only when
+it has killed ``distributed.scheduler.allowed-failures`` workers.
 """
 
 from __future__ import annotations
@@ -33,6 +41,10 @@ DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[dis
 
 class ParallelError(Exception):
     """A backend that cannot be used (dask missing, scheduler unreachable); the message is one line."""
+
+
+class WorkerDied(Exception):
+    """A local worker process ended while it held a claim; the message says which process and how it ended."""
 
 
 @dataclass(frozen=True)
@@ -215,36 +227,104 @@ def dask_client(address: str, timeout: float = 10.0):
 
 
 class _Local:
-    """``jobs`` spawned worker processes (``concurrent.futures.ProcessPoolExecutor``)."""
+    """``jobs`` spawned worker processes, each the one worker of a ``ProcessPoolExecutor`` of its own.
+
+    One pool of ``jobs`` workers would not do: when one of its processes dies the whole pool is broken, every
+    claim in flight fails with the same ``BrokenProcessPool`` and nothing tells which claim the dead process
+    held.  A pool per worker holds one claim at a time, so a dead worker's claim is known and the other
+    workers are untouched; the broken pool is replaced before the slot takes its next claim."""
 
     def __init__(self, jobs: int, threads: dict[str, int] | None):
         import multiprocessing
+
+        self.slots, self.threads = jobs, threads
+        self.context = multiprocessing.get_context("spawn")
+        self.pools: list[Any] = [None] * jobs
+        self.held: dict[Any, tuple[int, Any]] = {}  # future -> (slot, the worker process running it)
+
+    def _fresh_pool(self, slot: int):
         from concurrent.futures import ProcessPoolExecutor
 
-        self.slots = jobs
-        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=init_worker, initargs=(threads,))
+        if self.pools[slot] is not None:
+            self.pools[slot].shutdown(wait=False, cancel_futures=True)
+        self.pools[slot] = ProcessPoolExecutor(max_workers=1, mp_context=self.context, initializer=init_worker,
+                                               initargs=(self.threads,))
+        return self.pools[slot]
+
+    def _worker(self, slot: int):
+        """The process of the slot's pool (``None`` before its first task)."""
+        processes = list((getattr(self.pools[slot], "_processes", None) or {}).values())
+        return processes[0] if processes else None
 
     def submit(self, task: Task, figures: bool):
-        return self.pool.submit(run_task, task, figures)
+        from concurrent.futures.process import BrokenProcessPool
+
+        busy = {slot for slot, _ in self.held.values()}
+        slot = next(s for s in range(self.slots) if s not in busy)
+        worker = self._worker(slot)
+        pool = self.pools[slot]
+        if pool is None or (worker is not None and worker.exitcode is not None):  # died idle: replace it now
+            pool = self._fresh_pool(slot)
+        try:
+            future = pool.submit(run_task, task, figures)
+        except BrokenProcessPool:  # died idle, and its pool saw it first
+            future = self._fresh_pool(slot).submit(run_task, task, figures)
+        self.held[future] = (slot, self._worker(slot))  # submit starts the process when there is none
+        return future
 
     def wait(self, futures):
         from concurrent.futures import FIRST_COMPLETED, wait
 
         return wait(futures, return_when=FIRST_COMPLETED).done
 
+    def result(self, future) -> dict[str, Any]:
+        """The payload of a finished ``future``; :class:`WorkerDied` when its worker process died."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        slot, worker = self.held.pop(future)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            # the pool's thread reaps the dead process; once it is done the exit status is there to read
+            self.pools[slot].shutdown(wait=True)
+            self._fresh_pool(slot)
+            raise WorkerDied(_how_it_ended(worker)) from None
+
     def abort(self, futures) -> None:
         # ProcessPoolExecutor cannot end running calls (3.14 adds terminate_workers): end its processes
-        processes = list((getattr(self.pool, "_processes", None) or {}).values())
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        processes = [self._worker(slot) for slot in range(self.slots)]
+        for pool in self.pools:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
         for p in processes:
-            if p.is_alive():
+            if p is not None and p.is_alive():
                 p.terminate()
         for p in processes:
-            p.join(timeout=5)
+            if p is not None:
+                p.join(timeout=5)
+        self.held.clear()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        for pool in self.pools:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+
+def _how_it_ended(worker) -> str:
+    """``the worker process (pid N) running this claim died: killed by SIGKILL`` (or its exit status)."""
+    if worker is None:
+        return "the worker process running this claim died before it started"
+    code = worker.exitcode
+    if code is None:
+        how = "its exit status is unknown"
+    elif code < 0:
+        try:
+            how = f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"killed by signal {-code}"
+    else:
+        how = f"exit status {code}"
+    return f"the worker process (pid {worker.pid}) running this claim died: {how}"
 
 
 class _Dask:
@@ -263,6 +343,10 @@ class _Dask:
 
         with self.client.as_current():  # wait() looks for a current client; this one is not the default
             return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def result(self, future) -> dict[str, Any]:
+        """The payload of a finished ``future`` (``KilledWorker`` once the task has killed too many workers)."""
+        return future.result()
 
     def abort(self, futures) -> None:
         if futures:
@@ -311,7 +395,7 @@ def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int =
                 index = running.pop(future)
                 claim = claims[tasks[index].claim_id]
                 try:
-                    result = result_from_payload(future.result(), claim)
+                    result = result_from_payload(backend.result(future), claim)
                 except Exception as exc:  # a worker that died or could not import the claims
                     result = _worker_failure(claim, exc, time.perf_counter() - started[index])
                 results[index] = result

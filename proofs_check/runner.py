@@ -222,15 +222,18 @@ def jsonl_record(result: Result, profile: Profile) -> str:
 def read_jsonl(path: str) -> list[dict[str, Any]]:
     """The records of a ``--jsonl`` file, in file order.
 
-    A last line cut short (the run was killed while writing it) is dropped;
-    any other line that is not a JSON object raises ``ValueError``.
+    A record is a line with its newline (a run writes both in one call).  Text
+    after the last newline is a line cut short, the run killed while writing
+    it: it is no record (:func:`cut_short_line` names it; a resumed run cuts it
+    off before appending).  Any whole line that is not a JSON object of a claim
+    raises ``ValueError``.
     """
     import json
 
     with open(path) as fh:
-        lines = fh.read().split("\n")
+        whole = fh.read().rpartition("\n")[0]
     records = []
-    for k, line in enumerate(lines, start=1):
+    for k, line in enumerate(whole.split("\n") if whole else [], start=1):
         if not line.strip():
             continue
         try:
@@ -238,8 +241,21 @@ def read_jsonl(path: str) -> list[dict[str, Any]]:
             if not isinstance(record, dict) or "id" not in record or "verdict" not in record:
                 raise ValueError("not a claim record")
         except ValueError:
-            if k == len(lines) or all(not rest.strip() for rest in lines[k:]):
-                break  # the line being written when the run stopped
             raise ValueError(f"line {k} is not a claim record of proofs-check run --jsonl") from None
         records.append(record)
     return records
+
+
+def cut_short_line(path: str, drop: bool = False) -> str:
+    """The text after the last newline of a ``--jsonl`` file: a line cut short ('' when there is none).
+
+    With ``drop``, the file is cut back to its last whole line, so that a resumed
+    run appends its first record on a line of its own instead of gluing it to
+    the fragment (which would spoil both records).
+    """
+    with open(path, "rb+" if drop else "rb") as fh:
+        data = fh.read()
+        keep = data.rfind(b"\n") + 1
+        if drop and keep < len(data):
+            fh.truncate(keep)
+    return data[keep:].decode(errors="replace")
