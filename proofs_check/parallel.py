@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from proofs_check.registry import Claim, Outcome, Profile
-from proofs_check.runner import Result, run_claim
+from proofs_check.runner import Result, error_result, judged_result, run_claim
 
 DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[distributed]'"
 
@@ -161,7 +161,8 @@ def run_task(task: Task, figures: bool = False, torch_threads: dict[str, int] | 
                           outcome.counterexamples, None, outcome.stderr, outcome.samples)
     payload = {"id": task.claim_id, "verdict": result.verdict, "measured": result.measured,
                "seconds": result.seconds, "outcome": outcome, "error": result.error, "tests": result.tests,
-               "reason": result.reason, "parameters": result.parameters, "has_figure": png is not None or
+               "reason": result.reason, "parameters": result.parameters, "unit_seconds": result.unit_seconds,
+               "has_figure": png is not None or
                bool(figure_error), "png": png, "figure_error": figure_error, "pid": os.getpid()}
     try:
         pickle.dumps(payload)
@@ -175,6 +176,36 @@ def run_task(task: Task, figures: bool = False, torch_threads: dict[str, int] | 
                                          _plain(outcome.premises), _plain(outcome.details),
                                          _plain(outcome.counterexamples), None, outcome.stderr, outcome.samples)
     return payload
+
+
+@dataclass(frozen=True)
+class UnitTask:
+    """Unit ``index`` (in the order of ``claim.units.split``) of a unit claim's :class:`Task`."""
+
+    task: Task
+    index: int
+
+
+def run_unit(unit: UnitTask, torch_threads: dict[str, int] | None = None) -> dict[str, Any]:
+    """Worker entry point of one unit: ``{"measurement": ..., "seconds": ...}``, or ``{"error": exc}``
+    when the unit's measure raised (the claim's verdict is then ``error``, as in a serial run)."""
+    import contextlib
+
+    from numerics.runtime import progress_lines
+
+    _torch_threads(torch_threads)
+    task = unit.task
+    claim = _worker_claims()[task.claim_id]
+    profile = Profile(task.profile, task.seed, claim.resolve(task.profile, task.overrides))
+    start = time.perf_counter()
+    lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
+    try:
+        with lines:
+            measurement = claim.units.measure(profile, claim.units.split(profile)[unit.index])
+    except Exception as exc:  # reported as a serial run reports it
+        failed = error_result(claim, exc, time.perf_counter() - start, profile.params)
+        return {"error": failed.error, "reason": failed.reason, "seconds": failed.seconds, "pid": os.getpid()}
+    return {"measurement": measurement, "seconds": time.perf_counter() - start, "pid": os.getpid()}
 
 
 # --------------------------------------------------------------------------- parent side
@@ -203,7 +234,7 @@ def result_from_payload(payload: Mapping[str, Any], claim: Claim) -> Result:
         outcome.figure = _SavedFigure(payload["png"], payload["figure_error"])
     return Result(claim, payload["verdict"], payload["measured"], payload["seconds"], outcome,
                   error=payload["error"], tests=list(payload["tests"]), reason=payload["reason"],
-                  parameters=dict(payload["parameters"]))
+                  parameters=dict(payload["parameters"]), unit_seconds=list(payload.get("unit_seconds", [])))
 
 
 def _worker_failure(claim: Claim, exc: BaseException, seconds: float) -> Result:
@@ -256,7 +287,7 @@ class _Local:
         processes = list((getattr(self.pools[slot], "_processes", None) or {}).values())
         return processes[0] if processes else None
 
-    def submit(self, task: Task, figures: bool):
+    def submit(self, function: Callable[..., dict[str, Any]], args: tuple, name: str):
         from concurrent.futures.process import BrokenProcessPool
 
         busy = {slot for slot, _ in self.held.values()}
@@ -266,9 +297,9 @@ class _Local:
         if pool is None or (worker is not None and worker.exitcode is not None):  # died idle: replace it now
             pool = self._fresh_pool(slot)
         try:
-            future = pool.submit(run_task, task, figures)
+            future = pool.submit(function, *args)
         except BrokenProcessPool:  # died idle, and its pool saw it first
-            future = self._fresh_pool(slot).submit(run_task, task, figures)
+            future = self._fresh_pool(slot).submit(function, *args)
         self.held[future] = (slot, self._worker(slot))  # submit starts the process when there is none
         return future
 
@@ -334,9 +365,8 @@ class _Dask:
         self.client, self.threads = client, threads
         self.slots = max(1, sum(client.nthreads().values()))
 
-    def submit(self, task: Task, figures: bool):
-        return self.client.submit(run_task, task, figures, self.threads, pure=False,
-                                  key=f"proofs-check-{task.claim_id}-{task.seed}-{time.monotonic_ns()}")
+    def submit(self, function: Callable[..., dict[str, Any]], args: tuple, name: str):
+        return self.client.submit(function, *args, pure=False, key=f"proofs-check-{name}-{time.monotonic_ns()}")
 
     def wait(self, futures):
         from dask.distributed import wait
@@ -356,53 +386,133 @@ class _Dask:
         pass
 
 
+def _jobs_of(tasks: Sequence[Task], claims: Mapping[str, Claim]) -> tuple[list[tuple[int, int | None]],
+                                                                         dict[int, Any], dict[int, float]]:
+    """The scheduled jobs: ``(task index, unit index or None)``, longest first where a cost is known
+    (a unit's declared cost, else the claim's estimate), the rest in the given order; and, per unit
+    task, the resolved profile, or the exception its ``split`` raised."""
+    from proofs_check.timings import estimate_seconds
+
+    jobs, costs, split = [], {}, {}
+    for i, task in enumerate(tasks):
+        claim = claims[task.claim_id]
+        params = claim.resolve(task.profile, task.overrides)
+        if claim.units is None:
+            jobs.append((i, None))
+            costs[(i, None)] = estimate_seconds(claim, task.profile)[0]
+            continue
+        profile = Profile(task.profile, task.seed, params)
+        try:
+            keys = claim.units.split(profile)
+        except Exception as exc:  # reported as the claim's error, as in a serial run
+            split[i] = exc
+            continue
+        split[i] = (profile, len(keys))
+        for k, key in enumerate(keys):
+            jobs.append((i, k))
+            costs[(i, k)] = None if claim.units.cost is None else float(claim.units.cost(params, key))
+    known = sorted((j for j in jobs if costs[j] is not None), key=lambda j: -costs[j])
+    return known + [j for j in jobs if costs[j] is None], split, costs
+
+
 def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int = 1, client=None,
               figures: bool = False, on_start: Callable[[list[Task]], None] | None = None,
               on_result: Callable[[int, Result], None] | None = None,
               stop: Callable[[Result], bool] | None = None) -> list[Result | None]:
     """Run ``tasks`` on ``jobs`` local worker processes, or on the Dask cluster of ``client`` when given.
 
-    Returns the results in the order of ``tasks`` (``None`` for a task not run
-    because ``stop(result)`` was true for an earlier result).  ``on_start`` is
-    called with the tasks running whenever that set changes, ``on_result`` with
-    each task's index and result as it arrives.  ``figures`` asks the workers
-    to draw each outcome's figure.  On ``KeyboardInterrupt`` the workers are
-    ended and the exception propagates; the results delivered so far stand.
+    A claim with units (``claim.units``) is scheduled unit by unit; its reduce runs here once its last
+    unit is back, so its record is the serial run's (each unit's randomness derives from the seed and the
+    unit alone).  Jobs whose cost is known (a unit's declared cost, a claim's estimate) start longest
+    first.  Returns the results in the order of ``tasks`` (``None`` for a task not run because
+    ``stop(result)`` was true for an earlier result).  ``on_start`` is called with the tasks running
+    whenever that set changes, ``on_result`` with each task's index and result as it arrives.
+    ``figures`` asks the workers to draw each outcome's figure (a unit claim's is drawn here, from its
+    reduce).  On ``KeyboardInterrupt`` the workers are ended and the exception propagates; the results
+    delivered so far stand.
 
-    Every worker runs torch and BLAS on this process's thread counts
-    (:func:`parent_threads`), so that the records are bit for bit a serial
-    run's (the price: ``jobs`` times that many threads where a claim works
-    outside ``numerics.runtime.single_thread``).
+    Every worker runs torch and BLAS on this process's thread counts (:func:`parent_threads`).
     """
     threads = parent_threads()
     backend = _Dask(client, threads) if client is not None else _Local(jobs, threads)
     results: list[Result | None] = [None] * len(tasks)
-    running: dict[Any, int] = {}
+    queue, split, _ = _jobs_of(tasks, claims)
+    running: dict[Any, tuple[int, int | None]] = {}
     started: dict[int, float] = {}
-    queue = list(range(len(tasks)))
+    gathered: dict[int, dict[int, dict[str, Any]]] = {}
     stopped = False
+
+    def finish(index: int, result: Result) -> None:
+        nonlocal stopped
+        results[index] = result
+        if on_result is not None:
+            on_result(index, result)
+        if stop is not None and stop(result):
+            stopped = True
+
+    for index, failure in split.items():
+        if isinstance(failure, Exception):
+            task = tasks[index]
+            claim = claims[task.claim_id]
+            try:
+                raise failure
+            except Exception as exc:
+                finish(index, error_result(claim, exc, 0.0, claim.resolve(task.profile, task.overrides)))
+
+    def unit_done(index: int, unit: int, payload: dict[str, Any]) -> None:
+        task, (profile, count) = tasks[index], split[index]
+        claim = claims[task.claim_id]
+        if results[index] is not None:  # the claim already failed in another unit
+            return
+        if "error" in payload:
+            finish(index, Result(claim, "error", None, time.perf_counter() - started[index], error=payload["error"],
+                                 reason=payload["reason"], parameters=dict(profile.params)))
+            return
+        gathered.setdefault(index, {})[unit] = payload
+        if len(gathered[index]) < count:
+            return
+        arrived = gathered.pop(index)
+        done = [arrived[k] for k in range(count)]
+        try:
+            outcome = claim.reduce(profile, [d["measurement"] for d in done])
+        except Exception as exc:
+            finish(index, error_result(claim, exc, time.perf_counter() - started[index], profile.params))
+            return
+        # wall time from the first unit's start to the reduce's end; each unit's own time beside it
+        finish(index, judged_result(claim, outcome, time.perf_counter() - started[index], profile.params,
+                                    [d["seconds"] for d in done]))
+
     try:
-        while queue or running:
+        while (queue and not stopped) or running:
             while queue and len(running) < backend.slots and not stopped:
-                index = queue.pop(0)
-                started[index] = time.perf_counter()
-                running[backend.submit(tasks[index], figures)] = index
+                index, unit = queue.pop(0)
+                if results[index] is not None:  # a unit of a claim that already failed
+                    continue
+                task = tasks[index]
+                started.setdefault(index, time.perf_counter())
+                if unit is None:
+                    future = backend.submit(run_task, (task, figures, threads), f"{task.claim_id}-{task.seed}")
+                else:
+                    future = backend.submit(run_unit, (UnitTask(task, unit), threads),
+                                            f"{task.claim_id}-{task.seed}-unit{unit}")
+                running[future] = (index, unit)
             if not running:
                 break
             if on_start is not None:
-                on_start([tasks[i] for i in sorted(running.values())])
+                on_start([tasks[i] for i in sorted({i for i, _ in running.values()})])
             for future in backend.wait(list(running)):
-                index = running.pop(future)
+                index, unit = running.pop(future)
                 claim = claims[tasks[index].claim_id]
                 try:
-                    result = result_from_payload(backend.result(future), claim)
+                    payload = backend.result(future)
                 except Exception as exc:  # a worker that died or could not import the claims
-                    result = _worker_failure(claim, exc, time.perf_counter() - started[index])
-                results[index] = result
-                if on_result is not None:
-                    on_result(index, result)
-                if stop is not None and stop(result):
-                    stopped = True
+                    if results[index] is None:
+                        finish(index, _worker_failure(claim, exc, time.perf_counter() - started[index]))
+                    continue
+                if unit is None:
+                    finish(index, result_from_payload(payload, claim))
+                else:
+                    unit_done(index, unit, payload)
             if stopped:
                 queue.clear()
                 if running:

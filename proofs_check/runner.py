@@ -33,6 +33,7 @@ class Result:
     tests: list[Test] = field(default_factory=list)
     reason: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
+    unit_seconds: list[float] = field(default_factory=list)  # a unit claim's time per unit, in unit order
 
     @property
     def expected(self) -> str:
@@ -76,6 +77,8 @@ class Result:
             "parameters": self.parameters,
             "seconds": round(self.seconds, 3),
         }
+        if self.unit_seconds:
+            out["unit_seconds"] = [round(t, 3) for t in self.unit_seconds]
         if self.outcome is not None:
             out["details"] = self.outcome.details
             out["counterexamples"] = self.outcome.counterexamples
@@ -89,25 +92,49 @@ class Result:
 def run_claim(claim: Claim, profile: Profile, overrides: Mapping[str, Any] | None = None) -> Result:
     """Run one claim at ``profile`` with its parameters resolved (``overrides`` applied where declared).
 
-    An exception in the check becomes the verdict ``error`` with its message.
+    A unit claim (``claim.units``) runs its units in order, timing each, then its reduce.  An exception in
+    the check becomes the verdict ``error`` with its message.
     """
     params = claim.resolve(profile.name, overrides)
+    resolved = Profile(profile.name, profile.seed, params)
     start = time.perf_counter()
+    unit_seconds: list[float] = []
+
+    def check() -> Outcome:
+        if claim.units is None:
+            return claim.check(resolved)
+        measurements = []
+        for unit in claim.units.split(resolved):
+            begin = time.perf_counter()
+            measurements.append(claim.units.measure(resolved, unit))
+            unit_seconds.append(time.perf_counter() - begin)
+        return claim.reduce(resolved, measurements)
+
     # the paper profile's training runs take minutes to hours: their loops print a progress line every 30 s
     lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
     try:
         with lines:
-            outcome = claim.check(Profile(profile.name, profile.seed, params))
+            outcome = check()
     except Exception as exc:  # a crashing check is reported, not propagated
-        return Result(claim, "error", None, time.perf_counter() - start,
-                      error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
-                      reason=f"the check raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                      parameters=dict(params))
-    seconds = time.perf_counter() - start
+        return error_result(claim, exc, time.perf_counter() - start, params)
+    return judged_result(claim, outcome, time.perf_counter() - start, params, unit_seconds)
+
+
+def error_result(claim: Claim, exc: BaseException, seconds: float, params: Mapping[str, Any]) -> Result:
+    """The ``error`` result of a check (or one of its units) that raised ``exc``."""
+    return Result(claim, "error", None, seconds,
+                  error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}",
+                  reason=f"the check raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                  parameters=dict(params))
+
+
+def judged_result(claim: Claim, outcome: Outcome, seconds: float, params: Mapping[str, Any],
+                  unit_seconds: list[float] | None = None) -> Result:
+    """The :class:`Result` of ``outcome`` judged under the claim's contract."""
     judgement: Judgement = judge(claim, outcome)
     measured = judgement.tests[0].value if judgement.tests else None
     return Result(claim, judgement.verdict, measured, seconds, outcome, tests=judgement.tests,
-                  reason=judgement.reason, parameters=dict(params))
+                  reason=judgement.reason, parameters=dict(params), unit_seconds=list(unit_seconds or []))
 
 
 def select(claims: dict[str, Claim], profile: Profile, ids: Iterable[str] | None = None) -> list[Claim]:
@@ -206,7 +233,8 @@ def result_from_record(record: Mapping[str, Any], claim: Claim) -> Result:
                           stderr=record.get("stderr"))
     return Result(claim, record["verdict"], record.get("measured"), float(record.get("seconds", 0.0)), outcome,
                   error=record.get("error", ""), tests=tests, reason=record.get("reason", ""),
-                  parameters=dict(record.get("parameters") or {}))
+                  parameters=dict(record.get("parameters") or {}),
+                  unit_seconds=[float(t) for t in record.get("unit_seconds", [])])
 
 
 def jsonl_record(result: Result, profile: Profile) -> str:
