@@ -19,6 +19,8 @@ Autoregressive paper (spec 2):
     ``positional_path_rows_and_spectrum``  GD path rows and the Gram spectrum reached, per ν
     ``real_orthogonal_minima``       constructed, BFGS and random losses against d - 2 min(H, d/2)
     ``trained_vs_constructed_bars``  L*, trained full Q, K, V and B G_t A s_t per setting
+    ``haar_augmented_loss_by_position``  Figure 5: MSE by position, GD references against trained models
+    ``haar_raw_token_heads``         Figure 7: per-head positional mass, head |cos| trained vs init, loss vs references
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ import numpy as np
 from theory import positional
 
 __all__ = ["architecture_gap_bars", "disentangled_graph_panels", "excess_over_count_estimator", "layer1_attention_maps",
-           "official_bayes_offsets", "parent_weight_by_position_band", "positional_path_rows_and_spectrum",
+           "haar_augmented_loss_by_position", "haar_raw_token_heads", "official_bayes_offsets", "parent_weight_by_position_band",
+           "positional_path_rows_and_spectrum",
            "positional_weights_rows", "raw_token_minima", "real_orthogonal_minima", "trained_vs_constructed_bars",
            "training_summary", "two_parent_heads"]
 
@@ -482,6 +485,70 @@ def architecture_gap_bars(gaps: dict[str, float], stderrs: dict[str, float], spl
     ax.set_xticks(x, stages)
     ax.set_ylabel("held-out loss - count estimator (nats)")
     ax.set_title("the best the disentangled transformer reaches, per search", fontsize=9)
+    ax.legend(fontsize=7)
+    _write(fig, path)
+    return path
+
+
+def haar_raw_token_heads(data: dict[str, Any], path: str) -> str:
+    """Figure 7 (raw tokens, Haar W): every head's positional softmax mass on the last key and the one before
+    (at the last query), the |cos| histogram of distinct heads' value maps trained against initialisation,
+    the test loss by position against in-context least squares, and the all-positions loss against the
+    references (zero predictor, in-context LS, commuting minimum, commuting construction on Haar W)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(19, 3.8))
+    ax = axes[0]
+    order = np.argsort(-(data["mass_last"] + data["mass_prev"]))
+    heads = np.arange(len(order))
+    ax.bar(heads, data["mass_last"][order], label="last key (j = t)")
+    ax.bar(heads, data["mass_prev"][order], bottom=data["mass_last"][order], label="key before (j = t - 1)")
+    ax.set_xlabel("head (sorted)")
+    ax.set_ylabel("positional softmax mass, last query")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    bins = np.linspace(0, 1, 41)
+    ax.hist(data["cos_init"], bins=bins, alpha=0.6, density=True, label="initialisation")
+    ax.hist(data["cos"], bins=bins, alpha=0.6, density=True, label="trained")
+    ax.set_xlabel("|cos| of two heads' value maps")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    t = np.arange(len(data["by_position"]))
+    ax.semilogy(t, data["by_position"], label="trained")
+    ax.semilogy(t, np.maximum(data["ols_by_position"], 1e-12), label="in-context LS")
+    ax.set_xlabel("position t (predicting s_{t+1})")
+    ax.set_ylabel("test MSE per coordinate")
+    ax.legend(fontsize=7)
+    ax = axes[3]
+    names = list(data["losses"])
+    ax.bar(names, [data["losses"][k] for k in names],
+           color=["tab:blue", "tab:grey", "tab:green", "black", "tab:red"][: len(names)])
+    ax.set_ylabel("all-positions test MSE per coordinate")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+    _write(fig, path)
+    return path
+
+
+def haar_augmented_loss_by_position(data: dict[str, Any], path: str) -> str:
+    """Figure 5: test MSE by position for W Haar on O(d), augmented tokens: one GD step with the best step per
+    position and with one shared step, the best preconditioned B G_t A s_t, the trained bare layer and (when
+    measured) the trained official model."""
+    plt = _pyplot()
+    pos = np.asarray(data["positions"])
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    curves = [("L_gd_by_position", "one GD step, best step per position (exact)", "--"),
+              ("L_gd_shared_by_position", f"one GD step, shared η = {data['eta_shared']:.3g} (exact)", ":"),
+              ("L_preconditioned_by_position", "best preconditioned B G_t A s_t (Monte Carlo)", "-."),
+              ("trained_bare_by_position", "bare layer, trained", "-"),
+              ("trained_official_by_position", "official model, trained", "-")]
+    for key, label, ls in curves:
+        if key in data:
+            ax.plot(pos, data[key], ls=ls, label=label)
+    ax.axhline(1.0 / data["d"], color="grey", lw=0.8, label="zero predictor")
+    ax.set_xlabel("position t (predicting s_{t+1})")
+    ax.set_ylabel("MSE (squared norm / d)")
+    ax.set_yscale("log")
+    ax.set_title(f"W Haar on O({data['d']}), s_0 {data['law']}: augmented tokens")
     ax.legend(fontsize=7)
     _write(fig, path)
     return path

@@ -66,6 +66,20 @@ REFERENCES: dict[str, str] = {
     "ar.trained_equals_constructed_real_blocks": "Section 'augmented tokens', realified (real rotation blocks)",
     "ar.positional_gd_path": "Section 'non-augmented tokens', positional encoding only: the experiment of Figure 6 "
                              "(d = 1, ν ∈ {50, 100, 200, 300}, lr 0.5, stopped at loss 1e-3)",
+    "ar.haar_raw_tokens": "Section 'experiments', non-augmented setting: Figure 7 (non_augmented.py), W Haar on "
+                          "O(d), 64 heads; against the real-orthogonal minimum (claim ar.real_orthogonal_minimum) "
+                          "and the introduction's 'generalize our theoretical findings' to non-commuting contexts",
+    "ar.haar_gd_step_references": "Section 'augmented tokens', one GD step (Proposition on the optimal step) "
+                                  "for the non-commuting contexts of Figure 5 (W Haar on O(d)); the exact Haar "
+                                  "moments are the toolkit's derivation",
+    "ar.haar_preconditioned_step": "Section 'augmented tokens': the trained layer is one GD step, no "
+                                   "preconditioning; Figure 5's Haar contexts, outside the commuting hypothesis",
+    "ar.haar_bare_layer_fixed_start": "Section 'augmented tokens': the trained layer implements one GD step; "
+                                      "theory for Figure 5 (W Haar on O(d), fixed s_0)",
+    "ar.haar_bare_layer_sphere_start": "Section 'augmented tokens': the trained layer implements one GD step "
+                                       "(invariant s_0); W Haar on O(d), outside the commuting hypothesis",
+    "ar.haar_official_figure5": "Figure 5 (augmented tokens, W Haar on O(d), the official code augmented.py) and "
+                                "the introduction's 'generalize our theoretical findings' to non-commuting contexts",
     "ar.real_orthogonal_minimum": "Section 'non-augmented tokens': commuting orthogonal contexts, trigonometric "
                                   "relations of the positional weights; Figure 3 (right); the minimum value is "
                                   "the toolkit's derivation",
@@ -91,4 +105,8 @@ REFERENCES: dict[str, str] = {
                                "the best the disentangled transformer can represent (beyond the paper)",
     "causal.two_parent_graph": "experiments: Figures 5 and 7, the paper's two-parent graph (parents "
                                "((i-1)//2, i-1)) with two layer-1 heads",
+    "ar.official_population_loss": "Section 'non-augmented tokens': the population loss of Figure 3 (left) as typed "
+                                   "in the official code (unitary.py, loss_function), against the paper's model",
+    "ar.figure4_ar1_reconstruction": "Section 'experiments', Figure 4: AR(1) least-squares reconstruction of GPT-2 "
+                                     "token-embedding windows (official notebook gpt2.ipynb)",
 }

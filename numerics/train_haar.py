@@ -1,0 +1,131 @@
+"""Training on Figure 5's task (augmented tokens, W Haar on O(d)): the official model
+(:class:`model.official_autoregressive.AugmentedLinearAttentionOfficial`) as the paper trains it, and the
+theory's bare layer (:class:`model.autoregressive.AugmentedLinearAttention`: full Q, K, V, no bias, no
+LayerNorm, no residual) from a small random initialisation.
+
+As in the official code: a training set and a test set drawn once, Adam at a constant learning rate,
+epochs of shuffled batches, the loss ``nn.MSELoss`` of the first d outputs against ``s_{t+1}`` at every
+position ``t = 0..T-1`` (squared norm / d, mean over positions).  Training runs in float32 on one thread
+(the fast path); the test losses are evaluated in float64 on a float64 copy of the trained model.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from model.autoregressive import AugmentedLinearAttention
+from model.official_autoregressive import AugmentedLinearAttentionOfficial
+from numerics.haar_references import START_LAWS, haar_sequences
+from numerics.runtime import require_finite, single_thread
+from theory import validate
+from theory.validate import choice, positive_int
+
+__all__ = ["MODELS", "HaarTrainingConfig", "HaarTrainingRun", "bare_layer_predictions", "train_on_haar_task"]
+
+MODELS = ("official", "bare")
+
+
+@dataclass(frozen=True)
+class HaarTrainingConfig:
+    """Every knob of one run (Figure 5's official values as defaults)."""
+
+    model: str = "official"
+    d: int = 5
+    T: int = 50                      # sequences s_0..s_T, T positions
+    law: str = "fixed"               # s_0: 'fixed' (1..1)/√d or 'sphere'
+    train_size: int = 2 ** 14
+    test_size: int = 2 ** 10
+    epochs: int = 200
+    batch: int = 1024
+    lr: float = 1e-2
+    init_scale: float = 1e-2         # bare layer only (the official model uses PyTorch's default init)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        choice(self.model, "model", MODELS)
+        choice(self.law, "law", START_LAWS)
+        for name in ("d", "T", "train_size", "test_size", "epochs", "batch"):
+            positive_int(getattr(self, name), name)
+        if self.test_size < 2:
+            raise ValueError(f"test_size: expected at least 2 test sequences (a standard error), got {self.test_size}")
+        validate.finite_float(self.lr, "lr", positive=True)
+        validate.finite_float(self.init_scale, "init_scale", nonnegative=True)
+        validate.seed(self.seed)
+
+    @property
+    def steps(self) -> int:
+        return self.epochs * -(-self.train_size // self.batch)
+
+
+@dataclass(frozen=True)
+class HaarTrainingRun:
+    """A finished run: test MSE (all positions) with its standard error over test sequences, the test MSE by
+    position ``(T,)``, the training loss of the last batch of each epoch, the float64 model, seconds."""
+
+    config: HaarTrainingConfig
+    test_mse: float
+    test_mse_stderr: float
+    test_mse_by_position: np.ndarray
+    train_history: np.ndarray
+    model: torch.nn.Module = field(repr=False)
+    seconds: float = 0.0
+    test_seqs: np.ndarray = field(default=None, repr=False)        # (N, T+1, d) float64
+    test_errors: np.ndarray = field(default=None, repr=False)      # (N, T) squared error / d per sequence
+
+
+def bare_layer_predictions(layer: AugmentedLinearAttention, seqs: torch.Tensor) -> torch.Tensor:
+    """The bare layer at the official positions: ``seqs (B, T+1, d)`` -> ``(B, T, d)``, row ``t`` predicting
+    ``s_{t+1}`` from tokens ``e_0..e_t`` (``e_0 = (0, s_0, 0)``): the layer's own tokens start at ``e_1``, so
+    the sequence is fed with a zero ``s_{-1}`` in front and without its last token."""
+    padded = torch.cat([torch.zeros_like(seqs[:, :1]), seqs[:, :-1]], dim=1)   # (B, T+1, d): 0, s_0..s_{T-1}
+    return layer(padded)
+
+
+def _predict(model: torch.nn.Module, seqs: torch.Tensor) -> torch.Tensor:
+    if isinstance(model, AugmentedLinearAttention):
+        return bare_layer_predictions(model, seqs)
+    return model(seqs)
+
+
+def train_on_haar_task(config: HaarTrainingConfig) -> HaarTrainingRun:
+    """Draw the training and test sets from ``config.seed``, train, evaluate.  Raises
+    :class:`numerics.runtime.TrainingDiverged` when the loss stops being finite."""
+    if not isinstance(config, HaarTrainingConfig):
+        raise ValueError(f"config: expected a HaarTrainingConfig, got {validate.short_repr(config)}")
+    c = config
+    rng = np.random.default_rng([c.seed, 17])
+    train = torch.from_numpy(haar_sequences(c.d, c.T, c.train_size, c.law, rng)).float()
+    test = torch.from_numpy(haar_sequences(c.d, c.T, c.test_size, c.law, rng))
+    gen = torch.Generator().manual_seed(int(rng.integers(2 ** 31)))
+    if c.model == "official":
+        model = AugmentedLinearAttentionOfficial(c.d, generator=gen)
+    else:
+        model = AugmentedLinearAttention(c.d, init_scale=c.init_scale, generator=gen, dtype=torch.float32)
+    opt = torch.optim.Adam(model.parameters(), lr=c.lr)
+    history = np.zeros(c.epochs)
+    start = time.perf_counter()
+    with single_thread():
+        step = 0
+        for epoch in range(c.epochs):
+            order = torch.randperm(c.train_size, generator=gen)
+            for i in range(0, c.train_size, c.batch):
+                x = train[order[i: i + c.batch]]
+                loss = ((_predict(model, x) - x[:, 1:]) ** 2).mean()
+                step += 1
+                require_finite(loss.item(), step, "Adam", advice=f"lower the learning rate (lr = {c.lr:g})")
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            history[epoch] = loss.item()
+        seconds = time.perf_counter() - start
+        model64 = copy.deepcopy(model).double()
+        with torch.no_grad():
+            err = ((_predict(model64, test) - test[:, 1:]) ** 2).mean(-1).numpy()     # (N, T): squared norm / d
+    per_sequence = err.mean(1)
+    return HaarTrainingRun(c, float(per_sequence.mean()), float(per_sequence.std(ddof=1) / np.sqrt(c.test_size)),
+                           err.mean(0), history, model64, seconds, test.numpy(), err)
