@@ -243,10 +243,12 @@ def raw_token_loss_exact(C: Any, p: Any, kind: str = "unitary") -> tuple[float, 
 
 @dataclass(frozen=True)
 class RawTokenTraining:
-    """A trained :class:`model.autoregressive.RawTokenMultiHead` and its loss before each step ``(steps,)``."""
+    """A trained :class:`model.autoregressive.RawTokenMultiHead`, its loss before each step ``(steps,)`` and its
+    initial parameters ``initial = (A_0 (H, d), B_0 (H, d), p_0 (n+1,))`` (copies)."""
 
     model: RawTokenMultiHead
     history: np.ndarray
+    initial: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -271,35 +273,56 @@ class PositionalGDRun:
 
 @single_threaded
 def train_raw_token(d: int, H: int, n: int, kind: str = "unitary", steps: int = 1500, lr: float = 2e-2,
-                    init_scale: float = 0.1, seed: int = 0) -> RawTokenTraining:
-    """Train the diagonal multi-head raw-token model on its exact population loss (phase grid, Adam); raises
-    :class:`numerics.runtime.TrainingDiverged` naming the step and ``lr`` once the loss or a parameter is not finite."""
+                    init_scale: float = 0.1, seed: int = 0, optimizer: str = "adam") -> RawTokenTraining:
+    """Train the diagonal multi-head raw-token model on its exact population loss (phase grid).
+
+    ``optimizer``:
+
+    - ``"adam"``: Adam with step ``lr`` and a cosine schedule to 0 over ``steps``;
+    - ``"gd"``: plain full-batch gradient descent with the constant step ``lr`` (``torch.optim.SGD``, no
+      momentum), as the paper's official ``unitary.py`` trains Figure 3.  It is the Euler discretisation of
+      gradient flow, which conserves the imbalances ``AAᵀ - BBᵀ`` and ``||A||² - ||p||²`` (the loss depends on
+      ``C = BᵀA`` and ``p`` only and is invariant under ``A → cA, p → p/c``); a step of size ``lr`` moves
+      ``AAᵀ - BBᵀ`` by ``lr²(g_A g_Aᵀ - g_B g_Bᵀ)`` (``g`` the gradients), so over a run of fixed length in
+      flow time ``lr·steps`` the drift is ``O(lr)``.  Adam conserves neither.
+
+    Stable for ``lr < 2/λ_max`` of the Hessian at the minimum (``λ_max ≈ 8.3`` for ``d = 3, n = 2, H = 3``).
+    Raises :class:`numerics.runtime.TrainingDiverged` naming the step and ``lr`` once the loss or a parameter
+    is not finite.
+    """
     kind = choice(kind, "kind", KINDS)
     d = even_dimension(d) if kind == "orthogonal" else positive_int(d, "d")
     n = positive_int(n, "n")
     steps = positive_int(steps, "steps")
     lr = finite_float(lr, "lr", positive=True)
     seed = validate.seed(seed)
+    optimizer = choice(optimizer, "optimizer", ("adam", "gd"))
     D = d // 2 if kind == "orthogonal" else d
     validate.memory(8 * steps, "steps", f"the loss history of {steps:,} steps")
     validate.memory(4 * 16 * validate.float_power(2 * n + 3, D) * (n + 2) * d, validate.largest(n=n, d=d),
                     f"the exact grid of {2 * n + 3:,}^{D:,} sequences")
     gen = torch.Generator().manual_seed(seed)
     model = RawTokenMultiHead(d, H, n, init_scale=init_scale, generator=gen)
+    initial = tuple(w.detach().numpy().copy() for w in (model.A, model.B, model.p))
     X = grid_eigen_tokens(kind, d, n, M=2 * n + 3)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    if optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    else:
+        opt, sched = torch.optim.SGD(model.parameters(), lr=lr), None
+    name = "Adam" if optimizer == "adam" else "gradient descent"
     history = np.zeros(steps)
     for step in range(steps):
         loss = (model(X[:, : n + 1]) - X[:, n + 1]).abs().pow(2).sum(-1).mean()
-        require_finite(loss.item(), step + 1, "Adam", advice=f"lower the learning rate (lr = {lr:g})")
+        require_finite(loss.item(), step + 1, name, advice=f"lower the learning rate (lr = {lr:g})")
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
+        if sched is not None:
+            sched.step()
         history[step] = loss.item()
-        require_parameters_finite(model, step + 1, "Adam", lr)
-    return RawTokenTraining(model, history)
+        require_parameters_finite(model, step + 1, name, lr)
+    return RawTokenTraining(model, history, initial)
 
 
 @single_threaded

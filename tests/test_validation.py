@@ -511,7 +511,7 @@ AUTOREGRESSIVE_ENTRY_POINTS = [
      dict(C=np.eye(2), p=np.array([0.0, 1.0]), kind="unitary")),
     ("train_raw_token", nar.train_raw_token,
      {"d": "int", "H": "int", "n": "int", "kind": "choice", "steps": "int+huge", "lr": "positive",
-      "init_scale": [NAN, -1.0, None], "seed": "seed"}, dict(d=1, H=1, n=1, steps=1)),
+      "init_scale": [NAN, -1.0, None], "seed": "seed", "optimizer": "choice"}, dict(d=1, H=1, n=1, steps=1)),
     ("train_positional", nar.train_positional,
      {"C": C_BAD, "T": "int+huge", "nu": NU, "size": "int+huge", "seed": "seed", "steps": "int"},
      dict(C=np.eye(1), T=1, nu=1.0, size=8, steps=1)),

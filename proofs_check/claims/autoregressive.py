@@ -195,19 +195,41 @@ def check_raw_token_loss(profile: Profile) -> Outcome:
 # claim 5
 # ---------------------------------------------------------------------------
 
+def _max_head_cosine(M: np.ndarray) -> float:
+    """max_{h<h'} |<m_h, m_h'>| / (||m_h|| ||m_h'||) over the rows of ``M (H, d)``; 0 for one head."""
+    norms = np.linalg.norm(M, axis=1)
+    return float(np.max(np.abs(np.triu(M @ M.T / np.outer(norms, norms), 1)), initial=0.0))
+
+
 @claim("ar.global_minima",
        paper=PAPER,
        formulas=("theory.autoregressive.raw_token_global_minimum", "theory.autoregressive.raw_token_minimiser"),
        statement="min_{C,p} L = d - min(H, d); minimisers have p on the last key only and C a scaled orthogonal "
-                 "projection of rank min(H, d); trained heads come out orthogonal (a_h ⊥ a_h').",
-       hypotheses="Setting of claim 4 with C = Σ_{h≤H} b_h a_hᵀ; training: Adam on the exact population loss "
-                  "from small random initialisation (scale 0.1), d = 3, n = 2.",
+                 "projection of rank min(H, d); trained heads come out orthogonal (a_h ⊥ a_h', b_h ⊥ b_h', "
+                 "1 < H ≤ d).",
+       hypotheses="Setting of claim 4 with C = Σ_{h≤H} b_h a_hᵀ; training: plain full-batch gradient descent "
+                  "(constant step lr, no momentum or schedule, as the official unitary.py of Figure 3) on the "
+                  "exact population loss from small random initialisation N(0, 0.1²), d = 3, n = 2.",
        method="Closed-form minimiser attains the bound exactly; random (C, p) never go below it; trained "
               "models for H = 1..4: measured = max |L_trained - (d - min(H, d))|, pass ≤ 1e-3; "
-              "structure reported (p off the last key, projection defect, rank, head cosines).",
+              "structure reported (p off the last key, projection defect, rank); head orthogonality: the largest "
+              "|cos| between distinct heads' a_h (and b_h) over 1 < H ≤ d, against the first-order balance bound "
+              "(gradient descent keeps the balance of the initialisation up to an O(lr) drift, reported).",
        kind="theorem", measured="max over H of |trained loss - (d - min(H, d))|", direction="<=", tolerance=1e-3,
-       conditions={"bound_violations": ("==", 0), "constructed_minimiser_err": ("<=", 1e-12)},
-       parameters={"steps": Param(600, 2000, "Adam steps per head count"),
+       conditions={"bound_violations": ("==", 0), "constructed_minimiser_err": ("<=", 1e-12),
+                   # a_h ⊥ a_h' up to the initialisation: at a minimiser with H ≤ d, S = AAᵀ solves
+                   # S - S⁻¹/p_n² = Δ, Δ = AAᵀ - BBᵀ, so Δ = 0 gives orthogonal heads and, to first order,
+                   # cos(a_h, a_h') = |p_n| Δ_hh'/2 (the same for b_h).  Gradient flow conserves Δ (and
+                   # ||A||² - ||p||²: |p_n|³ = H at the minimum); from init N(0, σ²), σ = 0.1, d = 3, Δ_hh' has
+                   # sd σ²√(2d), so cos ≤ H^(1/3)·4σ²√(2d)/2 = 0.071 at H = 3 (4 sd): bound 0.07.
+                   # Gradient descent with step lr moves Δ by lr²(g_A g_Aᵀ - g_B g_Bᵀ) per step: O(lr) over
+                   # the flow time lr·steps.  Measured (seeds 0-9, 1 < H ≤ 3) its share of the cosine,
+                   # |p_n|·max|Δ_final - Δ_0|/2, is ≤ 0.0044 at lr = 0.1 and ≤ 0.0012 at lr = 0.025 (∝ lr): the
+                   # bound still sits at ≥ 3.7 sd of the initialisation term (details: cos_drift_from_gd).
+                   "head_cos_a_max": ("<=", 0.07), "head_cos_b_max": ("<=", 0.07)},
+       parameters={"steps": Param(300, 2000, "gradient-descent steps per head count"),
+                   "lr": Param(0.1, 0.025, "constant gradient-descent step (stable below 2/λ_max ≈ 0.24 at the "
+                                           "minimum; lr·steps ≥ 25 reaches it from scale 0.1)"),
                    "random_points": Param(2000, 2000, "random (A, B, p) tested against the bound")},
        reference=REFERENCES["ar.global_minima"],
        theory_for=('autoregressive:3',),
@@ -227,7 +249,8 @@ def check_global_minima(profile: Profile) -> Outcome:
     steps = profile.params["steps"]
     runs, gaps = {}, []
     for H in (1, 2, 3, 4):
-        run = nar.train_raw_token(d, H, n, steps=steps, lr=3e-2, seed=profile.seed + H)
+        run = nar.train_raw_token(d, H, n, steps=steps, lr=profile.params["lr"], seed=profile.seed + H,
+                                  optimizer="gd")
         m = run.model
         C, p = m.C().detach().numpy(), m.p.detach().numpy()
         A = m.A.detach().numpy()
@@ -236,22 +259,37 @@ def check_global_minima(profile: Profile) -> Outcome:
         gaps.append(abs(L - target))
         Pn = C * p[-1]
         sym = 0.5 * (Pn + Pn.T)
-        norms = np.linalg.norm(A, axis=1)
-        cos = (A @ A.T) / np.outer(norms, norms)
+        B = m.B.detach().numpy()
+        cos_a, cos_b = _max_head_cosine(A), _max_head_cosine(B)
+        imbalance = A @ A.T - B @ B.T  # conserved by gradient flow; gradient descent moves it by O(lr)
+        A0, B0, _ = run.initial
+        drift = np.triu(imbalance - (A0 @ A0.T - B0 @ B0.T), 1)
         runs[H] = {"loss": L, "bound": target,
                    "p_off_last_rel": float(np.max(np.abs(p[:-1])) / abs(p[-1])),
                    "projection_defect": float(np.linalg.norm(Pn @ Pn - Pn) + np.linalg.norm(Pn - sym)),
                    "rank": int(np.linalg.matrix_rank(Pn, tol=1e-3)),
-                   "max_head_cosine": float(np.max(np.abs(cos - np.diag(np.diag(cos))))) if H > 1 else 0.0,
-                   "_C": C, "_p": p, "_A": A, "_B": m.B.detach().numpy()}
+                   "max_head_cosine": cos_a, "max_head_cosine_b": cos_b, "p_n": float(p[-1]),
+                   "imbalance_offdiag_max": float(np.max(np.abs(np.triu(imbalance, 1)))) if H > 1 else 0.0,
+                   "head_cos_first_order_from_imbalance":
+                       float(abs(p[-1]) * np.max(np.abs(np.triu(imbalance, 1))) / 2) if H > 1 else 0.0,
+                   "cos_drift_from_gd": float(abs(p[-1]) * np.max(np.abs(drift)) / 2) if H > 1 else 0.0,
+                   "_C": C, "_p": p, "_A": A, "_B": B}
     ortho = {H: runs[H]["max_head_cosine"] for H in runs}
+    # H > d heads cannot all be orthogonal in R^d; H = 1 has no pair
+    head_cos_a = max((runs[H]["max_head_cosine"] for H in runs if 1 < H <= d), default=0.0)
+    head_cos_b = max((runs[H]["max_head_cosine_b"] for H in runs if 1 < H <= d), default=0.0)
     measured = float(max(gaps))
     details = {H: {k: v for k, v in r.items() if not k.startswith("_")} for H, r in runs.items()}
     details = {"runs": details,
-               "heads_orthogonal": {H: c < 0.05 for H, c in ortho.items() if 1 < H <= d},
-               "note": "H > d heads cannot all be orthogonal in R^d; the bound is d - min(H, d) = 0 there."}
+               "head_cos_by_H": {H: c for H, c in ortho.items() if 1 < H <= d},
+               "note": "H > d heads cannot all be orthogonal in R^d; the bound is d - min(H, d) = 0 there. "
+                       "Orthogonality is not forced by the minimum (A → GA, B → G⁻ᵀB keeps C): it is the balance "
+                       "AAᵀ = BBᵀ that small-init gradient flow keeps (Adam does not conserve it); gradient descent "
+                       "keeps it up to cos_drift_from_gd = O(lr), and the measured cosine follows the final "
+                       "imbalance (head_cos_first_order_from_imbalance)."}
     return Outcome(measured, conditions={"bound_violations": len(bound_violations),
-                                         "constructed_minimiser_err": constructed},
+                                         "constructed_minimiser_err": constructed,
+                                         "head_cos_a_max": head_cos_a, "head_cos_b_max": head_cos_b},
                    details={**details, "first_bound_violations": bound_violations[:5]},
                    figure=functools.partial(figures.raw_token_minima, runs, d, n))
 
