@@ -71,28 +71,30 @@ def _worker_claims() -> dict[str, Claim]:
     return _WORKER_CLAIMS
 
 
-def parent_threads() -> dict[str, int]:
-    """This process's thread counts: torch's intra-op threads and the BLAS pool's (threadpoolctl, when
-    installed).  A worker matches both: a reduction split over another number of threads (LAPACK's
-    ``eigh``, a BLAS product) differs in the last bits, and the records must be the serial run's.  Dask's
-    nanny starts its workers with ``OPENBLAS_NUM_THREADS=1``, so the BLAS count matters there."""
-    import torch
+def shared_cores(workers: int, cores: int | None = None) -> dict[str, int]:
+    """The thread counts of one of ``workers`` processes sharing ``cores`` (default: this machine's):
+    ``max(1, cores // workers)`` for torch's intra-op pool and for BLAS.
 
-    counts = {"torch": torch.get_num_threads()}
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return counts
-    blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
-    if blas:
-        counts["blas"] = max(blas)
-    return counts
+    Workers that each kept the parent's counts would run ``workers`` times as many threads as there are
+    cores, and torch's intra-op pool oversubscribed is several times slower than one thread (the reason
+    two Dask workers ran the full profile slower than one process).  Another thread count changes a
+    reduction's last bits, never a record beyond :data:`proofs_check.records.RECORD_TOLERANCES` (measured
+    over 1 and 2 threads and four BLAS kernel families)."""
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    n = max(1, cores // max(1, workers))
+    return {"torch": n, "blas": n}
 
 
-def _torch_threads(threads: dict[str, int] | None) -> None:
-    """Match the parent's thread counts (:func:`parent_threads`)."""
+def _torch_threads(threads: dict[str, Any] | None) -> None:
+    """Set this worker's thread counts: ``{"torch": n, "blas": m}``, or ``{"share_by_host": {host: k}}`` on a
+    Dask worker (``k`` worker threads on its host share the host's cores, :func:`shared_cores`)."""
     if not threads:
         return
+    if "share_by_host" in threads:
+        from dask.distributed import get_worker
+
+        host = get_worker().address.rsplit(":", 1)[0]
+        threads = shared_cores(threads["share_by_host"].get(host, 1))
     import torch
 
     if torch.get_num_threads() != threads["torch"]:
@@ -109,7 +111,7 @@ def _torch_threads(threads: dict[str, int] | None) -> None:
 
 def init_worker(torch_threads: dict[str, int] | None) -> None:
     """Set up a local worker: Ctrl-C goes to the parent only (it ends the workers), figures draw off-screen,
-    torch runs on the parent's thread count."""
+    torch and BLAS run on the worker's share of the cores."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import matplotlib
 
@@ -361,9 +363,15 @@ def _how_it_ended(worker) -> str:
 class _Dask:
     """A Dask cluster through a connected client, one ``client.submit`` per task (``pure=False``)."""
 
-    def __init__(self, client, threads: dict[str, int] | None):
-        self.client, self.threads = client, threads
-        self.slots = max(1, sum(client.nthreads().values()))
+    def __init__(self, client):
+        self.client = client
+        nthreads = client.nthreads()  # {worker address: threads}
+        self.slots = max(1, sum(nthreads.values()))
+        share: dict[str, int] = {}
+        for address, n in nthreads.items():
+            host = address.rsplit(":", 1)[0]
+            share[host] = share.get(host, 0) + n
+        self.threads = {"share_by_host": share}
 
     def submit(self, function: Callable[..., dict[str, Any]], args: tuple, name: str):
         return self.client.submit(function, *args, pure=False, key=f"proofs-check-{name}-{time.monotonic_ns()}")
@@ -431,10 +439,10 @@ def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int =
     reduce).  On ``KeyboardInterrupt`` the workers are ended and the exception propagates; the results
     delivered so far stand.
 
-    Every worker runs torch and BLAS on this process's thread counts (:func:`parent_threads`).
+    Each worker runs torch and BLAS on its share of its machine's cores (:func:`shared_cores`).
     """
-    threads = parent_threads()
-    backend = _Dask(client, threads) if client is not None else _Local(jobs, threads)
+    backend = _Dask(client) if client is not None else _Local(jobs, shared_cores(jobs))
+    threads = backend.threads
     results: list[Result | None] = [None] * len(tasks)
     queue, split, _ = _jobs_of(tasks, claims)
     running: dict[Any, tuple[int, int | None]] = {}
