@@ -5,8 +5,10 @@
 - ``sweep``: stage-1 recovery, ``causal.train_argmax_parent`` at S = 5 and
   n = 9, 19, 39 (one-element tuples) over seeds 0..4, serial and on 2 local
   workers, and whether the two give the same verdicts and measured values;
-- ``full`` (opt-in, about 8 + 5 minutes on two cores): the full profile
-  serial, with ``-j 2`` and on a ``LocalCluster`` of 2 worker processes.
+- ``quick_profile``: the quick profile serial, with ``-j 2`` and on a ``LocalCluster`` of 2 worker
+  processes, and whether the records agree;
+- ``unit_claim``: the same three for one claim of many units (Figure 9's 20 graphs, full profile);
+- ``full_profile`` (opt-in, about 30 minutes on two cores): the same three for the full profile.
 
 ``python -m proofs_check.bench_runs [--full]`` prints the JSON.
 """
@@ -62,39 +64,61 @@ def sweep_benchmark(jobs: int = 2) -> dict[str, Any]:
             "recovered": sum(r.verdict == "holds" for r in serial)}
 
 
-def full_profile_benchmark(jobs: int = 2) -> dict[str, Any]:
+def compare_backends(tasks: list[Task], claims, jobs: int = 2) -> dict[str, Any]:
+    """Wall times of ``tasks`` serial, on ``jobs`` local workers and on a ``LocalCluster`` of ``jobs``
+    single-thread worker processes (its start-up excluded, its first task's imports included), side by
+    side, and whether the records agree (by :mod:`proofs_check.records`)."""
     from dask.distributed import Client, LocalCluster
 
-    claims = all_claims()
-    profile = Profile("full", 0)
-    tasks = [Task(c.id, "full", 0, {}) for c in select(claims, profile)]
     serial, serial_s = _serial(tasks, claims)
     parallel, parallel_s = _timed(tasks, claims, jobs=jobs)
     with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster, set_as_default=False) as client:
-        start = time.perf_counter()
-        dask_results = run_tasks(tasks, claims, client=client)
-        dask_s = time.perf_counter() - start
+        dask_results, dask_s = _timed(tasks, claims, client=client)
     return {"claims": len(tasks), "serial_s": serial_s, f"j{jobs}_s": parallel_s,
             "speedup": serial_s / parallel_s, f"dask_{jobs}_workers_s": dask_s, "dask_speedup": serial_s / dask_s,
+            "dask_vs_j": dask_s / parallel_s,
             "same_records_j": _same(serial, parallel), "same_records_dask": _same(serial, dask_results),
             "longest_claims_s": sorted(((r.claim.id, round(r.seconds, 1)) for r in serial),
-                                       key=lambda x: -x[1])[:5]}
+                                       key=lambda x: -x[1])[:5],
+            "serial_seconds": {r.claim.id: round(r.seconds, 1) for r in serial},
+            "unit_seconds": {r.claim.id: [round(t, 1) for t in r.unit_seconds] for r in serial if r.unit_seconds}}
+
+
+def profile_benchmark(profile_name: str, jobs: int = 2) -> dict[str, Any]:
+    """:func:`compare_backends` on every claim of a profile."""
+    claims = all_claims()
+    tasks = [Task(c.id, profile_name, 0, {}) for c in select(claims, Profile(profile_name, 0))]
+    return {"profile": profile_name, **compare_backends(tasks, claims, jobs)}
+
+
+UNIT_CLAIM = "causal.random_graphs_parent_attention"
+
+
+def unit_claim_benchmark(jobs: int = 2) -> dict[str, Any]:
+    """:func:`compare_backends` on one claim of many units: Figure 9's 20 graphs in the full profile."""
+    claims = all_claims()
+    return {"claim": UNIT_CLAIM, "profile": "full",
+            "units": claims[UNIT_CLAIM].resolve("full")["graphs"],
+            **compare_backends([Task(UNIT_CLAIM, "full", 0, {})], claims, jobs)}
 
 
 def benchmark_runs(full: bool = False, jobs: int = 2) -> dict[str, Any]:
-    """Wall times of the sweep (always) and of the full profile (``full=True``, ~13 minutes on two cores)."""
-    out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "jobs": jobs,
-                           "sweep": sweep_benchmark(jobs)}
+    """Wall times of the sweep, the quick profile and the unit claim (always), and of the full profile
+    (``full=True``, ~30 minutes on two cores for its three runs)."""
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "jobs": jobs,
+                           "sweep": sweep_benchmark(jobs), "quick_profile": profile_benchmark("quick", jobs),
+                           "unit_claim": unit_claim_benchmark(jobs)}
     if full:
-        out["full_profile"] = full_profile_benchmark(jobs)
+        out["full_profile"] = profile_benchmark("full", jobs)
+    out["load_average_after"] = os.getloadavg()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m proofs_check.bench_runs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--full", action="store_true", help="also time the full profile (about 13 minutes)")
+    parser.add_argument("--full", action="store_true", help="also time the full profile (about 30 minutes)")
     args = parser.parse_args(argv)
     print(json.dumps(benchmark_runs(full=args.full), indent=2, default=str))
     return 0

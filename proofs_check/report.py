@@ -455,6 +455,32 @@ def _findings_section(results: list[Result]) -> list[str]:
             add += f" {plural(len(r.outcome.counterexamples), 'counterexample')} saved."
         out.append(add)
     out.append("")
+    out.extend(_non_commuting_paragraph(results))
     return out
+
+
+NON_COMMUTING_PREFIX = "ar.haar_"
+
+
+def _non_commuting_paragraph(results: list[Result]) -> list[str]:
+    """One paragraph on the autoregressive paper's experiments with W Haar on O(d) (its Figures 5 and 7):
+    what the commuting theory predicts there, and what the claims of that setting measured in this run."""
+    haar = [r for r in results if r.claim.id.startswith(NON_COMMUTING_PREFIX)]
+    if not haar:
+        return []
+    measured = "; ".join(f"{md_text(r.claim.id)} ({r.claim.kind}, {r.verdict}): {md_text(r.claim.measured)} = "
+                         f"{_number(r.measured)}" for r in haar)
+    return ["### Non-commuting contexts (W Haar on O(d), the autoregressive paper's Figures 5 and 7)", "",
+            "The commuting theory predicts that a trained augmented-token layer is one gradient step η G_t s_t "
+            "(no preconditioner and no trained layer does better) and that raw tokens reach the loss "
+            "d - 2·min(H, ⌊d/2⌋) with one head per rotation plane. For W Haar on O(d) the paper says its "
+            "experiments 'generalize our theoretical findings'. Measured in this run: " + measured + ". "
+            "A finding or boundary refuted here means the trained models do better than one gradient step "
+            "(augmented tokens) or stay above the commuting minimum (raw tokens): the commuting theory does "
+            "not carry over as stated.", ""]
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
