@@ -14,7 +14,6 @@ through the torch model, with autograd.  Float64 / complex128 throughout.
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,6 @@ from model.autoregressive import AugmentedLinearAttention, PositionalOnly, RawTo
 from numerics.runtime import require_finite, require_parameters_finite, single_thread
 from theory import autoregressive as ar
 from theory import positional
-from theory import autoregressive_symbolic as ars
 from theory import validate
 from theory.estimates import Estimate, mean_and_stderr
 from theory.validate import (choice, even_dimension, finite_float, positional_weights, positive_int,
@@ -464,38 +462,3 @@ def jackknife_positional_path_se(X: Any, C: Any, n_max: int, lr: float, steps: i
         paths.append(positional.quadratic_gd_path(G, g, c, lr, steps=steps)[0])
     paths = np.array(paths)
     return float(np.sqrt((groups - 1) / groups * np.sum((paths - paths.mean(0)) ** 2)))
-
-
-# ---------------------------------------------------------------------------
-# benchmark of the closed forms
-# ---------------------------------------------------------------------------
-
-def _best_time(fn, repeat: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def benchmark() -> dict[str, float]:
-    """Timings (seconds) of the closed forms; the symbolic derivation is timed cold and cached."""
-    ars.gd_step_loss_coefficients_symbolic.cache_clear()
-    ars.gd_step_loss_coefficient_functions.cache_clear()
-    start = time.perf_counter()
-    ar.optimal_gd_step(1, 1)
-    derive = time.perf_counter() - start
-    t = np.arange(1, 1001)[:, None]
-    d = np.arange(1, 65)[None, :]
-    rng = np.random.default_rng(0)
-    C, p = rng.standard_normal((64, 64)), rng.standard_normal(1001)
-    return {
-        "ar_gd_step_symbolic_derivation_s": derive,
-        "ar_optimal_gd_step_grid_1000x64_s": _best_time(lambda: ar.optimal_gd_step(t, d)),
-        "ar_optimal_gd_step_scalar_s": _best_time(lambda: ar.optimal_gd_step(1000, 64)),
-        "ar_raw_token_loss_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss(C, p)),
-        "ar_raw_token_loss_real_orth_d64_n1000_s": _best_time(lambda: ar.raw_token_population_loss_real_orthogonal(C, p)),
-        "ar_optimal_positional_weights_d64_n200_nu4_s": _best_time(
-            lambda: positional.optimal_positional_weights(C, 200, 4.0), repeat=3),
-    }

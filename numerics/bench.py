@@ -30,6 +30,9 @@ from numerics.train_disentangled import SCHEDULES, train_disentangled, train_dis
 from numerics.train_reduced import train_reduced
 from theory.causal import CausalGraph, DirichletPrior
 from theory.estimates import pooled
+from theory import autoregressive as ar
+from theory import autoregressive_symbolic as ars
+from theory import positional
 from theory.gradients import attention_gradient_at_init
 
 
@@ -199,6 +202,38 @@ def paper_budget_benchmark(seed: int = 0, steps: int | None = None, threads: int
                       for h in run.history]}
 
 
+def best_time(fn, repeat: int = 5) -> float:
+    """The shortest of ``repeat`` wall times of ``fn()``, in seconds."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def autoregressive_benchmark() -> dict[str, float]:
+    """Timings (seconds) of the autoregressive closed forms; the symbolic derivation is timed cold and cached."""
+    ars.gd_step_loss_coefficients_symbolic.cache_clear()
+    ars.gd_step_loss_coefficient_functions.cache_clear()
+    start = time.perf_counter()
+    ar.optimal_gd_step(1, 1)
+    derive = time.perf_counter() - start
+    t = np.arange(1, 1001)[:, None]
+    d = np.arange(1, 65)[None, :]
+    rng = np.random.default_rng(0)
+    C, p = rng.standard_normal((64, 64)), rng.standard_normal(1001)
+    return {
+        "ar_gd_step_symbolic_derivation_s": derive,
+        "ar_optimal_gd_step_grid_1000x64_s": best_time(lambda: ar.optimal_gd_step(t, d)),
+        "ar_optimal_gd_step_scalar_s": best_time(lambda: ar.optimal_gd_step(1000, 64)),
+        "ar_raw_token_loss_d64_n1000_s": best_time(lambda: ar.raw_token_population_loss(C, p)),
+        "ar_raw_token_loss_real_orth_d64_n1000_s": best_time(lambda: ar.raw_token_population_loss_real_orthogonal(C, p)),
+        "ar_optimal_positional_weights_d64_n200_nu4_s": best_time(
+            lambda: positional.optimal_positional_weights(C, 200, 4.0), repeat=3),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m numerics.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -217,8 +252,6 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                     "initial_gradient": initial_gradient_benchmark(args.budget)}
     if "autoregressive" not in args.skip:
-        from numerics.autoregressive import benchmark as autoregressive_benchmark
-
         report["autoregressive"] = autoregressive_benchmark()
     if "training" not in args.skip:
         report["training"] = {**training_benchmark(), **fast_training_benchmark()}

@@ -216,5 +216,7 @@ def test_quick_claims(cid):
 
 
 def test_benchmark_keys():
-    out = nar.benchmark()
+    from numerics.bench import autoregressive_benchmark
+
+    out = autoregressive_benchmark()
     assert all(v >= 0 for v in out.values()) and "ar_optimal_gd_step_grid_1000x64_s" in out
