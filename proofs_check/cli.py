@@ -749,7 +749,27 @@ def build_parser() -> argparse.ArgumentParser:
     where = sub.add_parser("where", help="where a formula is implemented, and the claims and tests that check it")
     where.add_argument("name", metavar="NAME", help="a function or class, bare (attention_gradient_at_init) or "
                                                     "dotted (theory.gradients.attention_gradient_at_init)")
+    for command in sub.choices.values():
+        command.add_argument("-p", dest="plugins", action="append", default=[], metavar="MODULE",
+                             help="also load the claims of MODULE, a module on the path (as pytest's -p; "
+                                  "repeatable); workers and the pytest plugin see them through "
+                                  f"{registry.PLUGINS_VARIABLE}")
     return parser
+
+
+def use_plugins(modules: list[str]) -> None:
+    """Load the claims modules of ``-p`` and name them in :data:`registry.PLUGINS_VARIABLE`, so that worker
+    processes (``-j``) load them too."""
+    if not modules:
+        return
+    if os.getcwd() not in sys.path:  # a module in the current folder, as `python -m` would find it
+        sys.path.insert(0, os.getcwd())
+    known = registry.plugin_modules()
+    os.environ[registry.PLUGINS_VARIABLE] = ",".join(known + [m for m in modules if m not in known])
+    try:
+        registry.load_plugins(modules)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -760,6 +780,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sweep": _sweep, "figures": _figures}
     try:
         _check_packages()
+        use_plugins(args.plugins)
         return handlers[args.command](args, console)
     except UsageError as exc:
         _error(str(exc))

@@ -29,11 +29,12 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from proofs_check.registry import Claim, Outcome, Profile
+from proofs_check.registry import Claim, Outcome, Profile, load_plugins, plugin_modules
 from proofs_check.runner import Result, error_result, judged_result, run_claim
 
 DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[distributed]'"
@@ -55,6 +56,8 @@ class Task:
     profile: str = "quick"
     seed: int = 0
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: claims modules a worker loads first (``proofs-check -p``): a Dask worker does not share our environment
+    plugins: tuple[str, ...] = field(default_factory=lambda: tuple(plugin_modules()))
 
 
 # --------------------------------------------------------------------------- worker side
@@ -62,11 +65,13 @@ class Task:
 _WORKER_CLAIMS: dict[str, Claim] | None = None
 
 
-def _worker_claims() -> dict[str, Claim]:
+def _worker_claims(plugins: tuple[str, ...] = ()) -> dict[str, Claim]:
+    """The registry in this worker, with the claims modules ``plugins`` loaded."""
     global _WORKER_CLAIMS
-    if _WORKER_CLAIMS is None:
+    if _WORKER_CLAIMS is None or any(m not in sys.modules for m in plugins):
         from proofs_check.registry import all_claims
 
+        load_plugins(plugins)
         _WORKER_CLAIMS = all_claims()
     return _WORKER_CLAIMS
 
@@ -152,7 +157,7 @@ def _plain(value: Any) -> Any:
 def run_task(task: Task, figures: bool = False, torch_threads: dict[str, int] | None = None) -> dict[str, Any]:
     """Worker entry point: run one task and return its payload (see :func:`result_from_payload`)."""
     _torch_threads(torch_threads)
-    claims = _worker_claims()
+    claims = _worker_claims(task.plugins)
     result = run_claim(claims[task.claim_id], Profile(task.profile, task.seed), task.overrides)
     png, figure_error = None, ""
     outcome = result.outcome
@@ -197,7 +202,7 @@ def run_unit(unit: UnitTask, torch_threads: dict[str, int] | None = None) -> dic
 
     _torch_threads(torch_threads)
     task = unit.task
-    claim = _worker_claims()[task.claim_id]
+    claim = _worker_claims(task.plugins)[task.claim_id]
     profile = Profile(task.profile, task.seed, claim.resolve(task.profile, task.overrides))
     start = time.perf_counter()
     lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
