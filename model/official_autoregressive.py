@@ -45,6 +45,8 @@ class AugmentedLinearAttentionOfficial(nn.Module):
         self.d = positive_int(d, "d")
         if dtype not in (torch.float64, torch.float32):
             raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise ValueError(f"generator: expected a torch.Generator or None, got {validate.short_repr(generator)}")
         validate.memory(6 * 8 * (3 * d + 1) ** 2, "d", f"five ({3 * d:,}, {3 * d:,}) linear maps")
         D = 3 * d
         self.query, self.key, self.value, self.out, self.readout = (nn.Linear(D, D, dtype=dtype) for _ in range(5))

@@ -36,6 +36,7 @@ import torch
 import torch.nn as nn
 
 from model.autoregressive import check_tensor
+from theory import validate
 from theory.validate import positive_int
 
 __all__ = ["OfficialRawTokens", "head_maps", "MASK_VALUE"]
@@ -52,6 +53,12 @@ class OfficialRawTokens(nn.Module):
         self.d, self.heads, self.repeat = positive_int(d, "d"), positive_int(heads, "heads"), positive_int(repeat, "repeat")
         self.max_length = positive_int(max_length, "max_length")
         E = self.width = self.repeat * self.d
+        # parameters, gradients and Adam moments (float64 at most): three (E, H·E) maps and their biases, the
+        # position table, the output map and the readout; named after the size that drives it
+        count = 3.0 * heads * E * (E + 1) + max_length * E + E * (E + 1) + (E + 1) * d + 2 * E
+        validate.memory(8.0 * 3 * count, validate.largest(d=d * d, heads=heads, repeat=repeat * repeat,
+                                                          max_length=max_length),
+                        f"a raw-token model with d = {d:,}, {heads:,} heads, width {E:,}")
         # created in the official order (readout, position table, values, keys, queries, output map, norm),
         # so that one torch seed gives the official initial draw of every parameter in use
         self.readout = nn.Linear(E, d)                       # Transformer.fc_out
@@ -65,6 +72,8 @@ class OfficialRawTokens(nn.Module):
     # ------------------------------------------------------------------ shared pieces
     def _check(self, seqs: torch.Tensor) -> None:
         check_tensor(seqs, "seqs", (None, None, self.d), complex_ok=False)
+        if seqs.dtype != self.readout.weight.dtype:
+            raise ValueError(f"seqs: expected dtype {self.readout.weight.dtype} (the model's), got {seqs.dtype}")
         if seqs.shape[1] > self.max_length:
             raise ValueError(f"seqs: expected at most max_length = {self.max_length} positions, got {seqs.shape[1]}")
 
@@ -74,7 +83,7 @@ class OfficialRawTokens(nn.Module):
 
     def positional_attention(self, T: int) -> torch.Tensor:
         """``P (H, T, T)``: the positional softmax of every head, ``P[h, t, j] = 0`` for ``j > t``."""
-        T = positive_int(T, "T")
+        T = positive_int(T, "T", maximum=self.max_length)
         H, E = self.heads, self.width
         pos = self.position_embedding.weight[:T]                               # (T, E)
         q = self.queries(pos).view(T, H, E)
@@ -111,6 +120,12 @@ class OfficialRawTokens(nn.Module):
         """``G (T_keys, K, T_queries, (d+1)·E)`` of the module docstring, ``K = (d+1)(d+2)/2`` monomials
         ``s̃[b] s̃[c]``, ``b ≤ c``; the last axis is ``(a, o)``.  ``queries``: a slice of query positions
         (keys are then cut after the last of them)."""
+        T = positive_int(T, "T", maximum=self.max_length)
+        if queries is not None and not (isinstance(queries, slice) and queries.step in (None, 1)
+                                        and isinstance(queries.start, int) and isinstance(queries.stop, int)
+                                        and 0 <= queries.start < queries.stop <= T):
+            raise ValueError(f"queries: expected None or a slice lo:hi of positions with 0 <= lo < hi <= T = {T}, "
+                             f"got {validate.short_repr(queries)}")
         M, V = head_maps(self)                                                 # (H, A, A), (H, E, A)
         H, A, E = M.shape[0], M.shape[1], self.width
         q = slice(0, T) if queries is None else queries
@@ -146,6 +161,8 @@ def head_maps(model: OfficialRawTokens) -> tuple[torch.Tensor, torch.Tensor]:
     """Each head's effective maps on ``s̃ = (s, 1)``: ``M (H, d+1, d+1)`` with ``τ_h[t, j] = s̃_tᵀ M_h s̃_j``
     (``M_h = Q̃_hᵀ K̃_h / √E``) and the value map ``Ṽ (H, E, d+1)`` (``V_h x_j + v_h = Ṽ_h s̃_j``); the
     repeated copies of the token are summed into one block, the bias is the last column."""
+    if not isinstance(model, OfficialRawTokens):
+        raise ValueError(f"model: expected an OfficialRawTokens, got {validate.short_repr(model)}")
     H, E, d, m = model.heads, model.width, model.d, model.repeat
 
     def folded(lin: nn.Linear) -> torch.Tensor:

@@ -25,7 +25,9 @@ import math
 import torch
 import torch.nn as nn
 
+from model.autoregressive import check_tensor
 from model.reduced import MAX_PARAMETER_BYTES, check_tokens
+from theory import validate
 from theory.validate import boolean, positive_int
 
 
@@ -34,6 +36,13 @@ class Block(nn.Module):
 
     def __init__(self, d: int, T: int, mlp: bool, dtype: torch.dtype):
         super().__init__()
+        d, T = positive_int(d, "d"), positive_int(T, "T")
+        mlp = boolean(mlp, "mlp")
+        if dtype not in (torch.float64, torch.float32):
+            raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
+        validate.memory(8.0 * 3 * 4 * d * d + T * T, validate.largest(d=d * d, T=T * T),
+                        f"a layer of width {d:,} over {T:,} positions")
+        self.d, self.T = d, T
         std = 1.0 / math.sqrt(d)
         self.A = nn.Parameter(torch.zeros(d, d, dtype=dtype))  # bilinear scores x_iᵀ A x_j
         self.V = nn.Parameter(torch.randn(d, d, dtype=dtype) * std)  # value
@@ -45,8 +54,15 @@ class Block(nn.Module):
             self.b2 = nn.Parameter(torch.zeros(d, dtype=dtype))
         self.register_buffer("causal", torch.tril(torch.ones(T, T, dtype=torch.bool)))
 
+    def _check(self, x: torch.Tensor, length: int | None) -> None:
+        """``x``: a finite real ``(B, length, d)`` tensor of the layer's dtype (``length=None``: any)."""
+        check_tensor(x, "x", (None, length, self.d), complex_ok=False)
+        if x.dtype != self.V.dtype:
+            raise ValueError(f"x: expected dtype {self.V.dtype} (the layer's), got {x.dtype}")
+
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, d) -> a (B, T, T), row-stochastic over ``j <= i``."""
+        self._check(x, self.T)
         scores = (x @ self.A) @ x.transpose(1, 2)  # (B, T, T): x_iᵀ A x_j
         return torch.softmax(scores.masked_fill(~self.causal, float("-inf")), dim=-1)
 
@@ -62,6 +78,7 @@ class Block(nn.Module):
 
     def at_query(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, T, d) -> the updated stream at the last position only (B, d); the query sees every j."""
+        self._check(x, None)
         q = x[:, -1]  # (B, d)
         a = torch.softmax(torch.einsum("bd,bjd->bj", q @ self.A, x), dim=-1)  # (B, T)
         return q + self.update(torch.einsum("bj,bjd->bd", a, x) @ self.V)
@@ -77,11 +94,14 @@ class StandardTransformer(nn.Module):
         mlp = boolean(mlp, "mlp")
         if dtype not in (torch.float64, torch.float32):
             raise ValueError(f"dtype: expected torch.float64 or torch.float32, got {dtype!r}")
-        size = 8 * 3 * ((S + T) * d + layers * (4 * d * d + 2 * d) + d * S)  # parameters, gradients, Adam moments
-        if size > max_bytes:
-            raise ValueError(f"width: {layers} layers of width {d:,} need about {size / 2 ** 30:.3g} GiB of "
-                             f"parameters and optimiser state, above the budget of {max_bytes / 2 ** 30:.3g} GiB "
-                             f"(max_bytes)")
+        max_bytes = validate.max_bytes(max_bytes)
+        # parameters, gradients, Adam moments; and each layer's (T, T) causal mask
+        size = 8 * 3 * ((S + T) * d + layers * (4 * d * d + 2 * d) + d * S) + layers * T * T
+        if size > max_bytes:  # named after the size that drives it
+            drivers = dict(S=S, T=T, layers=layers) if width is None else dict(width=d, S=S, T=T, layers=layers)
+            raise ValueError(f"{validate.largest(**drivers)}: {layers:,} layers of width {d:,} need about "
+                             f"{size / 2 ** 30:.3g} GiB of parameters and optimiser state, above the budget of "
+                             f"{max_bytes / 2 ** 30:.3g} GiB (max_bytes)")
         self.S, self.T, self.d, self.layers, self.mlp = S, T, d, layers, mlp
         self.E = nn.Parameter(torch.randn(S, d, dtype=dtype) / math.sqrt(d))  # token embedding
         self.P = nn.Parameter(torch.randn(T, d, dtype=dtype) / math.sqrt(d))  # position embedding

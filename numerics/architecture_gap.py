@@ -38,13 +38,15 @@ import torch
 import torch.nn as nn
 from torch.func import functional_call
 
+from model.autoregressive import check_tensor
 from model.disentangled import DisentangledTransformer
+from model.reduced import check_tokens
 from numerics.evaluation import EstimatorGap, estimator_alpha, forest_with_edges, gap_to_count_estimator, \
     held_out_sample, sample_sequences_redrawn
 from numerics.runtime import require_finite, single_thread
 from numerics.sampling_torch import sample_sequences_torch
 from theory import validate
-from theory.causal import CausalGraph, alphabet_size
+from theory.causal import CausalGraph, alphabet_size, as_causal_graph
 
 STAGES = ("ideal_head", "token_symmetric", "free")
 
@@ -56,6 +58,8 @@ def stream_token_blocks(S: int, T: int) -> dict[str, tuple[int, ...]]:
     ``d0``: ``[e_x (S); e_i (T)]`` → ``(0,)``; ``d1``: ``[s; a X (S); a (T)]`` → ``(0, d0)``;
     the final stream ``[s_n (d1); out (d1)]`` → ``(0, d0, d1, d1 + d0)``; the logits → ``(0,)``.
     """
+    S = validate.positive_int(S, "S", minimum=2)
+    T = validate.positive_int(T, "T", minimum=2)
     d0 = S + T
     d1 = 2 * d0
     return {"d0": (0,), "d1": (0, d0), "final": (0, d0, d1, d1 + d0), "logits": (0,)}
@@ -69,7 +73,18 @@ def induction_head_weights(graph: CausalGraph, S: int, theta: torch.Tensor) -> d
     position against every key position); ``readout[d1:d1+S] = β3 I`` (layer 2's token output),
     ``readout[:S] = δ I`` (the query's own token).  Differentiable in ``theta``; every other entry 0.
     """
+    graph = as_causal_graph(graph)
+    graph.require_forest("induction_head_weights")
+    S = validate.positive_int(S, "S", minimum=2)
     T = graph.n + 1
+    if not isinstance(theta, torch.Tensor) or not theta.is_floating_point() or theta.shape != (T + 4,):
+        raise ValueError(f"theta: expected a real floating-point torch tensor of shape ({T + 4},) (T + 4 scalars), "
+                         f"got {getattr(theta, 'dtype', type(theta).__name__)} of shape "
+                         f"{tuple(getattr(theta, 'shape', ()))}")
+    if not bool(torch.isfinite(theta).all()):
+        raise ValueError("theta: expected finite entries, found nan or inf")
+    validate.memory(8.0 * 2 * ((S + T) ** 2 + 4 * (S + T) ** 2 + 4 * (S + T) * S), validate.largest(S=S, graph=T),
+                    f"the weights of a two-layer model of width {2 * (S + T):,}")
     d0, d1 = S + T, 2 * (S + T)
     par = graph.parent_array()
     child = torch.as_tensor(np.flatnonzero(par >= 0))
@@ -93,6 +108,19 @@ def token_symmetric_projection(W: torch.Tensor, row_blocks: tuple[int, ...], col
     A token × token block becomes ``a I + b (J - I)`` (``a``: its diagonal mean, ``b``: its off-diagonal
     mean); a token × other block is replaced by its mean over the token axis; other × other is kept.
     """
+    if not isinstance(W, torch.Tensor) or not W.is_floating_point() or W.ndim < 2:
+        raise ValueError(f"W: expected a real floating-point torch tensor (..., r, c), got "
+                         f"{getattr(W, 'dtype', type(W).__name__)} of shape {tuple(getattr(W, 'shape', ()))}")
+    if not bool(torch.isfinite(W).all()):
+        raise ValueError("W: expected finite entries, found nan or inf")
+    S = validate.positive_int(S, "S", minimum=2)
+    if S > min(W.shape[-2:]):
+        raise ValueError(f"S: expected a token block that fits W of shape {tuple(W.shape)}, got S = {S}")
+    for name, blocks, size in (("row_blocks", row_blocks, W.shape[-2]), ("col_blocks", col_blocks, W.shape[-1])):
+        if not isinstance(blocks, (tuple, list)) or not all(
+                isinstance(b, int) and not isinstance(b, bool) and 0 <= b <= size - S for b in blocks):
+            raise ValueError(f"{name}: expected block starts in 0..{size - S} (blocks of {S} within {size}), "
+                             f"got {validate.short_repr(blocks)}")
     rows = torch.zeros(W.shape[-2], dtype=torch.bool)
     cols = torch.zeros(W.shape[-1], dtype=torch.bool)
     for r in row_blocks:
@@ -117,9 +145,28 @@ def token_symmetric_projection(W: torch.Tensor, row_blocks: tuple[int, ...], col
 def token_symmetric_weights(weights: dict[str, torch.Tensor], S: int, T: int) -> dict[str, torch.Tensor]:
     """:func:`token_symmetric_projection` of each weight of a two-layer, one-head-per-layer model."""
     blocks = stream_token_blocks(S, T)
+    S, T = int(S), int(T)
+    d0, d1 = S + T, 2 * (S + T)
+    _check_weights(weights, {"A.0": (d0, d0), "A.1": (d1, d1), "readout": (2 * d1, S)}, exact=True)
     return {"A.0": token_symmetric_projection(weights["A.0"], blocks["d0"], blocks["d0"], S),
             "A.1": token_symmetric_projection(weights["A.1"], blocks["d1"], blocks["d1"], S),
             "readout": token_symmetric_projection(weights["readout"], blocks["final"], blocks["logits"], S)}
+
+
+def _check_weights(weights: Any, shapes: dict[str, tuple], exact: bool) -> None:
+    """``weights``: a dict of finite floating-point tensors whose names are among ``shapes`` (all of them if
+    ``exact``) and whose last two axes are the shape named there."""
+    if not isinstance(weights, dict) or (exact and set(weights) != set(shapes)) or not set(weights) <= set(shapes):
+        raise ValueError(f"weights: expected a dict of tensors named {sorted(shapes)}"
+                         f"{'' if exact else ' (a subset)'}, got {validate.short_repr(weights)}")
+    for name, W in weights.items():
+        if not isinstance(W, torch.Tensor) or not W.is_floating_point() or tuple(W.shape[-2:]) != shapes[name] \
+                or W.ndim < 2:
+            raise ValueError(f"weights: expected {name!r} a floating-point tensor of shape (..., "
+                             f"{', '.join(map(str, shapes[name]))}), got {getattr(W, 'dtype', type(W).__name__)} "
+                             f"of shape {tuple(getattr(W, 'shape', ()))}")
+        if not bool(torch.isfinite(W).all()):
+            raise ValueError(f"weights: expected finite entries in {name!r}, found nan or inf")
 
 
 class _QueryLogits(nn.Module):
@@ -137,11 +184,21 @@ def logits_with(model: DisentangledTransformer, weights: dict[str, torch.Tensor]
                 tokens: torch.Tensor) -> torch.Tensor:
     """The readout's logits ``(B, S)`` of ``model``'s architecture with ``weights`` (names ``A.0``, ``A.1``,
     ``readout``) on ``tokens (B, T)``; differentiable in the weights."""
+    if not isinstance(model, DisentangledTransformer):
+        raise ValueError(f"model: expected a DisentangledTransformer, got {validate.short_repr(model)}")
+    _check_weights(weights, {name: tuple(p.shape[-2:]) for name, p in model.named_parameters()}, exact=False)
+    check_tokens(tokens, model.S, model.T)
     return functional_call(_QueryLogits(model), {f"model.{k}": v for k, v in weights.items()}, (tokens,))
 
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-sequence ``-Σ_s y_s log softmax(logits)_s``: ``(B,)`` from ``(B, S)``."""
+    """Per-sequence ``-Σ_s y_s log softmax(logits)_s``: ``(B,)`` from ``(B, S)``; ``target`` rows are laws
+    (non-negative, summing to 1 within 1e-9 in float64, 1e-5 in float32)."""
+    check_tensor(logits, "logits", (None, None), complex_ok=False)
+    check_tensor(target, "target", tuple(logits.shape), complex_ok=False)
+    tol = validate.ROW_SUM_TOL if target.dtype == torch.float64 else 1e-5
+    if bool((target < 0).any()) or not bool(((target.sum(dim=-1) - 1).abs() <= tol).all()):
+        raise ValueError(f"target: expected rows that are laws (non-negative, summing to 1 within {tol:g})")
     return -(target * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
 
 
@@ -243,6 +300,11 @@ def architecture_gap(graph: Any, prior: Any, *, fit_size: int = 16384, lbfgs_ite
     est_alpha = estimator_alpha(prior, alpha)
     rng = validate.rng(rng)
     T = graph.n + 1
+    # the largest forward pass (its activations and scores, float64, with autograd), before any draw
+    d1 = 2 * (S + T)
+    validate.memory(8.0 * 4 * max(fit_size, batch, test_size) * T * (2 * T + 4 * d1),
+                    validate.largest(fit_size=fit_size, batch=batch, test_size=test_size),
+                    f"forward passes of {max(fit_size, batch, test_size):,} sequences of length {T:,}")
     with single_thread():
         test = held_out_sample(graph, prior, test_size, rng, roots, est_alpha)
         fit = sample_sequences_redrawn(graph, prior, fit_size, rng, roots)

@@ -17,7 +17,7 @@ from typing import Any
 from numerics.position_attention import parent_weight_by_position, position_softmax
 from numerics.train_disentangled import TrainingSchedule, train_disentangled_fast
 from theory import validate
-from theory.causal import DirichletPrior
+from theory.causal import DirichletPrior, as_causal_graph
 
 FIGURE9_STEPS = 2 ** 14
 FIGURE9_BATCH = 2 ** 10
@@ -48,6 +48,13 @@ def train_random_graph(graph: Any, *, steps: int, batch: int, lr: float = 1.0,
     """
     seed = validate.seed(seed)
     prior = DirichletPrior(S, alpha)
+    graph = as_causal_graph(graph)
+    batch = validate.positive_int(batch, "batch")
+    test_size = validate.positive_int(test_size, "test_size", minimum=2)
+    T = graph.n + 1  # a forward pass of the two-layer model (width 2(S + T)) and its draws, before any draw
+    validate.memory(8.0 * 4 * max(batch, test_size) * (2 * T * T + 8 * T * (S + T) + 3 * S * S),
+                    validate.largest(batch=batch, test_size=test_size),
+                    f"batches of {batch:,} and a test sample of {test_size:,} sequences of length {T:,}")
     schedule = TrainingSchedule("sgd", lr, "constant", steps, batch)
     run = train_disentangled_fast(graph, prior, schedule=schedule, heads=(1, 1), test_size=test_size, seed=seed,
                                   eval_steps=(), threads=threads, alpha=prior.alpha)

@@ -35,6 +35,7 @@ def haar_sequences(d: int, T: int, size: int, law: str = "fixed", rng: Any = Non
     per sequence; ``s_0 = (1..1)/√d`` ('fixed', the official start) or uniform on ``S^{d-1}`` ('sphere')."""
     d, T, size = positive_int(d, "d"), positive_int(T, "T"), positive_int(size, "size")
     law = choice(law, "law", START_LAWS)
+    _sequences_fit(d, T, size, "size")
     rng = as_rng(rng)
     W = ar.haar_orthogonal_contexts(d, size, rng)
     if law == "fixed":
@@ -43,6 +44,13 @@ def haar_sequences(d: int, T: int, size: int, law: str = "fixed", rng: Any = Non
         x = rng.standard_normal((size, d))
         s0 = x / np.linalg.norm(x, axis=1, keepdims=True)
     return ar.sequences(W, s0, T)
+
+
+def _sequences_fit(d: int, T: int, size: int, size_name: str) -> None:
+    """Refuse, before drawing, ``size`` Haar matrices ``(d, d)`` and sequences ``(T+1, d)`` above the memory
+    budget, naming the size that drives it (``size_name`` for the number of sequences)."""
+    validate.memory(8.0 * 4 * size * d * (d + T + 1), validate.largest(**{size_name: size, "d": d * d, "T": T}),
+                    f"{size:,} Haar sequences of length {T + 1:,} in dimension {d:,}")
 
 
 def _check_seqs(seqs: Any) -> np.ndarray:
@@ -61,6 +69,7 @@ def gd_step_terms(seqs: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def gd_directions(seqs: np.ndarray) -> np.ndarray:
     """``G_t s_t`` (N, T, d) at positions ``t = 0..T-1``: ``Σ_{j<t} s_{j+1} ⟨s_j, s_t⟩``."""
+    seqs = _check_seqs(seqs)
     N, T1, d = seqs.shape
     T = T1 - 1
     validate.memory(4 * 8 * N * T * (T + d), "seqs", f"the scores of {N:,} sequences of length {T1:,}")
@@ -79,7 +88,9 @@ class Estimate:
 
 def mean_and_stderr(x: np.ndarray, axis: int = 0) -> Estimate:
     """Mean and standard error (``std(ddof=1)/√n``) along ``axis``."""
-    x = np.asarray(x, dtype=np.float64)
+    x = validate.finite_array(x, "x")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis: expected an axis of an array of shape {x.shape}, got {validate.short_repr(axis)}")
     n = x.shape[axis]
     if n < 2:
         raise ValueError(f"x: expected at least 2 samples along axis {axis}, got {n}")
@@ -101,7 +112,10 @@ def mc_gd_step_errors(seqs: Any, eta: Any) -> np.ndarray:
     """``||η_t G_t s_t - s_{t+1}||²`` per sequence and position, ``(N, T)``: one step (float) or one per position."""
     seqs = _check_seqs(seqs)
     T = seqs.shape[1] - 1
-    eta = np.broadcast_to(validate.finite_array(eta, "eta"), (T,))
+    eta = validate.finite_array(eta, "eta")
+    if eta.shape not in ((), (1,), (T,)):
+        raise ValueError(f"eta: expected one step or one per position, shape () or ({T},), got {eta.shape}")
+    eta = np.broadcast_to(eta, (T,))
     return ((eta[None, :, None] * gd_directions(seqs) - seqs[:, 1:]) ** 2).sum(-1)
 
 
@@ -134,6 +148,8 @@ def preconditioned_moments(seqs: Any, batch: int = 2048) -> PreconditionedMoment
     seqs = _check_seqs(seqs)
     batch = positive_int(batch, "batch")
     N, T1, d = seqs.shape
+    validate.memory(8.0 * (2 * d ** 6 + d ** 4 + 3 * min(batch, N) * (T1 - 1) * d ** 3), "seqs",
+                    f"the moments of d³ = {d ** 3:,} features")
     M = torch.zeros(d ** 3, d ** 3, dtype=torch.float64)
     m = torch.zeros(d ** 3, d, dtype=torch.float64)
     with single_thread():
@@ -257,6 +273,7 @@ def block_structure(Q: Any, K: Any, V: Any, d: int) -> dict[str, Any]:
     times the mean singular value), and ``tr/d``.  The GD construction uses ``A[s_{j-1}, s_t]`` and
     ``V'[s_j]`` (:func:`model.autoregressive.gd_step_weights`)."""
     d = positive_int(d, "d")
+    validate.memory(8.0 * 5 * (3 * d) ** 2, "d", f"three ({3 * d:,}, {3 * d:,}) maps")
     Q, K, V = (validate.finite_array(x, n, shape=(3 * d, 3 * d)) for x, n in ((Q, "Q"), (K, "K"), (V, "V")))
     A = (K.T @ Q)[d:, d:]
     Vp = V[:d, d:]
@@ -281,6 +298,13 @@ def figure5_references(d: int, T: int, law: str = "fixed", fit_size: int = 4096,
     from theory import haar_moments as hm
 
     d, T = positive_int(d, "d"), positive_int(T, "T", minimum=2)
+    law = choice(law, "law", START_LAWS)
+    fit_size = positive_int(fit_size, "fit_size", minimum=2)
+    eval_size = positive_int(eval_size, "eval_size", minimum=2)
+    starts = positive_int(starts, "starts", minimum=0)
+    preconditioned = validate.boolean(preconditioned, "preconditioned")
+    for size, name in ((fit_size, "fit_size"), (eval_size, "eval_size")):
+        _sequences_fit(d, T, size, name)
     rng = as_rng(rng)
     eta_t, L_t = hm.haar_best_step_by_position(d, T)
     eta_s, L_s = hm.haar_best_shared_step(d, T)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from model.autoregressive import AugmentedLinearAttention
+from model.autoregressive import AugmentedLinearAttention, check_tensor
 from model.official_autoregressive import AugmentedLinearAttentionOfficial
 from numerics.haar_references import START_LAWS, haar_sequences
 from numerics.runtime import require_finite, single_thread
@@ -56,6 +56,13 @@ class HaarTrainingConfig:
         validate.finite_float(self.lr, "lr", positive=True)
         validate.finite_float(self.init_scale, "init_scale", nonnegative=True)
         validate.seed(self.seed)
+        # the training and test sets (drawn with their Haar matrices) and the model, before any draw
+        validate.memory(8.0 * 4 * (self.train_size + self.test_size) * self.d * (self.d + self.T + 1)
+                        + 8.0 * 6 * (3 * self.d + 1) ** 2,
+                        validate.largest(d=self.d * self.d, T=self.T, train_size=self.train_size,
+                                         test_size=self.test_size),
+                        f"{self.train_size + self.test_size:,} Haar sequences of length {self.T + 1:,} in dimension "
+                        f"{self.d:,}")
 
     @property
     def steps(self) -> int:
@@ -82,6 +89,9 @@ def bare_layer_predictions(layer: AugmentedLinearAttention, seqs: torch.Tensor) 
     """The bare layer at the official positions: ``seqs (B, T+1, d)`` -> ``(B, T, d)``, row ``t`` predicting
     ``s_{t+1}`` from tokens ``e_0..e_t`` (``e_0 = (0, s_0, 0)``): the layer's own tokens start at ``e_1``, so
     the sequence is fed with a zero ``s_{-1}`` in front and without its last token."""
+    if not isinstance(layer, AugmentedLinearAttention):
+        raise ValueError(f"layer: expected an AugmentedLinearAttention, got {validate.short_repr(layer)}")
+    check_tensor(seqs, "seqs", (None, None, layer.d), min_length=2)
     padded = torch.cat([torch.zeros_like(seqs[:, :1]), seqs[:, :-1]], dim=1)   # (B, T+1, d): 0, s_0..s_{T-1}
     return layer(padded)
 

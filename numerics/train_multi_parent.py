@@ -43,6 +43,18 @@ PAPER = dict(S=5, T=PAPER_T, alpha=0.1, steps=2 ** 16, batch=1024, lr=1e-2, weig
 
 
 # --------------------------------------------------------------------------- the torch sampler
+def _torch_device(device: Any) -> torch.device:
+    """``device`` (a name or a ``torch.device``) as a ``torch.device``, refused by name when torch cannot parse it."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {validate.short_repr(device)}")
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {device!r}") from None
+
+
 def sample_two_parent_sequences_torch(S: int, alpha: float, size: int, generator: torch.Generator,
                                       T: int = PAPER_T, device: Any = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens (B, T) long, target (B, S) float64)`` on ``device``: the joint law of ``(x, y)`` of
@@ -63,6 +75,9 @@ def sample_two_parent_sequences_torch(S: int, alpha: float, size: int, generator
     alpha = validate.finite_float(alpha, "alpha", positive=True)
     size = validate.positive_int(size, "size")
     T = validate.positive_int(T, "T", minimum=3, maximum=validate.MAX_POSITIONS)
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator: expected a torch.Generator, got {validate.short_repr(generator)}")
+    device = _torch_device(device)
     validate.memory(8.0 * size * (3 * S ** 3 + 4 * T), "size", f"{size:,} sequences with {S ** 2 + 1} urns each")
     urns = S * S + 1  # the table's rows r = S·c_1 + c_2, then the roots' urn
     counts = torch.zeros(size * urns, S, dtype=torch.float64, device=device)
@@ -121,7 +136,13 @@ def head_role_assignment(weights: Any) -> RoleAssignment:
     Over injective ``σ: {halving, previous} → heads`` maximise ``min_{i >= 2, r} W[σ(r), i, r]``
     (ties: the mean), ``W (H, T, 2)`` from :func:`parent_role_weights`.
     """
-    W = np.asarray(weights, dtype=np.float64)
+    try:
+        raw = np.asarray(weights)
+    except (TypeError, ValueError):
+        raise ValueError(f"weights: expected an array of real numbers, got {type(weights).__name__}") from None
+    if raw.dtype.kind not in "iuf":  # nan is allowed at the roots i = 0, 1 (parent_role_weights' convention)
+        raise ValueError(f"weights: expected an array of real numbers, got dtype {raw.dtype}")
+    W = raw.astype(np.float64)
     if W.ndim != 3 or W.shape[0] < 2 or W.shape[2] != 2 or W.shape[1] < 3:
         raise ValueError(f"weights: expected shape (H, T, 2) with H >= 2, T >= 3, got {W.shape}")
     body = W[:, 2:]
@@ -224,8 +245,12 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
                          f"got {validate.short_repr(eval_steps)}")
     marks.add(schedule.steps)
     progress = validate.boolean(progress, "progress")
-    validate.memory(8.0 * min(test_size, 2048) * (2 * T * T * 4 + S ** 3 * 3), "test_size",
+    validate.memory(8.0 * min(test_size, 2048) * (2 * T * T * 4 + S ** 3 * 3)
+                    + 8.0 * test_size * (3 * S ** 3 + 3 * T + 2 * S), "test_size",
                     f"float64 evaluation of {test_size:,} held-out sequences")
+    draw = min(schedule.steps, max(1, REDRAW_SEQUENCES // schedule.batch)) * schedule.batch  # one training draw
+    validate.memory(8.0 * draw * (3 * S ** 3 + 4 * T) + 8.0 * 4 * schedule.batch * (2 * T * T * 4 + 8 * T * S),
+                    "batch", f"training draws of {draw:,} sequences and batches of {schedule.batch:,}")
 
     test = sample_two_parent_sequences(S, alpha, test_size, np.random.default_rng(seed), T)
     bayes = _cross_entropies(np.log(two_parent_count_estimator(test.tokens, alpha, S)), test.target)

@@ -67,6 +67,11 @@ class RawHaarConfig:
         finite_float(self.lr, "lr", positive=True)
         if self.T > 100:
             raise ValueError(f"T: expected at most 100 positions (the official position table), got {self.T}")
+        E = self.repeat * self.d  # the model's parameters and optimiser state (OfficialRawTokens), before any draw
+        validate.memory(8.0 * 3 * (3 * self.heads * E * (E + 1) + 100 * E + E * (E + 1) + (E + 1) * self.d),
+                        validate.largest(d=self.d * self.d, heads=self.heads,
+                                         repeat=self.repeat * self.repeat),
+                        f"a raw-token model with d = {self.d:,}, {self.heads:,} heads, width {E:,}")
 
     @property
     def steps(self) -> int:
@@ -82,9 +87,9 @@ def haar_raw_dataset(d: int, T: int, size: int, rng: Any = None) -> np.ndarray:
 
 def per_position_mse(pred: Any, target: Any) -> np.ndarray:
     """Mean over sequences and coordinates of ``(ŝ - s)²``, per position: ``(N, T, d) × 2 → (T,)``."""
-    pred, target = np.asarray(pred, dtype=np.float64), np.asarray(target, dtype=np.float64)
-    if pred.shape != target.shape or pred.ndim != 3:
-        raise ValueError(f"pred: expected the shape of target {target.shape} (N, T, d), got {pred.shape}")
+    pred, target = validate.finite_array(pred, "pred", ndim=3), validate.finite_array(target, "target", ndim=3)
+    if pred.shape != target.shape:
+        raise ValueError(f"target: expected the shape of pred {pred.shape} (N, T, d), got {target.shape}")
     return ((pred - target) ** 2).mean(axis=(0, 2))
 
 
@@ -105,6 +110,7 @@ def commuting_contexts_with_axis(d: int, size: int, rng: Any = None) -> np.ndarr
     """Commuting real orthogonal contexts in the coordinate planes of :func:`commuting_construction_prediction`:
     ``R(θ_1) ⊕ … ⊕ R(θ_{⌊d/2⌋})`` (θ uniform) ``⊕ (±1)`` for odd ``d`` (random sign): ``(size, d, d)``."""
     d, size = positive_int(d, "d"), positive_int(size, "size")
+    validate.memory(8.0 * 3 * size * d * d, validate.largest(size=size, d=d * d), f"{size:,} contexts ({d:,}, {d:,})")
     rng = validate.rng(rng)
     W = np.zeros((size, d, d))
     if d >= 2:
@@ -128,8 +134,11 @@ def commuting_construction_prediction(seqs: Any, heads: int | None = None) -> np
     heads = len(blocks) if heads is None else positive_int(heads, "heads")
     prev, last = seqs[:, :-2], seqs[:, 1:-1]
     out = np.zeros_like(last)
-    for idx in blocks[:heads]:  # at most ⌈d/2⌉ blocks
-        rho2 = np.sum(seqs[:, :1, idx] ** 2, axis=-1, keepdims=True)
+    rho2s = [np.sum(seqs[:, :1, idx] ** 2, axis=-1, keepdims=True) for idx in blocks[:heads]]
+    if any(np.any(rho2 == 0) for rho2 in rho2s):
+        raise ValueError("seqs: expected a start s_0 with a nonzero component in every block the heads read "
+                         "(the construction divides by ||Π_m s_0||²)")
+    for idx, rho2 in zip(blocks[:heads], rho2s):  # at most ⌈d/2⌉ blocks
         qk_last = np.sum(prev[..., idx] * last[..., idx], axis=-1, keepdims=True)
         qk_prev = np.sum(prev[..., idx] ** 2, axis=-1, keepdims=True)
         out[..., idx] = (2 / rho2) * (qk_last * last[..., idx] - 0.5 * qk_prev * prev[..., idx])
@@ -147,6 +156,10 @@ def _cubic_features(seqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def least_squares(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     """``argmin_β ||X β - y||²`` (minimum norm), float64, by LAPACK through torch on one thread (NumPy's
     threaded BLAS pool can take a second for a 256 × 75 solve on a shared 2-core machine)."""
+    X = validate.finite_array(X, "X", ndim=2)
+    y = validate.finite_array(y, "y")
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"y: expected shape ({X.shape[0]},) or ({X.shape[0]}, k) (the rows of X), got {y.shape}")
     with intra_op_threads(1):
         Xt, yt = torch.as_tensor(X, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64)
         vector = yt.ndim == 1
@@ -159,7 +172,9 @@ def best_cubic_predictor(train: Any, test: Any, sweeps: int = 30) -> dict[str, A
     ``train (N, n+2, d)``, by alternating least squares from the construction's ``p`` (``p_n = 1,
     p_{n-1} = -1/2``); returns the per-coordinate MSE on ``train`` and on ``test`` and ``p``."""
     train, test = validate.finite_array(train, "train"), validate.finite_array(test, "test")
-    if train.ndim != 3 or train.shape[1:] != test.shape[1:] or train.shape[1] < 3:
+    if train.ndim != 3 or train.shape[1] < 3:
+        raise ValueError(f"train: expected (N, T+1, d) sequences with T >= 2, got {train.shape}")
+    if train.shape[1:] != test.shape[1:] or test.ndim != 3:
         raise ValueError(f"test: expected the shape (·, T+1, d) of train {train.shape[1:]}, got {test.shape}")
     sweeps = positive_int(sweeps, "sweeps")
     q, y = _cubic_features(train)
@@ -188,6 +203,7 @@ def ridge_ar1_predictions(seqs: Any, ridge: float = 1e-6) -> np.ndarray:
     if seqs.ndim != 3 or seqs.shape[1] < 2:
         raise ValueError(f"seqs: expected (N, T+1, d) with T >= 1, got {seqs.shape}")
     N, T1, d = seqs.shape
+    validate.memory(8.0 * 5 * N * T1 * d * d, "seqs", f"the in-context Gram matrices of {N:,} sequences")
     x, nxt = seqs[:, :-1], seqs[:, 1:]
     zero = np.zeros((N, 1, d, d))
     cross = np.concatenate([zero, np.cumsum(np.einsum("nti,ntj->ntij", nxt, x), axis=1)[:, :-1]], axis=1)
@@ -199,7 +215,10 @@ def ridge_ar1_predictions(seqs: Any, ridge: float = 1e-6) -> np.ndarray:
 def head_cosines(maps: Any) -> dict[str, Any]:
     """Normalised Gram of per-head maps ``(H, …)`` (flattened): ``|cos|`` of distinct heads, its max and mean
     (absolute: a head is unchanged by ``(M_h, V_h) → (-M_h, -V_h)``), and the heads' norms."""
-    X = validate.finite_array(maps, "maps").reshape(np.shape(maps)[0], -1)
+    X = validate.finite_array(maps, "maps")
+    if X.ndim < 1:
+        raise ValueError(f"maps: expected per-head maps (H, ...), got a scalar")
+    X = X.reshape(X.shape[0], -1)
     if len(X) < 2:
         raise ValueError(f"maps: expected at least 2 heads, got {len(X)}")
     norms = np.linalg.norm(X, axis=1)
@@ -216,7 +235,10 @@ def positional_mass(P: Any, query: int = -1) -> dict[str, np.ndarray]:
     P = validate.finite_array(P, "P")
     if P.ndim != 3 or P.shape[1] != P.shape[2] or P.shape[1] < 2:
         raise ValueError(f"P: expected (H, T, T) with T >= 2, got {P.shape}")
-    t = range(P.shape[1])[query]
+    T = P.shape[1]
+    if isinstance(query, bool) or not isinstance(query, (int, np.integer)) or not -T <= query < T:
+        raise ValueError(f"query: expected a position in -{T}..{T - 1}, got {validate.short_repr(query)}")
+    t = range(T)[query]
     if t < 1:
         raise ValueError(f"query: expected a position with a key before it, got {query}")
     last, prev = P[:, t, t], P[:, t, t - 1]
@@ -251,9 +273,12 @@ def train_official_raw_tokens(config: RawHaarConfig, train: Any, test: Any, seed
         raise ValueError(f"config: expected a RawHaarConfig, got {type(config).__name__}")
     train, test = validate.finite_array(train, "train"), validate.finite_array(test, "test")
     shape = (config.T + 1, config.d)
-    if train.ndim != 3 or train.shape[1:] != shape or test.ndim != 3 or test.shape[1:] != shape:
-        raise ValueError(f"train: expected (·, {config.T + 1}, {config.d}) sequences, got {train.shape} and test {test.shape}")
-    seed = int(seed)
+    for name, data in (("train", train), ("test", test)):
+        if data.ndim != 3 or data.shape[1:] != shape or data.shape[0] < 1:
+            raise ValueError(f"{name}: expected (N, {config.T + 1}, {config.d}) sequences, got {data.shape}")
+    seed = validate.seed(seed)
+    threads = positive_int(threads, "threads")
+    progress = validate.boolean(progress, "progress")
     with intra_op_threads(threads):
         torch.manual_seed(seed)
         model = OfficialRawTokens(config.d, config.heads, config.repeat)

@@ -115,13 +115,17 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
     if isinstance(eval_steps, str):
         validate.choice(eval_steps, "eval_steps", ("log",))
         marks = {2 ** k for k in range(schedule.steps.bit_length())}
-    else:
+    elif isinstance(eval_steps, (list, tuple, range, np.ndarray)):
         marks = {validate.positive_int(s, "eval_steps", maximum=schedule.steps) for s in eval_steps}
+    else:
+        raise ValueError(f"eval_steps: expected 'log' or a sequence of step counts, "
+                         f"got {validate.short_repr(eval_steps)}")
     marks.add(schedule.steps)
     progress = validate.boolean(progress, "progress")
     d = S + T  # activations of one layer per sequence: scores and softmax (2 T²), about eight (T, d) tensors
     validate.memory(8 * max(batch, test_size) * layers * (2 * T * T + 8 * T * d) + 8 * SAMPLER_CHUNK * S * S * 3,
-                    "batch", f"activations of batches of {batch:,} (test {test_size:,}) sequences")
+                    validate.largest(batch=batch, test_size=test_size, layers=layers),
+                    f"activations of batches of {batch:,} (test {test_size:,}) sequences")
 
     est_alpha = estimator_alpha(prior, None)
     test = held_out_sample(graph, prior, test_size, np.random.default_rng(seed), roots, est_alpha)

@@ -58,6 +58,9 @@ def orthogonal_eigenangle_rule(d: int, degree: int) -> tuple[np.ndarray, np.ndar
     d = positive_int(d, "d")
     degree = positive_int(degree, "degree", minimum=0)
     N = degree + d + 2                     # > degree of integrand times density in each angle
+    # the larger component's grid, before any allocation (a float: it may be astronomically large)
+    validate.memory(16 * 4 * validate.float_power(N // 2 + 1, d // 2) * d, validate.largest(d=d, degree=degree),
+                    f"an eigenangle grid of {N // 2 + 1:,}^{d // 2:,} points")
     # every integrand is even in each angle (it depends on cos θ only): fold θ and 2π - θ together
     half = np.arange(N // 2 + 1)
     fold = np.where((half == 0) | (2 * half == N), 1.0, 2.0)
@@ -96,6 +99,8 @@ def haar_power_traces(d: int, max_power: int, degree: int | None = None) -> tupl
     on :func:`orthogonal_eigenangle_rule` ``(d, degree)`` (default ``degree = max_power``)."""
     M = positive_int(max_power, "max_power", minimum=0)
     degree = M if degree is None else positive_int(degree, "degree", minimum=0)
+    d = positive_int(d, "d")
+    validate.memory(3 * 16 * (2.0 * M + 1), "max_power", f"power traces up to {M:,}")  # at least one point
     lam, w = orthogonal_eigenangle_rule(d, degree)
     validate.memory(3 * 16 * lam.shape[0] * (2 * M + 1), "max_power", f"power traces of {lam.shape[0]:,} points")
     powers = np.arange(-M, M + 1)
@@ -103,14 +108,17 @@ def haar_power_traces(d: int, max_power: int, degree: int | None = None) -> tupl
     return tau, w
 
 
-@functools.lru_cache(maxsize=8)
 def pairing_trace_exponents(p: int) -> tuple[tuple[tuple[tuple[int, ...], ...], ...], ...]:
     """For ``p`` quadratic forms ``uᵀ X_i u`` (``X_i = W^{n_i}``), one entry per pairing of the ``2p``
     indices: the cycles it closes, each a tuple of signs ``(σ_1..σ_p)`` (0 when ``X_i`` is not on the cycle)
     with ``tr(Π_i X_i^{σ_i}) = tr(W^{Σ σ_i n_i})`` (``-1``: the factor is traversed transposed).
 
     ``E_u[Π_i uᵀ X_i u] = Σ_{pairings} Π_{cycles} tr(W^{σ·n}) / (d (d+2) .. (d+2p-2))``."""
-    p = positive_int(p, "p", maximum=6)
+    return _pairing_trace_exponents(positive_int(p, "p", maximum=6))
+
+
+@functools.lru_cache(maxsize=8)
+def _pairing_trace_exponents(p: int) -> tuple[tuple[tuple[tuple[int, ...], ...], ...], ...]:
     slots = [(i, s) for i in range(p) for s in (0, 1)]
 
     def pairings(items):
@@ -154,7 +162,12 @@ def sphere_haar_quadratic_form_moment(d: int, exponents: Any) -> float:
     if n.ndim != 1 or not 1 <= n.size <= 6:
         raise ValueError(f"exponents: expected 1 to 6 integers, got shape {n.shape}")
     p = n.size
+    if np.abs(n).max() > validate.MAX_POSITIONS:  # the sum below stays far from int64 overflow
+        raise ValueError(f"exponents: expected powers of magnitude <= {validate.MAX_POSITIONS:,}, "
+                         f"got {np.abs(n).max():,}")
     M = int(np.abs(n).sum())
+    validate.memory(3 * 16 * (2.0 * M + 1) + 16 * 4 * validate.float_power(M // 2 + d // 2 + 2, d // 2) * d,
+                    validate.largest(exponents=M, d=d), f"a Weyl rule of degree {M:,} in dimension {d:,}")
     tau, w = haar_power_traces(d, M)
     total = np.zeros(tau.shape[0])
     for cycles in pairing_trace_exponents(p):
@@ -171,6 +184,9 @@ def start_overlap_moments(d: int, T: int) -> tuple[np.ndarray, np.ndarray]:
     ``k, k'``).  Peak memory about ``8 P (T+1)²`` bytes (``P`` rule points), refused above 2 GiB."""
     d = positive_int(d, "d")
     T = positive_int(T, "T", minimum=0)
+    # the overlaps at one rule point (at least one), and the rule of degree 2T, before allocating
+    validate.memory(4 * 8 * (T + 1.0) ** 2 + 16 * 4 * validate.float_power(T + d // 2 + 2, d // 2) * d,
+                    validate.largest(T=T, d=d), f"overlap moments up to lag {T:,} in dimension {d:,}")
     tau, w = haar_power_traces(d, 2 * T)
     validate.memory(4 * 8 * tau.shape[0] * (T + 1) ** 2, "T", f"triple overlap moments up to lag {T:,}")
     M = 2 * T
@@ -238,6 +254,10 @@ def haar_best_shared_step(d: int, T: int) -> tuple[float, float]:
 def gd_step_loss_by_position(eta: Any, d: int, T: int) -> np.ndarray:
     """``E||η G_t s_t - s_{t+1}||²`` at positions ``t = 0..T-1`` for one step ``η`` (float) or one step per
     position (``(T,)``): ``(T,)``, squared norm."""
+    eta = validate.finite_array(eta, "eta")
+    T = positive_int(T, "T")
+    if eta.shape not in ((), (1,), (T,)):
+        raise ValueError(f"eta: expected one step or one per position, shape () or ({T},), got {eta.shape}")
     a, b, c = haar_gd_step_coefficients(d, T)
-    eta = np.broadcast_to(validate.finite_array(eta, "eta"), (T,))
+    eta = np.broadcast_to(eta, (T,))
     return a * eta ** 2 - 2 * b * eta + c

@@ -148,6 +148,8 @@ def two_parent_log_probability(tokens: Any, alpha: float, S: int) -> np.ndarray:
     rows = parent_pair_rows(tokens, S)  # validates tokens and S
     x = np.asarray(tokens, dtype=np.int64)
     B, T = x.shape
+    validate.memory(8.0 * B * (S ** 3 + 2 * S + 3 * T), validate.largest(S=S ** 3, tokens=B * T),
+                    f"the transition counts of {B:,} sequences over {S:,}^3 (pair, token) cells")
     root = np.zeros((B, S), dtype=np.int64)
     np.add.at(root, (np.repeat(np.arange(B), 2), x[:, :2].ravel()), 1)
     table = np.zeros((B, S * S, S), dtype=np.int64)
@@ -158,7 +160,10 @@ def two_parent_log_probability(tokens: Any, alpha: float, S: int) -> np.ndarray:
 
 def _smoothed_counts(match: np.ndarray, children: np.ndarray, alpha: float, S: int) -> np.ndarray:
     """``(α + Σ_i match_i [children_i = s]) / (Sα + Σ_i match_i)``: ``match, children (B, m)`` → ``(B, S)``."""
-    counts = np.einsum("bi,bis->bs", match.astype(np.float64), np.eye(S)[children])
+    B, m = children.shape
+    validate.memory(8.0 * B * (S + 3 * m), validate.largest(S=S, tokens=B * m), f"counts of {B:,} sequences")
+    counts = np.zeros((B, S))  # Σ_i match_i [children_i = s]: sums of 0/1, exact in any order
+    np.add.at(counts, (np.repeat(np.arange(B), m), children.ravel()), match.ravel().astype(np.float64))
     return (alpha + counts) / (S * alpha + counts.sum(axis=1, keepdims=True))
 
 
