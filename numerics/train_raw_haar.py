@@ -217,7 +217,7 @@ def head_cosines(maps: Any) -> dict[str, Any]:
     (absolute: a head is unchanged by ``(M_h, V_h) → (-M_h, -V_h)``), and the heads' norms."""
     X = validate.finite_array(maps, "maps")
     if X.ndim < 1:
-        raise ValueError(f"maps: expected per-head maps (H, ...), got a scalar")
+        raise ValueError("maps: expected per-head maps (H, ...), got a scalar")
     X = X.reshape(X.shape[0], -1)
     if len(X) < 2:
         raise ValueError(f"maps: expected at least 2 heads, got {len(X)}")
