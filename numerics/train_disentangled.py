@@ -275,7 +275,7 @@ def float64_copy(model: DisentangledTransformer) -> DisentangledTransformer:
 def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | TrainingSchedule = "quick",
                             steps: int | None = None, batch: int | None = None, lr: float | None = None,
                             heads: tuple[int, int] = (1, 1), precision: str = "float32", device: str = "cpu",
-                            threads: int | None = None, compile: bool = False, prefetch: bool = True,
+                            threads: int | None = None, compile: bool = False, prefetch: bool | None = None,
                             roots: str = "stationary", alpha: float | None = None, init_noise: float | None = None,
                             test_size: int = 8192, eval_steps: Any = "log", seed: int = 0,
                             progress: bool = False) -> FastDisentangledRun:
@@ -291,7 +291,9 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
       :meth:`model.disentangled.DisentangledTransformer.query_logits` (gathers and scatters, no
       batches of tiny matrix products) and, with ``compile``, ``torch.compile``;
     - sequences and ``π`` are drawn in torch (:mod:`numerics.sampling_torch`), many batches per
-      vectorised draw, one draw ahead on a background thread (``prefetch``);
+      vectorised draw, one draw ahead on a background thread (``prefetch``; by default when this
+      process may run more than one thread, ``torch.get_num_threads() > 1``: a worker of ``-j N`` given
+      one core has no spare core for it, and the thread would only take turns with the step);
     - the training loss is read from the step's own forward pass (no second pass).
 
     Every check is float64: at each step of ``eval_steps`` (``"log"``: powers of two and the
@@ -328,6 +330,7 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
     threads = (os.cpu_count() or 1) if threads is None else validate.positive_int(threads, "threads")
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
     test_size = validate.positive_int(test_size, "test_size", minimum=2)
+    prefetch = torch.get_num_threads() > 1 if prefetch is None else validate.boolean(prefetch, "prefetch")
     T, S = graph.n + 1, alphabet_size(prior)
     if isinstance(eval_steps, str):
         validate.choice(eval_steps, "eval_steps", ("log",))
