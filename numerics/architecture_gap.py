@@ -43,7 +43,7 @@ from model.disentangled import DisentangledTransformer
 from model.reduced import check_tokens
 from numerics.evaluation import EstimatorGap, estimator_alpha, forest_with_edges, gap_to_count_estimator, \
     held_out_sample, sample_sequences_redrawn
-from numerics.runtime import require_finite, single_thread
+from numerics.runtime import lbfgs_minimum, require_finite, single_thread
 from numerics.sampling_torch import sample_sequences_torch
 from theory import validate
 from theory.causal import CausalGraph, alphabet_size, as_causal_graph
@@ -234,22 +234,15 @@ def _fit_ideal_head(model: DisentangledTransformer, graph: CausalGraph, S: int, 
                     target: torch.Tensor, iterations: int) -> torch.Tensor:
     """L-BFGS (strong Wolfe) on the mean cross-entropy of a fixed sample over ``theta (T + 4,)``."""
     T = graph.n + 1
-    theta = torch.cat([torch.tensor([6.0, 4.0, 4.0, 0.0], dtype=torch.float64),
-                       torch.zeros(T, dtype=torch.float64)]).requires_grad_(True)
-    opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-10, tolerance_change=1e-13, history_size=20)
+    start = torch.cat([torch.tensor([6.0, 4.0, 4.0, 0.0], dtype=torch.float64), torch.zeros(T, dtype=torch.float64)])
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = soft_cross_entropy(logits_with(model, induction_head_weights(graph, S, theta), tokens), target).mean()
-        loss.backward()
-        return loss
+    def mean_loss(theta: torch.Tensor) -> torch.Tensor:
+        return soft_cross_entropy(logits_with(model, induction_head_weights(graph, S, theta), tokens), target).mean()
 
-    opt.step(closure)
-    with torch.no_grad():
-        final = float(soft_cross_entropy(logits_with(model, induction_head_weights(graph, S, theta), tokens), target).mean())
+    final, theta = lbfgs_minimum(mean_loss, start, iterations, tolerance_grad=1e-10, tolerance_change=1e-13,
+                                 history_size=20)
     require_finite(final, iterations, "L-BFGS", "the ideal head's fitted loss", "fit on a larger sample")
-    return theta.detach()
+    return theta
 
 
 def _adam_from(model: DisentangledTransformer, graph: CausalGraph, prior: Any, start: dict[str, torch.Tensor],

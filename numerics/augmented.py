@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from model.autoregressive import AugmentedLinearAttention, ComplexAugmentedLinearAttention, gd_step_weights
-from numerics.runtime import require_finite, require_parameters_finite, single_thread
+from numerics.runtime import lbfgs_minimum, require_finite, require_parameters_finite, single_thread
 from theory import autoregressive as ar
 from theory import validate
 from theory.validate import choice, even_dimension, finite_float, positive_int, rng as as_rng
@@ -470,22 +470,6 @@ def flat_size(shapes: list[tuple[int, int]], real: bool) -> int:
     return sum(r * c for r, c in shapes) * (1 if real else 2)
 
 
-def _lbfgs(f: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, iters: int) -> tuple[float, torch.Tensor]:
-    x = x0.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iters, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-12, tolerance_change=1e-15, history_size=50)
-
-    def closure():
-        opt.zero_grad()
-        loss = f(x)
-        loss.backward()
-        return loss
-
-    with single_thread():
-        opt.step(closure)
-        return float(f(x).detach()), x.detach()
-
-
 def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 300) -> PreconditionedFit:
     """``min_{B, A} E||B G_t A s_t - s_{t+1}||²`` (``B, A (d, d)`` in the token field) by L-BFGS
     from ``(η* I, I)`` and ``restarts`` random starts; returns the best loss and ``(B, A)``."""
@@ -502,7 +486,7 @@ def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters:
         start = torch.cat([eta * torch.eye(d).reshape(-1), torch.zeros(d * d),
                            torch.eye(d).reshape(-1), torch.zeros(d * d)]).double()
     starts = [start] + [torch.from_numpy(0.5 * rng.standard_normal(flat_size(shapes, real))) for _ in range(restarts)]
-    best = min((_lbfgs(f, x0, iters) for x0 in starts), key=lambda r: r[0])
+    best = min((lbfgs_minimum(f, x0, iters) for x0 in starts), key=lambda r: r[0])
     B, A = _split(best[1], shapes, real)
     return PreconditionedFit(best[0], B, A)
 
@@ -517,7 +501,7 @@ def best_in_model_class(mom: Moments, restarts: int = 3, rng: Any = None, iters:
     d, real = mom.d, mom.real
     shapes = [(d, 2 * d), (2 * d, 2 * d)]
     f = lambda x: tensor_loss(attention_tensor(*_split(x, shapes, real)), mom)  # noqa: E731
-    runs = [_lbfgs(f, torch.from_numpy(0.5 * rng.standard_normal(flat_size(shapes, real))), iters)
+    runs = [lbfgs_minimum(f, torch.from_numpy(0.5 * rng.standard_normal(flat_size(shapes, real))), iters)
             for _ in range(restarts)]
     best = min(runs, key=lambda r: r[0])
     return ModelClassFit(best[0], [r[0] for r in runs])

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from numerics.runtime import single_thread
+from numerics.runtime import lbfgs_minimum, single_thread
 from theory import autoregressive as ar
 from theory import validate
 from theory.validate import choice, positive_int, rng as as_rng
@@ -200,22 +200,10 @@ def fit_preconditioned(mom: PreconditionedMoments, starts: int = 3, rng: Any = N
     inits = [np.concatenate([np.eye(d).ravel(), eta * np.eye(d).ravel()])]
     inits += [0.5 * rng.standard_normal(2 * d * d) for _ in range(starts)]
     best = None
-    with single_thread():
-        for x0 in inits:
-            x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-            opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iters, line_search_fn="strong_wolfe",
-                                    tolerance_grad=1e-12, tolerance_change=1e-15, history_size=50)
-
-            def closure():
-                opt.zero_grad()
-                value = loss(x)
-                value.backward()
-                return value
-
-            opt.step(closure)
-            value = float(loss(x).detach())
-            if best is None or value < best[0]:
-                best = (value, x.detach().numpy().copy())
+    for x0 in inits:
+        value, x = lbfgs_minimum(loss, torch.tensor(x0, dtype=torch.float64), iters)
+        if best is None or value < best[0]:
+            best = (value, x.numpy().copy())
     A, B = best[1][: d * d].reshape(d, d), best[1][d * d:].reshape(d, d)
     return PreconditionedFit(best[0], A, B)
 

@@ -1,7 +1,7 @@
 """How the training loops run: one torch thread, a progress display, finiteness checks.
 
 Nothing here is mathematics; it is what every trainer in ``numerics`` needs around
-its loop.  ``single_thread`` is also used by the autoregressive and augmented
+its loop, and the one L-BFGS minimisation the fits share (:func:`lbfgs_minimum`).  ``single_thread`` is also used by the autoregressive and augmented
 bridges (through ``numerics.threads``, which re-exports it).
 """
 
@@ -12,6 +12,8 @@ from typing import Any, Iterator
 
 import numpy as np
 import torch
+
+from theory.validate import finite_float, positive_int
 
 
 @contextlib.contextmanager
@@ -138,3 +140,35 @@ def require_parameters_finite(model: torch.nn.Module, step: int, stage: str, lr:
         if not bool(torch.isfinite(param.detach()).all()):
             raise TrainingDiverged(f"step {step} ({stage}): the parameter {name} is no longer finite; "
                                    f"lower the learning rate (lr = {lr:g})")
+
+
+def lbfgs_minimum(f: Any, x0: torch.Tensor, iters: int, *, tolerance_grad: float = 1e-12,
+                  tolerance_change: float = 1e-15, history_size: int = 50) -> tuple[float, torch.Tensor]:
+    """``(f(x*), x*)``: torch's L-BFGS with a strong-Wolfe line search from ``x0`` (a float64 tensor, not
+    modified), at most ``iters`` iterations, on one thread; ``f`` maps the flat parameter tensor to a
+    scalar tensor."""
+    if not callable(f):
+        raise ValueError(f"f: expected a callable from the parameter tensor to a scalar tensor, got {f!r}")
+    if not isinstance(x0, torch.Tensor) or x0.dtype != torch.float64 or x0.ndim != 1 or x0.numel() < 1 \
+            or not bool(torch.isfinite(x0).all()):
+        raise ValueError(f"x0: expected a finite float64 torch vector, got "
+                         f"{getattr(x0, 'dtype', type(x0).__name__)} of shape {tuple(getattr(x0, 'shape', ()))}")
+    iters = positive_int(iters, "iters")
+    tolerance_grad = finite_float(tolerance_grad, "tolerance_grad", positive=True)
+    tolerance_change = finite_float(tolerance_change, "tolerance_change", positive=True)
+    history_size = positive_int(history_size, "history_size")
+    x = x0.detach().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iters, line_search_fn="strong_wolfe",
+                            tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
+                            history_size=history_size)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        value = f(x)
+        value.backward()
+        return value
+
+    with single_thread():
+        opt.step(closure)
+        with torch.no_grad():
+            return float(f(x)), x.detach()

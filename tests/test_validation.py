@@ -40,7 +40,7 @@ from numerics import augmented as na
 from numerics import autoregressive as nar
 from numerics import figure9, haar_references as hr, position_attention, published_bayes
 from numerics import train_haar, train_multi_parent as tmp, train_raw_haar as trh, train_standard
-from numerics import evaluation, population
+from numerics import evaluation, population, runtime
 from numerics.runtime import TrainingDiverged
 from numerics.train_disentangled import train_disentangled
 from numerics.train_reduced import train_reduced
@@ -636,6 +636,13 @@ EVAL_STEPS_BAD = [[-1], "ab", [1.5], 5, [2], None]
 
 
 RECENT_ENTRY_POINTS = [
+    # numerics.runtime
+    ("lbfgs_minimum", runtime.lbfgs_minimum,
+     {"f": [None, 3, "f"], "x0": [np.zeros(2), torch.zeros(2, dtype=torch.float32), torch.zeros(2, 2, dtype=F64),
+                                  torch.tensor([NAN, 0.0], dtype=F64), torch.zeros(0, dtype=F64), None],
+      "iters": "int", "tolerance_grad": "positive", "tolerance_change": "positive", "history_size": "int"},
+     dict(f=lambda x: (x ** 2).sum(), x0=torch.ones(2, dtype=F64), iters=2, tolerance_grad=1e-12,
+          tolerance_change=1e-15, history_size=5)),
     # theory.published, theory.published_autoregressive, theory.random_graphs
     ("published_parent_positions", published.published_parent_positions, {"graph": "graph+forest"},
      dict(graph=CHAIN)),
