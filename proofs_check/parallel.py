@@ -90,6 +90,38 @@ def shared_cores(workers: int, cores: int | None = None) -> dict[str, int]:
     return {"torch": n, "blas": n}
 
 
+#: glibc's mallopt parameters (malloc.h) and the values its dynamic threshold reaches for large blocks
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_MAX = 32 * 2 ** 20
+
+
+def restore_dynamic_malloc() -> bool:
+    """Undo what Dask's nanny does to a worker's allocator, once per process; ``True`` if it was done.
+
+    The nanny starts every worker with ``MALLOC_TRIM_THRESHOLD_=65536``, and setting that variable at all
+    turns off glibc's dynamic mmap threshold: every block above 128 KiB (a training batch's tensors) is
+    then mapped and unmapped at each step, page faults included.  Measured on 2 cores: Figure 9's graphs
+    on two Dask workers took 24.8 s with the variable and 13.2 s without (two local workers: 13.9 s).
+    This sets the thresholds where the dynamic rule would take them for such blocks (mmap above 32 MiB,
+    trim above 64 MiB).  Nothing is done where the variable is not set or the C library is not glibc."""
+    global _MALLOC_RESTORED
+    if _MALLOC_RESTORED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        done = bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_MAX)) and bool(
+            libc.mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD_MAX))
+    except (OSError, AttributeError):  # not glibc: leave the allocator alone
+        return False
+    _MALLOC_RESTORED = done
+    return done
+
+
+_MALLOC_RESTORED = False
+
+
 def _torch_threads(threads: dict[str, Any] | None) -> None:
     """Set this worker's thread counts: ``{"torch": n, "blas": m}``, or ``{"share_by_host": {host: k}}`` on a
     Dask worker (``k`` worker threads on its host share the host's cores, :func:`shared_cores`)."""
@@ -100,6 +132,7 @@ def _torch_threads(threads: dict[str, Any] | None) -> None:
 
         host = get_worker().address.rsplit(":", 1)[0]
         threads = shared_cores(threads["share_by_host"].get(host, 1))
+        restore_dynamic_malloc()
     import torch
 
     if torch.get_num_threads() != threads["torch"]:
