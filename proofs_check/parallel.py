@@ -436,7 +436,7 @@ def _jobs_of(tasks: Sequence[Task], claims: Mapping[str, Claim]) -> tuple[list[t
                                                                          dict[int, Any], dict[int, float]]:
     """The scheduled jobs: ``(task index, unit index or None)``, longest first where a cost is known
     (a unit's declared cost, else the claim's estimate), the rest in the given order; and, per unit
-    task, the resolved profile, or the exception its ``split`` raised."""
+    task, ``(resolved profile, unit count)``, or the error :class:`Result` of a ``split`` that raised."""
     from proofs_check.timings import estimate_seconds
 
     jobs, costs, split = [], {}, {}
@@ -451,7 +451,7 @@ def _jobs_of(tasks: Sequence[Task], claims: Mapping[str, Claim]) -> tuple[list[t
         try:
             keys = claim.units.split(profile)
         except Exception as exc:  # reported as the claim's error, as in a serial run
-            split[i] = exc
+            split[i] = error_result(claim, exc, 0.0, params)
             continue
         split[i] = (profile, len(keys))
         for k, key in enumerate(keys):
@@ -496,14 +496,9 @@ def run_tasks(tasks: Sequence[Task], claims: Mapping[str, Claim], *, jobs: int =
         if stop is not None and stop(result):
             stopped = True
 
-    for index, failure in split.items():
-        if isinstance(failure, Exception):
-            task = tasks[index]
-            claim = claims[task.claim_id]
-            try:
-                raise failure
-            except Exception as exc:
-                finish(index, error_result(claim, exc, 0.0, claim.resolve(task.profile, task.overrides)))
+    for index, failed in split.items():
+        if isinstance(failed, Result):
+            finish(index, failed)
 
     def unit_done(index: int, unit: int, payload: dict[str, Any]) -> None:
         task, (profile, count) = tasks[index], split[index]

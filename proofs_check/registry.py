@@ -429,9 +429,19 @@ def claim(
     return register
 
 
-def run_units_serially(units: Units, reduce: Callable[[Profile, list[Any]], Outcome], profile: Profile) -> Outcome:
-    """A unit claim's serial check: ``reduce(profile, [measure(profile, u) for u in split(profile)])``."""
-    return reduce(profile, [units.measure(profile, unit) for unit in units.split(profile)])
+def run_units_serially(units: Units, reduce: Callable[[Profile, list[Any]], Outcome], profile: Profile,
+                       unit_seconds: list[float] | None = None) -> Outcome:
+    """A unit claim's serial check: ``reduce(profile, [measure(profile, u) for u in split(profile)])``;
+    each unit's wall time is appended to ``unit_seconds`` when given."""
+    import time
+
+    measurements = []
+    for unit in units.split(profile):
+        start = time.perf_counter()
+        measurements.append(units.measure(profile, unit))
+        if unit_seconds is not None:
+            unit_seconds.append(time.perf_counter() - start)
+    return reduce(profile, measurements)
 
 
 def all_claims() -> dict[str, Claim]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from numerics.runtime import progress_lines
-from proofs_check.registry import Claim, Outcome, Param, Profile
+from proofs_check.registry import Claim, Outcome, Param, Profile, run_units_serially
 from proofs_check.verdicts import Judgement, Test, judge
 
 
@@ -103,12 +103,7 @@ def run_claim(claim: Claim, profile: Profile, overrides: Mapping[str, Any] | Non
     def check() -> Outcome:
         if claim.units is None:
             return claim.check(resolved)
-        measurements = []
-        for unit in claim.units.split(resolved):
-            begin = time.perf_counter()
-            measurements.append(claim.units.measure(resolved, unit))
-            unit_seconds.append(time.perf_counter() - begin)
-        return claim.reduce(resolved, measurements)
+        return run_units_serially(claim.units, claim.reduce, resolved, unit_seconds)
 
     # the paper profile's training runs take minutes to hours: their loops print a progress line every 30 s
     lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
