@@ -58,8 +58,10 @@ class AugmentedLinearAttentionOfficial(nn.Module):
                     lin.weight.uniform_(-bound, bound, generator=generator)
                     lin.bias.uniform_(-bound, bound, generator=generator)
 
-    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
-        """seqs (B, T+1, d) -> predictions (B, T, d); row t predicts s_{t+1}."""
+    def branches(self, seqs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """seqs (B, T+1, d) -> (E, scores, n): the tokens E (B, T, D), the causal scores (B, T, T) with
+        ``scores[t, j] = (K e_j + b_K)·(Q e_t + b_Q)/√D`` for ``j <= t`` and 0 above the diagonal, and the
+        attention branch ``n_t = LayerNorm(O a_t + b_O)`` (B, T, D) that the residual adds to ``e_t``."""
         check_tensor(seqs, "seqs", (None, None, self.d), complex_ok=False, min_length=2)
         if seqs.dtype != self.query.weight.dtype:
             raise ValueError(f"seqs: expected dtype {self.query.weight.dtype} (the model's), got {seqs.dtype}")
@@ -68,5 +70,9 @@ class AugmentedLinearAttentionOfficial(nn.Module):
         q, k, v = self.query(E), self.key(E), self.value(E)        # (B, T, D) each
         scores = q @ k.transpose(1, 2) / math.sqrt(D)              # (B, T, T)  [t, j] = k_j · q_t / √D
         scores = scores * torch.tril(torch.ones(T, T, dtype=E.dtype, device=E.device))
-        h = E + self.norm(self.out(scores @ v))                    # (B, T, D)
-        return self.readout(h)[..., : self.d]                      # (B, T, d)
+        return E, scores, self.norm(self.out(scores @ v))          # n: (B, T, D)
+
+    def forward(self, seqs: torch.Tensor) -> torch.Tensor:
+        """seqs (B, T+1, d) -> predictions (B, T, d); row t predicts s_{t+1}."""
+        E, _, n = self.branches(seqs)
+        return self.readout(E + n)[..., : self.d]                  # (B, T, d)

@@ -20,12 +20,13 @@ import torch
 
 from model.autoregressive import AugmentedLinearAttention, check_tensor
 from model.official_autoregressive import AugmentedLinearAttentionOfficial
-from numerics.haar_references import START_LAWS, haar_sequences
+from numerics.haar_references import START_LAWS, block_structure, haar_sequences
 from numerics.runtime import require_finite, single_thread
 from theory import validate
 from theory.validate import choice, positive_int
 
-__all__ = ["MODELS", "HaarTrainingConfig", "HaarTrainingRun", "bare_layer_predictions", "train_on_haar_task"]
+__all__ = ["MODELS", "HaarTrainingConfig", "HaarTrainingRun", "bare_layer_predictions", "train_on_haar_task",
+           "official_attention_structure"]
 
 MODELS = ("official", "bare")
 
@@ -139,3 +140,42 @@ def train_on_haar_task(config: HaarTrainingConfig) -> HaarTrainingRun:
     per_sequence = err.mean(1)
     return HaarTrainingRun(c, float(per_sequence.mean()), float(per_sequence.std(ddof=1) / np.sqrt(c.test_size)),
                            err.mean(0), history, model64, seconds, test.numpy(), err)
+
+
+def official_attention_structure(model: AugmentedLinearAttentionOfficial, seqs: torch.Tensor) -> dict:
+    """What the official layer's attention does, read off its weights (the bare layer's
+    :func:`numerics.haar_references.block_structure`) and, where biases and the residual enter, on ``seqs``
+    (B, T+1, d) in the model's dtype.
+
+    - ``weights``: ``block_structure(W_Q, W_K, V_eff)`` with ``V_eff[:d] = R[:d] diag(γ) C O W_V`` (rows d: zero),
+      ``C = I - 11ᵀ/D`` the LayerNorm's centring, ``γ`` its gain, ``R`` the readout: the linear map from a value
+      token to the prediction, up to the LayerNorm's positive per-token scale (LayerNorm keeps a direction
+      and sets the length); ``gd_share_KtQ`` and ``gd_share_V`` are the shares of the blocks the GD
+      construction uses.
+    - ``score_bias_share = Σ b² / (Σ b² + Σ w²)`` over the causal pairs ``j <= t``, splitting each score into
+      its weight part ``w = e_jᵀ W_Kᵀ W_Q e_t / √D`` and its bias part ``b = score - w``: the share of the
+      scores' energy that the biases carry (0: none, 1: the scores ignore the tokens' bilinear form).
+    - ``readout_energy``: mean ``||·||²/d`` (MSE units; ``||s_{t+1}||²/d = 1/d``) of the prediction's three
+      terms, the skip path ``R[:d] e_t``, the attention branch ``R[:d] n_t`` and the bias ``b_R[:d]``."""
+    if not isinstance(model, AugmentedLinearAttentionOfficial):
+        raise ValueError(f"model: expected an AugmentedLinearAttentionOfficial, got {validate.short_repr(model)}")
+    d = model.d
+    with torch.no_grad():
+        E, scores, n = model.branches(seqs)                    # (B, T, D), (B, T, T), (B, T, D)
+        D = E.shape[2]
+        score_w = (E @ model.query.weight.T) @ (E @ model.key.weight.T).transpose(1, 2) / D ** 0.5
+        score_w = score_w * torch.tril(torch.ones_like(score_w[0]))  # [t, j] = e_jᵀ W_Kᵀ W_Q e_t / √D, j <= t
+        bias_part, weight_part = float(((scores - score_w) ** 2).sum()), float((score_w ** 2).sum())
+        total = bias_part + weight_part
+        bias_share = bias_part / total if total > 0 else 0.0
+        R = model.readout.weight[:d]                           # (d, D)
+        centring = torch.eye(D, dtype=R.dtype) - 1.0 / D
+        V_eff = torch.zeros(D, D, dtype=R.dtype)
+        V_eff[:d] = R @ torch.diag(model.norm.weight) @ centring @ model.out.weight @ model.value.weight
+        energy = {"skip": float(((E @ R.T) ** 2).sum(-1).mean()) / d,
+                  "attention": float(((n @ R.T) ** 2).sum(-1).mean()) / d,
+                  "bias": float((model.readout.bias[:d] ** 2).sum()) / d}
+    weights = block_structure(model.query.weight.detach().numpy(), model.key.weight.detach().numpy(),
+                              V_eff.numpy(), d)
+    return {"weights": weights, "gd_share_KtQ": weights["gd_share_KtQ"], "gd_share_V": weights["gd_share_V"],
+            "score_bias_share": bias_share, "readout_energy": energy}

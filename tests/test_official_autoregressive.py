@@ -86,3 +86,63 @@ def test_bad_arguments_raise_naming_them():
         AugmentedLinearAttentionOfficial(3)(torch.zeros(2, 4, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match="dtype"):
         AugmentedLinearAttentionOfficial(3, dtype=torch.int64)
+
+
+def _gd_construction_official(d: int, eta: float) -> AugmentedLinearAttentionOfficial:
+    """The official model set to the GD construction: Q, K, V = gd_step_weights, every bias 0, the output map,
+    the LayerNorm gain and the readout the identity (the prediction is then R[:d](e_t + LN(η G_t s_t)))."""
+    from model.autoregressive import gd_step_weights
+    model = AugmentedLinearAttentionOfficial(d, dtype=torch.float64)
+    Q, K, V = gd_step_weights(d, eta)
+    with torch.no_grad():
+        for lin, W in ((model.query, Q), (model.key, K), (model.value, V),
+                       (model.out, torch.eye(3 * d, dtype=torch.float64)),
+                       (model.readout, torch.eye(3 * d, dtype=torch.float64))):
+            lin.weight.copy_(W)
+            lin.bias.zero_()
+        model.norm.weight.fill_(1.0)
+        model.norm.bias.zero_()
+    return model
+
+
+def test_attention_structure_of_the_gd_construction_is_all_in_the_gd_blocks():
+    from numerics.train_haar import official_attention_structure
+    d = 3
+    seqs = torch.from_numpy(haar_sequences(d, 6, 16, "fixed", np.random.default_rng(0)))
+    s = official_attention_structure(_gd_construction_official(d, 0.7), seqs)
+    assert s["gd_share_KtQ"] == pytest.approx(1.0, abs=1e-15)
+    assert s["gd_share_V"] == pytest.approx(1.0, abs=1e-15)
+    assert s["score_bias_share"] == 0.0
+    assert s["readout_energy"]["bias"] == 0.0
+    # the skip path R[:d] e_t = 0_d (the first d coordinates of every token are zero)
+    assert s["readout_energy"]["skip"] == 0.0
+
+
+def test_score_bias_share_against_the_model_without_its_score_biases():
+    """The share from the weights against the scores of a copy whose b_Q, b_K are zeroed (the model's own
+    forward computes both), and the two extremes: biases only (share 1)."""
+    import copy
+    from numerics.train_haar import official_attention_structure
+    d = 3
+    model = AugmentedLinearAttentionOfficial(d, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    seqs = torch.from_numpy(haar_sequences(d, 7, 16, "sphere", np.random.default_rng(1)))
+    no_bias = copy.deepcopy(model)
+    with torch.no_grad():
+        no_bias.query.bias.zero_()
+        no_bias.key.bias.zero_()
+        full, weight_part = model.branches(seqs)[1], no_bias.branches(seqs)[1]
+    b2, w2 = float(((full - weight_part) ** 2).sum()), float((weight_part ** 2).sum())
+    share = official_attention_structure(model, seqs)["score_bias_share"]
+    assert 0 < share < 1
+    assert share == pytest.approx(b2 / (b2 + w2), rel=1e-12)
+    with torch.no_grad():
+        model.query.weight.zero_()
+        model.key.weight.zero_()
+    assert official_attention_structure(model, seqs)["score_bias_share"] == 1.0
+
+
+def test_attention_structure_refuses_another_model():
+    from model.autoregressive import AugmentedLinearAttention
+    from numerics.train_haar import official_attention_structure
+    with pytest.raises(ValueError, match="^model: "):
+        official_attention_structure(AugmentedLinearAttention(2), torch.zeros(1, 3, 2, dtype=torch.float64))

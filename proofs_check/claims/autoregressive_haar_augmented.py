@@ -13,9 +13,10 @@ import functools
 from typing import Any
 
 import numpy as np
+import torch
 
 from numerics import haar_references as hr
-from numerics.train_haar import HaarTrainingConfig, train_on_haar_task
+from numerics.train_haar import HaarTrainingConfig, official_attention_structure, train_on_haar_task
 from proofs_check import figures
 from proofs_check.experiments import FIGURES, Rerun
 from proofs_check.references import REFERENCES
@@ -272,10 +273,39 @@ def _official_settings(p: Any) -> dict[str, dict[str, Any]]:
             "budget": {"steps": steps, "batch": p["batch"]}}
 
 
+def _official_runs(profile: Profile, d: int, law: str, seeds: int, stream: str) -> list:
+    p = profile.params
+    return [train_on_haar_task(HaarTrainingConfig(
+        model="official", d=d, T=p["T"], law=law, train_size=p["train_size"], test_size=p["test_size"],
+        epochs=p["epochs"], batch=p["batch"], lr=p["lr"], seed=int(profile.unit_rng(stream, s).integers(2 ** 31))))
+        for s in range(seeds)]
+
+
+def _official_structure(run: Any) -> dict[str, Any]:
+    return official_attention_structure(run.model, torch.from_numpy(run.test_seqs))
+
+
+def _official_other_case(profile: Profile, d: int, law: str) -> dict[str, Any]:
+    """One official run on another task of the issue's grid (s_0 on the sphere, a smaller d): its loss, paired
+    gap to the per-position best step, the exact references and the attention's structure."""
+    p = profile.params
+    run = _official_runs(profile, d, law, 1, f"{OFFICIAL}/train/{d}:{law}")[0]
+    eta, L = hm.haar_best_step_by_position(d, p["T"])
+    _, L_shared = hm.haar_best_shared_step(d, p["T"])
+    gap, gap_se = paired_gaps([run], eta)
+    structure = _official_structure(run)
+    return {"d": d, "law": law, "trained_loss_official": run.test_mse,
+            "trained_loss_official_stderr": run.test_mse_stderr, "gap_paired": gap, "gap_paired_stderr": gap_se,
+            "L_gd_by_position_mean": float(L.mean() / d), "L_gd_shared": L_shared / d,
+            "gd_share_KtQ": structure["gd_share_KtQ"], "gd_share_V": structure["gd_share_V"],
+            "score_bias_share": structure["score_bias_share"], "readout_energy": structure["readout_energy"]}
+
+
 @claim(OFFICIAL,
        paper=PAPER, kind="finding",
        formulas=("model.official_autoregressive.AugmentedLinearAttentionOfficial",
                  "numerics.train_haar.train_on_haar_task", "numerics.haar_references.figure5_references",
+                 "numerics.train_haar.official_attention_structure",
                  "theory.haar_moments.haar_best_step_by_position"),
        statement="Figure 5: the one-layer transformer trained on augmented tokens with W Haar on O(d) learns one "
                  "step of gradient descent: its test loss is not below the best one-step-GD loss, even with the "
@@ -289,12 +319,18 @@ def _official_settings(p: Any) -> dict[str, dict[str, Any]]:
               "sequences; against the exact per-position best one step (mean over positions), "
               "the exact best shared step, the Monte Carlo best preconditioned step and the unit GD direction at "
               "a fitted length (what a LayerNorm can make of it), and the theory's bare layer trained on the same "
-              "task (numerics.train_haar, model='bare').",
+              "task (numerics.train_haar, model='bare').  The attention's structure, read off the first run "
+              "(numerics.train_haar.official_attention_structure): the shares of W_KᵀW_Q and of the value-to-"
+              "prediction map R[:d] diag(γ) C O W_V in the blocks the GD construction uses, the biases' share of "
+              "the scores, the prediction's energy in the skip path and in the attention branch.  Full and paper "
+              "profiles: one official run each with s_0 uniform on the sphere and at d = 3 (details other_cases).",
        measured="official test MSE - MSE of η*_t G_t s_t (best step per position), paired on the test sequences",
        direction=">=", tolerance=-MARGIN,
        parameters={"d": Param(5, 5, help="token dimension"),
                    "seeds": Param(1, 2, help="official training runs (own data, own init)", paper=1),
-                   **BARE_PARAMS, **OFFICIAL_SIZES, "restarts": Param(1, 2, help="bare-layer restarts", paper=1)},
+                   **BARE_PARAMS, **OFFICIAL_SIZES, "restarts": Param(1, 2, help="bare-layer restarts", paper=1),
+                   "other_cases": Param((), ("5:sphere", "3:fixed", "3:sphere"),
+                                        help="d:law of s_0 of one official run each beside Figure 5's (details)")},
        reference=REFERENCES[OFFICIAL],
        reruns=(Rerun("autoregressive:5", _official_settings),),
        proof_idea="LayerNorm rescales the attention output to a fixed length, and ||s_{t+1}|| = 1: the model can "
@@ -304,12 +340,7 @@ def check_haar_official_figure5(profile: Profile) -> Outcome:
     d = p["d"]
     ref = hr.figure5_references(d, p["T"], "fixed", p["fit_size"], p["eval_size"], 0, profile.unit_rng(f"{OFFICIAL}/ref"),
                                 preconditioned=p["preconditioned"])
-    runs = []
-    for s in range(p["seeds"]):
-        seed = int(profile.unit_rng(f"{OFFICIAL}/train", s).integers(2 ** 31))
-        runs.append(train_on_haar_task(HaarTrainingConfig(
-            model="official", d=d, T=p["T"], law="fixed", train_size=p["train_size"], test_size=p["test_size"],
-            epochs=p["epochs"], batch=p["batch"], lr=p["lr"], seed=seed)))
+    runs = _official_runs(profile, d, "fixed", p["seeds"], f"{OFFICIAL}/train")
     losses = np.array([r.test_mse for r in runs])
     test_noise = float(np.sqrt(np.mean([r.test_mse_stderr ** 2 for r in runs]) / len(runs)))
     stderr = max(float(losses.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0, test_noise)
@@ -318,7 +349,11 @@ def check_haar_official_figure5(profile: Profile) -> Outcome:
                 "trained_losses_official": losses.tolist(),
                 "trained_official_by_position": np.mean([r.test_mse_by_position for r in runs], 0).tolist(),
                 "official_train_history": runs[0].train_history.tolist(),
-                "official_train_seconds": round(sum(r.seconds for r in runs), 1)}
+                "official_train_seconds": round(sum(r.seconds for r in runs), 1),
+                "structure_official": _official_structure(runs[0])}
+    official["gd_share_KtQ_official"] = official["structure_official"]["gd_share_KtQ"]
+    official["gd_share_V_official"] = official["structure_official"]["gd_share_V"]
+    official["other_cases"] = [_official_other_case(profile, dd, law) for dd, law in _cases(p["other_cases"])]
     details = {**{k: v for k, v in ref.items() if not k.startswith("preconditioner_")}, **bare, **official,
                "unit": "MSE = squared norm / d (nn.MSELoss); positions t = 0..T-1, entry t predicts s_{t+1}"}
     gap, gap_se = paired_gaps(runs, np.asarray(ref["eta_by_position"]))
