@@ -84,58 +84,16 @@ from __future__ import annotations
 
 import functools
 import importlib
-import os
 import pkgutil
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-PAPERS = {
-    "causal": "How Transformers Learn Causal Structure with Gradient Descent (Nichani, Damian, Lee, 2024)",
-    "autoregressive": "How do Transformers perform In-Context Autoregressive Learning? (Sander et al., 2024)",
-}
-ARXIV = {"causal": "2402.14735", "autoregressive": "2402.05787"}
-#: the entry-point group an installed package declares its claims modules in (``pyproject.toml``:
-#: ``[project.entry-points."proofs_check.claims"] mypaper = "mypackage.claims"``)
-ENTRY_POINT_GROUP = "proofs_check.claims"
-#: the environment variable of claims modules to import (comma-separated), set by ``proofs-check -p``
-PLUGINS_VARIABLE = "PROOFS_CHECK_PLUGINS"
-
-
-def register_paper(key: str, title: str, *, arxiv: str = "") -> None:
-    """Register a paper under ``key`` (a lowercase identifier such as ``"mypaper"``), with its full
-    ``title`` and arXiv number, so that claims may name it (``@claim(..., paper=key)``).  Registering
-    the same key again with the same title is a no-op (a module imported twice); another title is refused."""
-    if not isinstance(key, str) or not key.isidentifier() or key != key.lower():
-        raise ValueError(f"key: expected a lowercase identifier such as 'mypaper', got {key!r}")
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError(f"title: expected the paper's title, a non-empty string, got {title!r}")
-    if not isinstance(arxiv, str):
-        raise ValueError(f"arxiv: expected the arXiv number as a string such as '2402.14735', got {arxiv!r}")
-    if key in PAPERS and PAPERS[key] != title.strip():
-        raise ValueError(f"key: paper {key!r} is already registered as {PAPERS[key]!r}")
-    PAPERS[key], ARXIV[key] = title.strip(), arxiv
-
-
-def plugin_modules() -> list[str]:
-    """The claims modules named by :data:`PLUGINS_VARIABLE`, in order."""
-    return [m.strip() for m in os.environ.get(PLUGINS_VARIABLE, "").split(",") if m.strip()]
-
-
-def load_plugins(modules: Iterable[str]) -> None:
-    """Import each claims module of ``modules`` (dotted names on ``sys.path``), registering its claims."""
-    for name in modules:
-        if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")):
-            raise ValueError(f"plugin: expected a dotted module name such as 'mypackage.claims', got {name!r}")
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                raise ValueError(f"plugin: no module named {name!r} on the path (sys.path: the current folder, "
-                                 f"PYTHONPATH and the installed packages)") from None
-            raise
+# the papers and the plugin loading live in proofs_check.plugins; a plugin imports them from here, beside @claim
+from proofs_check.plugins import (ARXIV, ENTRY_POINT_GROUP, PAPERS, PLUGINS_VARIABLE, load_entry_points,  # noqa: F401
+                                  load_plugins, plugin_modules, register_paper)
 
 CLAIM_KINDS = ("theorem", "boundary", "finding")
 EXPECTED_VERDICT = {"theorem": "holds", "boundary": "refuted", "finding": "refuted"}
@@ -203,7 +161,7 @@ class Params(Mapping[str, Any]):
         return hash(tuple(sorted((k, repr(v)) for k, v in self._values.items())))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Params) and self._values == other._values
+        return isinstance(other, Params) and dict(self) == dict(other)
 
     def __repr__(self) -> str:
         return f"Params({self._values!r})"
@@ -447,17 +405,10 @@ def run_units_serially(units: Units, reduce: Callable[[Profile, list[Any]], Outc
 def all_claims() -> dict[str, Claim]:
     """Every registered claim: the modules of ``proofs_check.claims``, then the entry points of
     :data:`ENTRY_POINT_GROUP`, then the modules of :data:`PLUGINS_VARIABLE`."""
-    from importlib.metadata import entry_points
-
     from proofs_check import claims as package
 
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            point.load()
-        except Exception as exc:
-            raise ValueError(f"plugin: the entry point {point.name} = {point.value!r} of group "
-                             f"{ENTRY_POINT_GROUP!r} failed to load: {type(exc).__name__}: {exc}") from exc
+    load_entry_points()
     load_plugins(plugin_modules())
     return dict(_REGISTRY)

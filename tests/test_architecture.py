@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,24 @@ from proofs_check.registry import all_claims
 from proofs_check.where import canonical_name, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARY = sorted(p for layer in ("theory", "model", "numerics") for p in (ROOT / layer).glob("*.py"))
-# modules allowed above ~450 lines because they are one cohesive concern
-ONE_CONCERN = {
-    "theory/causal.py": "the task of spec 1, section 2: graphs, priors, sampling (one k-parent sampler), the count "
-                        "estimator and the validated single-π front ends of theory.laws",
-    "numerics/augmented.py": "the map of one claim (augmented tokens): exact moments per setting, L*, preconditioned "
-                             "fits, training and the critical-point analysis share the moment representation",
-}
+LAYERS = sorted(p for layer in ("theory", "model", "numerics") for p in (ROOT / layer).glob("*.py"))
+LIBRARY = LAYERS + sorted((ROOT / "proofs_check").rglob("*.py"))
+MAX_LINES = 450
+# what proofs_check reaches into on purpose, in a third-party package: hypothesis's local-constant pool, emptied
+# for the duration of a search so that its cases depend on the seed alone (proofs_check/search.py)
+THIRD_PARTY_PRIVATE = {"proofs_check/search.py": {"._get_local_constants"}}
+
+
+def _one_concern_table() -> dict[str, str]:
+    """The modules ARCHITECTURE.md names as one concern (allowed above MAX_LINES), with the reason it gives."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    section = text.partition("## Modules above 450 lines")[2].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([\w/]+\.py)` \| (.+?) \|$", section, re.M)
+    return dict(rows)
+
+
+# modules allowed above MAX_LINES because they are one cohesive concern: read from ARCHITECTURE.md
+ONE_CONCERN = _one_concern_table()
 
 
 def _private_crossings(path: Path) -> list[str]:
@@ -42,12 +53,17 @@ def _private_crossings(path: Path) -> list[str]:
     return hits
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: f"{p.parent.name}/{p.name}")
+def _name(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=_name)
 def test_no_private_name_crosses_a_file_boundary(path):
-    assert not _private_crossings(path)
+    allowed = THIRD_PARTY_PRIVATE.get(_name(path), set())
+    assert not [hit for hit in _private_crossings(path) if hit.split(": ", 1)[1] not in allowed]
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", LAYERS, ids=_name)
 def test_theory_never_imports_torch_and_nothing_imports_proofs_check(path):
     text = path.read_text()
     tree = ast.parse(text)
@@ -60,10 +76,22 @@ def test_theory_never_imports_torch_and_nothing_imports_proofs_check(path):
         assert not imported & {"numerics", "proofs_check"}
 
 
-@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", LIBRARY, ids=_name)
 def test_library_modules_stay_small_or_cohesive(path):
     lines = len(path.read_text().splitlines())
-    assert lines <= 480 or path.relative_to(ROOT).as_posix() in ONE_CONCERN, f"{lines} lines"
+    assert lines <= MAX_LINES or _name(path) in ONE_CONCERN, (
+        f"{lines} lines: re-cut it by concern, or name it in ARCHITECTURE.md's 'Modules above 450 lines' with "
+        f"the reason it is one concern")
+
+
+def test_the_one_concern_list_names_only_modules_above_the_limit():
+    assert ONE_CONCERN, "ARCHITECTURE.md's table 'Modules above 450 lines' was not found"
+    for name, reason in ONE_CONCERN.items():
+        path = ROOT / name
+        assert path in LIBRARY, f"{name}: not a library module"
+        lines = len(path.read_text().splitlines())
+        assert lines > MAX_LINES, f"{name} has {lines} lines now: take it out of ARCHITECTURE.md's list"
+        assert reason.strip(), f"{name}: ARCHITECTURE.md gives no reason"
 
 
 def test_training_module_is_a_thin_re_export():
