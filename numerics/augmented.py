@@ -148,6 +148,10 @@ def require_setting(setting: Any) -> "Setting":
 
 def cubature_points(setting: Setting) -> float:
     """The number of weighted start tokens of :func:`start_token_cubature` (a float: ``inf`` beyond its range)."""
+    return _cubature_points(require_setting(setting))
+
+
+def _cubature_points(setting: Setting) -> float:
     D, real = setting.phases, setting.real
     if setting.law == "fixed" or (not real and setting.law in ("phases", "signs")):
         return 1
@@ -161,9 +165,13 @@ def moments_bytes(setting: Setting, batch: int = 8192) -> int:
     """Peak bytes of :func:`population_moments`: ``M (F, F)`` with ``F = (2d)³`` (three copies), for complex
     tokens the ``(F, F, d)`` charge differences and masks, the ``(P·Gθ, D)`` grid of points, and one batch
     of features ``(batch, F)`` (three copies)."""
+    return _moments_bytes(require_setting(setting), positive_int(batch, "batch"))
+
+
+def _moments_bytes(setting: Setting, batch: int) -> int:
     F = (2 * setting.d) ** 3
     points = validate.float_power(6 * setting.t + 1 if setting.real else 3 * setting.t + 1, setting.phases) \
-        * cubature_points(setting)
+        * _cubature_points(setting)
     item = 8 if setting.real else 16
     charges = 0 if setting.real else 9 * F * F * setting.d
     return 3 * item * F * F + charges + 5 * 16 * points * setting.phases + 3 * item * min(batch, points) * F
@@ -174,8 +182,8 @@ def start_token_cubature(setting: Setting) -> tuple[np.ndarray, np.ndarray]:
     moment M, m, c needs ('sphere' returns the Gaussian rule; see :func:`population_moments`);
     refused above 2 GiB (``2^d`` sign patterns for real 'signs') before building them."""
     setting = require_setting(setting)
-    validate.memory(3 * 16 * cubature_points(setting) * setting.d, "setting",
-                    f"the {cubature_points(setting):.3g} cubature points of {setting.label}")
+    validate.memory(3 * 16 * _cubature_points(setting) * setting.d, "setting",
+                    f"the {_cubature_points(setting):.3g} cubature points of {setting.label}")
     D, real = setting.phases, setting.real
     if setting.law == "fixed" or (not real and setting.law in ("phases", "signs")):
         return np.full((1, D), 1 / np.sqrt(D), dtype=complex), np.ones(1)  # complex: φ by charge masks
@@ -243,7 +251,7 @@ def population_moments(setting: Setting, batch: int = 8192) -> Moments:
     2 GiB before anything is allocated."""
     setting = require_setting(setting)
     batch = positive_int(batch, "batch")
-    validate.memory(moments_bytes(setting, batch), "setting", f"the exact moments of {setting.label}")
+    validate.memory(_moments_bytes(setting, batch), "setting", f"the exact moments of {setting.label}")
     t, D, real = setting.t, setting.phases, setting.real
     theta = _grid(6 * t + 1 if real else 3 * t + 1, D)             # (Gθ, D)
     w0, ws = start_token_cubature(setting)                         # (P, D), (P,)
@@ -467,7 +475,14 @@ def _split(x: torch.Tensor, shapes: list[tuple[int, int]], real: bool) -> list[t
 
 
 def flat_size(shapes: list[tuple[int, int]], real: bool) -> int:
-    return sum(r * c for r, c in shapes) * (1 if real else 2)
+    """The number of real parameters of matrices of ``shapes`` ``[(rows, cols), ...]`` (twice as many when
+    complex, ``real=False``)."""
+    if isinstance(shapes, (str, bytes)) or not isinstance(shapes, (list, tuple)) or not all(
+            isinstance(rc, tuple) and len(rc) == 2 for rc in shapes):
+        raise ValueError(f"shapes: expected a list of (rows, cols) pairs, got {validate.short_repr(shapes)}")
+    shapes = [(positive_int(r, f"shapes[{k}]", maximum=validate.MAX_INT64),
+               positive_int(c, f"shapes[{k}]", maximum=validate.MAX_INT64)) for k, (r, c) in enumerate(shapes)]
+    return sum(r * c for r, c in shapes) * (1 if validate.boolean(real, "real") else 2)
 
 
 def best_preconditioned(mom: Moments, restarts: int = 3, rng: Any = None, iters: int = 300) -> PreconditionedFit:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from model.reduced import ReducedTransformer
-from numerics.population import per_sequence_loss
+from numerics.population import per_sequence_loss, smoothing_weight
 from numerics.runtime import single_thread
 from theory import validate
 from theory.causal import Batch, CausalGraph, DirichletPrior, as_causal_graph, count_estimator, sample_sequences
@@ -59,6 +59,14 @@ def estimator_alpha(prior: Any, alpha: float | None) -> float:
     if alpha is not None:
         return validate.finite_float(alpha, "alpha", positive=True)
     return prior.alpha if isinstance(prior, DirichletPrior) else 0.1
+
+
+def graph_of_length(graph: Any, T: int, whose: str) -> CausalGraph:
+    """``graph`` checked to have ``n = T - 1`` context positions (those of a sample of sequences of length ``T``)."""
+    graph = as_causal_graph(graph)
+    if graph.n + 1 != T:
+        raise ValueError(f"graph: expected n = {T - 1} context positions ({whose}), got n = {graph.n}")
+    return graph
 
 
 def sample_sequences_redrawn(graph: CausalGraph, prior: Any, size: int, rng: np.random.Generator,
@@ -154,8 +162,8 @@ def cross_entropies(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.0
     if smoothing >= 1:
         raise ValueError(f"smoothing: expected a mixing weight in [0, 1), got {smoothing}")
     S = yhat.shape[1]
-    with np.errstate(divide="ignore"):
-        return -(target * np.log((1 - smoothing) * yhat + smoothing / S)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # 0·log 0 = 0: a token the target never gives
+        return -np.where(target > 0, target * np.log((1 - smoothing) * yhat + smoothing / S), 0.0).sum(axis=1)
 
 
 def cross_entropy_of(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.0) -> float:
@@ -198,6 +206,7 @@ def held_out_sample_of(graph: CausalGraph, batch: Batch, alpha: float) -> HeldOu
     """A :class:`HeldOutSample` of a given batch, with the count estimator's (``α``) cross-entropy."""
     if not isinstance(batch, Batch):
         raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
+    graph = graph_of_length(graph, batch.tokens.shape[1], "the batch's")
     est = count_estimator(graph, batch.tokens, alpha, batch.target.shape[1])
     return HeldOutSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
                          cross_entropy_of(est, batch.target))
@@ -207,6 +216,13 @@ def held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: flo
     """The reduced model's mean cross-entropy (mixing weight ``ε = smoothing``) on ``test``."""
     if not isinstance(test, HeldOutSample):
         raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
+    if not isinstance(model, ReducedTransformer) or (model.T, model.S) != (test.tokens.shape[1], test.target.shape[1]):
+        raise ValueError(f"model: expected a ReducedTransformer of the test sample's T = {test.tokens.shape[1]}, "
+                         f"S = {test.target.shape[1]}, got {validate.short_repr(model)}")
+    return _held_out_loss(model, test, smoothing_weight(smoothing))
+
+
+def _held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: float) -> float:
     with torch.no_grad():
         yhat = model(test.tokens)
         ones = torch.ones_like(yhat)
@@ -242,7 +258,8 @@ def induction_reference(graph: CausalGraph, test: HeldOutSample, smoothing: floa
     graph = as_causal_graph(graph)
     if not isinstance(test, HeldOutSample):
         raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
-    smoothing = validate.finite_float(smoothing, "smoothing", positive=True)
+    smoothing = smoothing_weight(smoothing)
+    graph_of_length(graph, test.tokens.shape[1], "the test sample's")
     if scales is not None:
         scales = validate.finite_array(scales, "scales", ndim=1)
         if scales.size < 1:
@@ -251,7 +268,7 @@ def induction_reference(graph: CausalGraph, test: HeldOutSample, smoothing: floa
 
     def loss_at(c: float) -> float:
         _set_identity_multiple(model, c)
-        return held_out_loss(model, test, smoothing)
+        return _held_out_loss(model, test, smoothing)
 
     with single_thread():
         coarse = np.arange(0.0, 13.0, 1.0) if scales is None else np.asarray(scales, dtype=np.float64)
@@ -290,6 +307,9 @@ def gap_to_count_estimator(graph: CausalGraph, yhat: np.ndarray, batch: Batch, a
     ``ε = smoothing`` mixture, ``ℓ_count`` the count estimator's with ``α = alpha``."""
     if not isinstance(batch, Batch):
         raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
+    graph = graph_of_length(graph, batch.tokens.shape[1], "the batch's")
+    yhat = validate.finite_array(yhat, "yhat", shape=batch.target.shape)
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
     S = batch.target.shape[1]
     excess = cross_entropies(yhat, batch.target, smoothing) - cross_entropies(
         count_estimator(graph, batch.tokens, alpha, S), batch.target)
@@ -310,6 +330,7 @@ def induction_head_excess(graph: CausalGraph, prior: Any, *, size: int = 2048, r
     graph = forest_with_edges(graph)
     size = validate.positive_int(size, "size", minimum=2)
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
+    smoothing = smoothing_weight(smoothing)
     est_alpha = estimator_alpha(prior, alpha)
     rng = validate.rng(rng)
     _, c_star = induction_reference(graph, held_out_sample(graph, prior, size, rng, roots, est_alpha), smoothing)
@@ -329,8 +350,8 @@ def identity_multiple_fit(B: Any) -> tuple[float, float]:
     ``c = ⟨B P, P⟩ / ⟨P, P⟩`` and the relative residual ``‖B P - c P‖_F / ‖c P‖_F`` (0 for an exact
     induction head, ``inf`` when ``c = 0``).  Returns ``(c, residual)``.
     """
-    B = np.asarray(B, dtype=np.float64)
-    if B.ndim != 2 or B.shape[0] != B.shape[1] or B.shape[0] < 2 or not np.all(np.isfinite(B)):
+    B = validate.finite_array(B, "B", ndim=2)
+    if B.shape[0] != B.shape[1] or B.shape[0] < 2:
         raise ValueError(f"B: expected a finite square (S, S) matrix with S >= 2, got shape {B.shape}")
     S = B.shape[0]
     P = np.eye(S) - np.full((S, S), 1.0 / S)

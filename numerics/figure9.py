@@ -25,7 +25,7 @@ FIGURE9_BATCH = 2 ** 10
 
 def train_random_graph(graph: Any, *, steps: int, batch: int, lr: float = 1.0,
                        S: int = 3, alpha: float = 0.1, seed: int, test_size: int = 8192,
-                       threads: int | None = None) -> dict[str, Any]:
+                       threads: int | None = None, device: str = "cpu") -> dict[str, Any]:
     """Train on ``graph`` as Figure 9 does and return what the figure reads; a dict of
 
     - ``positions (k,)``, ``parent_weights (k,)``: :func:`parent_weight_by_position` of the
@@ -41,7 +41,8 @@ def train_random_graph(graph: Any, *, steps: int, batch: int, lr: float = 1.0,
 
     Training is :func:`numerics.train_disentangled.train_disentangled_fast` with
     ``TrainingSchedule("sgd", lr, "constant", steps, batch)``, heads ``(1, 1)``, stationary
-    roots, float32 steps on ``threads`` CPU threads (default: every core); the model is
+    roots, float32 steps on ``device`` (``"cpu"``: ``threads`` threads, default every core; or ``"cuda"``),
+    judged on a float64 copy on the CPU; the model is
     evaluated at step 0 and after the last step only.  Figure 9's budget is
     ``steps = FIGURE9_STEPS = 2^14``, ``batch = FIGURE9_BATCH = 2^10`` (no default: a run at that
     budget takes tens of minutes on a laptop's CPU).
@@ -57,7 +58,7 @@ def train_random_graph(graph: Any, *, steps: int, batch: int, lr: float = 1.0,
                     f"batches of {batch:,} and a test sample of {test_size:,} sequences of length {T:,}")
     schedule = TrainingSchedule("sgd", lr, "constant", steps, batch)
     run = train_disentangled_fast(graph, prior, schedule=schedule, heads=(1, 1), test_size=test_size, seed=seed,
-                                  eval_steps=(), threads=threads, alpha=prior.alpha)
+                                  eval_steps=(), threads=threads, alpha=prior.alpha, device=device)
     block = run.model.position_block(0, 0)
     positions, weights = parent_weight_by_position(block, graph)
     softmax = position_softmax(block)

@@ -114,6 +114,8 @@ def initial_gradient_by_extrapolation(graph: CausalGraph, pi: Any, *, loss: str 
         ``D₁(β) = 2 D(β/2) - D(β)``, ``D₂ = (4 D₁(β/2) - D₁(β)) / 3 = g + O(β³)``.
     """
     beta = validate.finite_float(beta, "beta", positive=True)
+    validate.choice(loss, "loss", LOSSES)
+    smoothing_weight(smoothing)
     pop = enumerate_population(graph, pi, roots, max_sequences)
     D = [population_gradient_A1(graph, None, b, loss=loss, smoothing=smoothing, population=pop) / b
          for b in (beta, beta / 2, beta / 4)]

@@ -13,12 +13,16 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from theory.validate import finite_float, positive_int
+from theory.validate import finite_float, positive_int, short_repr
+
+# Intra-op threads: far above any machine's cores, low enough that a typo (10**9) is refused by name.
+MAX_THREADS = 4096
 
 
 @contextlib.contextmanager
 def intra_op_threads(threads: int) -> Iterator[None]:
-    """Run torch on ``threads`` intra-op threads, restoring the setting afterwards."""
+    """Run torch on ``threads`` intra-op threads (an integer ``>= 1``), restoring the setting afterwards."""
+    threads = positive_int(threads, "threads", maximum=MAX_THREADS)
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -36,6 +40,18 @@ def single_thread() -> Iterator[None]:
     """
     with intra_op_threads(1):
         yield
+
+
+def torch_device(device: Any) -> torch.device:
+    """``device`` (a name or a ``torch.device``) as a ``torch.device``, refused by name when torch cannot parse it."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {short_repr(device)}")
+    try:
+        return torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {device!r}") from None
 
 
 class Progress:
@@ -86,8 +102,12 @@ def progress_lines(stream: Any = None, interval: float = 30.0) -> Iterator[None]
     paper profile."""
     import sys
 
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise ValueError(f"stream: expected a text stream (an object with a write method) or None, "
+                         f"got {short_repr(stream)}")
+    interval = finite_float(interval, "interval", nonnegative=True)
     previous = dict(_PROGRESS_LINES)
-    _PROGRESS_LINES.update(stream=sys.stderr if stream is None else stream, interval=float(interval))
+    _PROGRESS_LINES.update(stream=sys.stderr if stream is None else stream, interval=interval)
     try:
         yield
     finally:
@@ -172,3 +192,17 @@ def lbfgs_minimum(f: Any, x0: torch.Tensor, iters: int, *, tolerance_grad: float
         opt.step(closure)
         with torch.no_grad():
             return float(f(x)), x.detach()
+
+
+TRAINING_DEVICES = ("cpu", "cuda")
+
+
+def training_device(device: Any) -> torch.device:
+    """The device a float32 training loop runs on: ``"cpu"`` or ``"cuda"`` (refused by name when CUDA is not
+    available).  Checks never use it: every trained model is judged on a float64 copy on the CPU."""
+    if not isinstance(device, str) or device not in TRAINING_DEVICES:
+        raise ValueError(f"device: expected one of {', '.join(map(repr, TRAINING_DEVICES))}, got {short_repr(device)}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: 'cuda' was asked but CUDA is not available in this torch build or machine; "
+                         "use device='cpu'")
+    return torch.device(device)

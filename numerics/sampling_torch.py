@@ -21,15 +21,24 @@ Float64 throughout (the caller casts the target to its training precision).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import torch
 
+from numerics.runtime import torch_device
 from theory import validate
 from theory.causal import CausalGraph, DirichletPrior, FinitePrior, as_causal_graph
 
 _MAX_REDRAWS = 10
+
+
+def _sampler(generator: Any, device: Any) -> tuple[torch.Generator, torch.device]:
+    """``(generator, device)`` checked: a ``torch.Generator`` and a device torch can parse."""
+    if not isinstance(generator, torch.Generator):
+        raise ValueError(f"generator: expected a torch.Generator, got {validate.short_repr(generator)}")
+    return generator, torch_device(device)
 
 
 def gamma_draws(alpha: float, shape: tuple[int, ...], generator: torch.Generator,
@@ -39,9 +48,25 @@ def gamma_draws(alpha: float, shape: tuple[int, ...], generator: torch.Generator
     ``Gamma(α) = Gamma(α + 1)·U^{1/α}`` (Stuart's boost, for ``α < 1``); ``Gamma(a)``, ``a >= 1``,
     by Marsaglia and Tsang (2000): with ``d = a - 1/3``, ``c = 1/√(9d)``, ``x ~ N(0, 1)``,
     ``v = (1 + c x)³``, accept ``d·v`` when ``v > 0`` and ``log U < x²/2 + d - d v + d log v``
-    (acceptance above 95% for ``a >= 1``); rejected entries are redrawn.
+    (acceptance above 95% for ``a >= 1``); rejected entries are redrawn.  ``shape``: sizes ``>= 1``,
+    refused above the memory budget; ``generator`` a ``torch.Generator`` on ``device``.
     """
     alpha = validate.finite_float(alpha, "alpha", positive=True)
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)) or not shape:
+        raise ValueError(f"shape: expected a tuple of sizes >= 1, got {validate.short_repr(shape)}")
+    shape = tuple(validate.positive_int(m, f"shape[{k}]", maximum=validate.MAX_INT64) for k, m in enumerate(shape))
+    validate.memory(48.0 * math.prod(shape), "shape", f"{math.prod(shape):,} Gamma draws")
+    return _gamma_draws(alpha, shape, *_sampler(generator, device))
+
+
+def _gamma_draws(alpha: float, shape: tuple[int, ...], generator: torch.Generator, device: Any) -> torch.Tensor:
+    base, log_boost = _gamma_factors(alpha, shape, generator, device)
+    return base if log_boost is None else base * torch.exp(log_boost)  # U^{1/α}, float64: its tail reaches 1e-300
+
+
+def _gamma_factors(alpha: float, shape: tuple[int, ...], generator: torch.Generator,
+                   device: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(Gamma(a) draws, log U/α or None)`` of shape ``shape``: the draws are their product (``α < 1``)."""
     a = alpha + 1.0 if alpha < 1.0 else alpha
     d = a - 1.0 / 3.0
     c = 1.0 / np.sqrt(9.0 * d)
@@ -60,19 +85,34 @@ def gamma_draws(alpha: float, shape: tuple[int, ...], generator: torch.Generator
         good = v[ok][:missing]
         accepted.append(good)
         missing -= good.numel()
-    out = d * torch.cat(accepted).to(torch.float64)
+    out = (d * torch.cat(accepted).to(torch.float64)).reshape(shape)
     if alpha < 1.0:
         u = torch.rand(count, generator=generator, dtype=torch.float64, device=device)
-        out = out * torch.exp(torch.log(u) / alpha)  # U^{1/α}, float64: its tail reaches 1e-300
-    return out.reshape(shape)
+        return out, (torch.log(u) / alpha).reshape(shape)
+    return out, None
 
 
 def dirichlet_transitions(S: int, alpha: float, size: int, generator: torch.Generator,
                           device: torch.device | str = "cpu") -> torch.Tensor:
     """``(size, S, S)`` transition matrices with rows i.i.d. ``Dirichlet(α·1_S)``, float64."""
-    g = gamma_draws(alpha, (size, S, S), generator, device)
+    S = validate.positive_int(S, "S", minimum=2, maximum=validate.MAX_STATES)
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
+    size = validate.positive_int(size, "size")
+    validate.memory(56.0 * size * S * S, validate.largest(size=size, S=S * S), f"{size:,} ({S}, {S}) matrices")
+    return _dirichlet_transitions(S, alpha, size, *_sampler(generator, device))
+
+
+def _dirichlet_transitions(S: int, alpha: float, size: int, generator: torch.Generator, device: Any) -> torch.Tensor:
+    base, log_boost = _gamma_factors(alpha, (size, S, S), generator, device)
+    g = base if log_boost is None else base * torch.exp(log_boost)
     total = g.sum(dim=2, keepdim=True)
-    # a row whose S draws all underflow (probability ~ (1e-308)^{Sα}) is resampled by the caller
+    under = total[..., 0] == 0
+    # every draw of a row underflowed (probability ~ (1e-308)^{Sα}: a quarter of the rows at α = 0.001, S = 2):
+    # the row is the normalised exponential of its log-draws, exactly as the Dirichlet law has it
+    if log_boost is not None and bool(under.any()):
+        g = g.clone()
+        g[under] = torch.softmax(torch.log(base[under]) + log_boost[under], dim=-1)
+        total = g.sum(dim=2, keepdim=True)
     return g / total
 
 
@@ -81,8 +121,16 @@ def stationary_laws_torch(pis: torch.Tensor) -> torch.Tensor:
 
     Censor the chain on ``{0..k-1}`` for ``k = S-1..1`` (``P[:k, :k] += P[:k, k] P[k, :k] / out_k``,
     ``out_k = Σ_{j<k} P[k, j]``), then back-substitute ``μ_k = Σ_{i<k} μ_i P[i, k]`` from ``μ_0 = 1``
-    and normalise.  Rows where a pivot ``out_k`` is zero come back as ``nan``.
+    and normalise.  Rows where a pivot ``out_k`` is zero come back as ``nan``.  ``pis``: a finite
+    real torch stack of row-stochastic matrices (rows summing to 1 within ``theory.validate.ROW_SUM_TOL``).
     """
+    if not isinstance(pis, torch.Tensor) or pis.is_complex() or not pis.is_floating_point():
+        raise ValueError(f"pis: expected a real floating-point torch tensor, got {validate.short_repr(pis)}")
+    validate.transition_stack(pis.detach().cpu().numpy(), "pis")
+    return _stationary_laws_torch(pis)
+
+
+def _stationary_laws_torch(pis: torch.Tensor) -> torch.Tensor:
     P = pis.to(torch.float64).clone()
     m, S, _ = P.shape
     for k in range(S - 1, 0, -1):  # states, not sequences
@@ -99,7 +147,7 @@ def stationary_laws_torch(pis: torch.Tensor) -> torch.Tensor:
 
 def _transitions(prior: Any, size: int, generator: torch.Generator, device: Any) -> torch.Tensor:
     if isinstance(prior, DirichletPrior):
-        return dirichlet_transitions(prior.S, prior.alpha, size, generator, device)
+        return _dirichlet_transitions(prior.S, prior.alpha, size, generator, device)
     stack = torch.as_tensor(prior.matrices, dtype=torch.float64, device=device)
     weights = torch.as_tensor(prior.weights, dtype=torch.float64, device=device)
     return stack[torch.multinomial(weights, size, replacement=True, generator=generator)]
@@ -110,13 +158,24 @@ def transitions_with_laws(prior: Any, size: int, generator: torch.Generator, dev
     """``(pis (size, S, S), root laws (size, S))``: draws of ``π`` and the law of a root token.
 
     Under stationary roots, draws whose state reduction fails (no unique stationary law, or
-    an underflowed row) are redrawn; more than ten rounds raise ``ValueError``.
+    an underflowed row) are redrawn; more than ten rounds raise ``ValueError``.  ``prior``: a
+    ``DirichletPrior`` or a ``FinitePrior``.
     """
+    if not isinstance(prior, (DirichletPrior, FinitePrior)):
+        raise ValueError(f"prior: expected a DirichletPrior or a FinitePrior, got {validate.short_repr(prior)}")
+    size = validate.positive_int(size, "size")
+    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
+    validate.memory(64.0 * size * prior.S ** 2, "size", f"{size:,} draws of π")
+    return _transitions_with_laws(prior, size, *_sampler(generator, device), roots)
+
+
+def _transitions_with_laws(prior: Any, size: int, generator: torch.Generator, device: Any,
+                           roots: str) -> tuple[torch.Tensor, torch.Tensor]:
     pis = _transitions(prior, size, generator, device)
     if roots == "uniform":
         return pis, torch.full((size, pis.shape[1]), 1.0 / pis.shape[1], dtype=torch.float64, device=device)
     for _ in range(_MAX_REDRAWS):
-        mu = stationary_laws_torch(pis)
+        mu = _stationary_laws_torch(pis)
         bad = ~torch.isfinite(mu).all(dim=1) | ~torch.isfinite(pis).all(dim=(1, 2))
         if not bool(bad.any()):
             return pis, mu
@@ -140,8 +199,10 @@ def sample_sequences_torch(graph: CausalGraph, prior: Any, size: int, generator:
     size = validate.positive_int(size, "size")
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
     if not isinstance(prior, (DirichletPrior, FinitePrior)):
-        prior = FinitePrior(np.asarray(prior, dtype=np.float64)[None])
-    pis, start = transitions_with_laws(prior, size, generator, device, roots)
+        prior = FinitePrior(validate.transition_matrix(prior, "prior")[None])
+    validate.memory(8.0 * size * (8 * prior.S ** 2 + 3 * (graph.n + 1)), "size", f"{size:,} sequences")
+    generator, device = _sampler(generator, device)
+    pis, start = _transitions_with_laws(prior, size, generator, device, roots)
     S, n = pis.shape[1], graph.n
     cum_rows = torch.cumsum(pis, dim=2).reshape(size * S, S)  # row b·S + a: F of π_b(a, ·)
     cum_start = torch.cumsum(start, dim=1)

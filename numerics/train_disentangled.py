@@ -25,7 +25,7 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, cross_entropy_of, estimator_alpha,
                                  head_parent_assignment, sample_sequences_redrawn)
-from numerics.runtime import intra_op_threads, Progress, require_finite, single_thread
+from numerics.runtime import intra_op_threads, Progress, require_finite, single_thread, training_device
 from theory import validate
 from theory.causal import (Batch, CausalGraph, DirichletPrior, alphabet_size, count_estimator,
                            sample_k_parent_sequences)
@@ -170,7 +170,7 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
 # --------------------------------------------------------------------------- the fast path (float32, all cores)
 @dataclass(frozen=True)
 class TrainingSchedule:
-    """An optimiser and its learning-rate curve: ``optimizer`` ``"sgd"`` (plain) or ``"adam"``,
+    """An optimiser and its learning-rate curve: ``optimizer`` ``"sgd"`` (plain), ``"adam"`` or ``"adamw"``,
     peak ``lr``, ``lr_schedule`` ``"constant"`` or ``"cosine"`` (``lr·(1 + cos(π t/steps))/2`` at
     update ``t = 0..steps-1``, decaying to 0 at ``t = steps``), ``steps`` updates of ``batch`` sequences."""
 
@@ -179,6 +179,13 @@ class TrainingSchedule:
     lr_schedule: str
     steps: int
     batch: int
+
+    def __post_init__(self) -> None:
+        validate.choice(self.optimizer, "optimizer", ("sgd", "adam", "adamw"))
+        validate.finite_float(self.lr, "lr", positive=True)
+        validate.choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
+        validate.positive_int(self.steps, "steps")
+        validate.positive_int(self.batch, "batch")
 
     def learning_rate(self, step: int) -> float:
         """The learning rate of update ``step`` (0-based)."""
@@ -212,14 +219,6 @@ class FastDisentangledRun(DisentangledRun):
     device: str = "cpu"
     precision: str = "float32"
     compiled: bool = False
-
-
-def _resolve_device(device: str) -> torch.device:
-    device = validate.choice(device, "device", ("cpu", "cuda"))
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' was asked but CUDA is not available in this torch build or machine; "
-                         "use device='cpu'")
-    return torch.device(device)
 
 
 class _BatchStream:
@@ -265,6 +264,8 @@ class _BatchStream:
 
 def float64_copy(model: DisentangledTransformer) -> DisentangledTransformer:
     """A float64 CPU copy of ``model`` (the model every check evaluates)."""
+    if not isinstance(model, DisentangledTransformer):
+        raise ValueError(f"model: expected a DisentangledTransformer, got {validate.short_repr(model)}")
     copy = DisentangledTransformer(model.S, model.T, model.heads)
     with torch.no_grad():
         for target, source in zip(copy.parameters(), model.parameters()):
@@ -321,20 +322,28 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
         validate.choice(schedule.lr_schedule, "lr_schedule", ("constant", "cosine")),
         validate.positive_int(schedule.steps if steps is None else steps, "steps"),
         validate.positive_int(schedule.batch if batch is None else batch, "batch"))
-    heads = tuple(heads)
+    heads = tuple(heads) if isinstance(heads, (tuple, list)) else (heads,)
     if len(heads) != 2 or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in heads):
         raise ValueError(f"heads: expected two positive head counts (a two-layer model), got {heads!r}")
     dtype = {"float32": torch.float32, "float64": torch.float64}[
         validate.choice(precision, "precision", ("float32", "float64"))]
-    dev = _resolve_device(device)
+    dev = training_device(device)
     threads = (os.cpu_count() or 1) if threads is None else validate.positive_int(threads, "threads")
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
     test_size = validate.positive_int(test_size, "test_size", minimum=2)
     prefetch = torch.get_num_threads() > 1 if prefetch is None else validate.boolean(prefetch, "prefetch")
+    seed, compile = validate.seed(seed), validate.boolean(compile, "compile")
+    progress = validate.boolean(progress, "progress")
     T, S = graph.n + 1, alphabet_size(prior)
+    validate.memory(8.0 * schedule.steps + 32.0 * max(schedule.batch, test_size) * (
+        2 * T * T * sum(heads) + 8 * T * (S + T) + 3 * S * S), validate.largest(
+        steps=schedule.steps, batch=schedule.batch, test_size=test_size),
+        f"{schedule.steps:,} losses, batches of {schedule.batch:,} and {test_size:,} test sequences of length {T:,}")
     if isinstance(eval_steps, str):
         validate.choice(eval_steps, "eval_steps", ("log",))
         marks = {2 ** k for k in range(schedule.steps.bit_length()) if 2 ** k <= schedule.steps}
+    elif not isinstance(eval_steps, (tuple, list, range, np.ndarray)):
+        raise ValueError(f"eval_steps: expected 'log' or a sequence of step counts, got {validate.short_repr(eval_steps)}")
     else:
         marks = {validate.positive_int(s, "eval_steps", maximum=schedule.steps) for s in eval_steps}
     marks.add(schedule.steps)

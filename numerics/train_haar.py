@@ -21,7 +21,7 @@ import torch
 from model.autoregressive import AugmentedLinearAttention, check_tensor
 from model.official_autoregressive import AugmentedLinearAttentionOfficial
 from numerics.haar_references import START_LAWS, block_structure, haar_sequences
-from numerics.runtime import require_finite, single_thread
+from numerics.runtime import require_finite, single_thread, training_device
 from theory import validate
 from theory.validate import choice, positive_int
 
@@ -46,9 +46,11 @@ class HaarTrainingConfig:
     lr: float = 1e-2
     init_scale: float = 1e-2         # bare layer only (the official model uses PyTorch's default init)
     seed: int = 0
+    device: str = "cpu"              # where the float32 training runs ('cpu' or 'cuda'); tests stay float64 on CPU
 
     def __post_init__(self) -> None:
         choice(self.model, "model", MODELS)
+        training_device(self.device)
         choice(self.law, "law", START_LAWS)
         for name in ("d", "T", "train_size", "test_size", "epochs", "batch"):
             positive_int(getattr(self, name), name)
@@ -117,6 +119,8 @@ def train_on_haar_task(config: HaarTrainingConfig) -> HaarTrainingRun:
         model = AugmentedLinearAttentionOfficial(c.d, generator=gen)
     else:
         model = AugmentedLinearAttention(c.d, init_scale=c.init_scale, generator=gen, dtype=torch.float32)
+    device = training_device(c.device)      # initialised on the CPU from the seed, then moved: the same start anywhere
+    model, train = model.to(device), train.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr)
     history = np.zeros(c.epochs)
     start = time.perf_counter()
@@ -125,7 +129,7 @@ def train_on_haar_task(config: HaarTrainingConfig) -> HaarTrainingRun:
         for epoch in range(c.epochs):
             order = torch.randperm(c.train_size, generator=gen)
             for i in range(0, c.train_size, c.batch):
-                x = train[order[i: i + c.batch]]
+                x = train[order[i: i + c.batch].to(device)]
                 loss = ((_predict(model, x) - x[:, 1:]) ** 2).mean()
                 step += 1
                 require_finite(loss.item(), step, "Adam", advice=f"lower the learning rate (lr = {c.lr:g})")
@@ -134,7 +138,7 @@ def train_on_haar_task(config: HaarTrainingConfig) -> HaarTrainingRun:
                 opt.step()
             history[epoch] = loss.item()
         seconds = time.perf_counter() - start
-        model64 = copy.deepcopy(model).double()
+        model64 = copy.deepcopy(model).to("cpu", torch.float64)
         with torch.no_grad():
             err = ((_predict(model64, test) - test[:, 1:]) ** 2).mean(-1).numpy()     # (N, T): squared norm / d
     per_sequence = err.mean(1)

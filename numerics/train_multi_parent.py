@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from model.disentangled import DisentangledTransformer
-from numerics.runtime import intra_op_threads, Progress, require_finite
+from numerics.runtime import intra_op_threads, Progress, require_finite, torch_device, training_device
 from numerics.sampling_torch import gamma_draws
 from numerics.train_disentangled import TrainingSchedule, float64_copy
 from theory import validate
@@ -43,18 +43,6 @@ PAPER = dict(S=5, T=PAPER_T, alpha=0.1, steps=2 ** 16, batch=1024, lr=1e-2, weig
 
 
 # --------------------------------------------------------------------------- the torch sampler
-def _torch_device(device: Any) -> torch.device:
-    """``device`` (a name or a ``torch.device``) as a ``torch.device``, refused by name when torch cannot parse it."""
-    if isinstance(device, torch.device):
-        return device
-    if not isinstance(device, str):
-        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {validate.short_repr(device)}")
-    try:
-        return torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(f"device: expected a device name such as 'cpu' or 'cuda', got {device!r}") from None
-
-
 def sample_two_parent_sequences_torch(S: int, alpha: float, size: int, generator: torch.Generator,
                                       T: int = PAPER_T, device: Any = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``(tokens (B, T) long, target (B, S) float64)`` on ``device``: the joint law of ``(x, y)`` of
@@ -77,7 +65,7 @@ def sample_two_parent_sequences_torch(S: int, alpha: float, size: int, generator
     T = validate.positive_int(T, "T", minimum=3, maximum=validate.MAX_POSITIONS)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator: expected a torch.Generator, got {validate.short_repr(generator)}")
-    device = _torch_device(device)
+    device = torch_device(device)
     validate.memory(8.0 * size * (3 * S ** 3 + 4 * T), "size", f"{size:,} sequences with {S ** 2 + 1} urns each")
     urns = S * S + 1  # the table's rows r = S·c_1 + c_2, then the roots' urn
     counts = torch.zeros(size * urns, S, dtype=torch.float64, device=device)
@@ -230,9 +218,7 @@ def train_multi_parent(*, S: int = 5, T: int = PAPER_T, alpha: float = 0.1, step
     if seed >= 2 ** 63 - 1:  # the training stream is seeded by seed + 1
         raise ValueError(f"seed: expected an integer seed below 2^63 - 1, got {validate.short_repr(seed)}")
     threads = (os.cpu_count() or 1) if threads is None else validate.positive_int(threads, "threads")
-    device = validate.choice(device, "device", ("cpu", "cuda"))
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' was asked but CUDA is not available here; use device='cpu'")
+    device = str(training_device(device))
     dtype = {"float32": torch.float32, "float64": torch.float64}[
         validate.choice(precision, "precision", ("float32", "float64"))]
     if isinstance(eval_steps, str):

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from model.official_raw_tokens import OfficialRawTokens, head_maps
-from numerics.runtime import Progress, intra_op_threads, require_finite
+from numerics.runtime import Progress, intra_op_threads, require_finite, training_device
 from theory import autoregressive as ar
 from theory import validate
 from theory.validate import finite_float, positive_int
@@ -247,7 +247,7 @@ def positional_mass(P: Any, query: int = -1) -> dict[str, np.ndarray]:
 
 def _float64_state(model: OfficialRawTokens) -> OfficialRawTokens:
     twin = OfficialRawTokens(model.d, model.heads, model.repeat, model.max_length).double()
-    twin.load_state_dict({k: v.double() for k, v in model.state_dict().items()})
+    twin.load_state_dict({k: v.to("cpu", torch.float64) for k, v in model.state_dict().items()})
     return twin
 
 
@@ -260,9 +260,10 @@ def _structure(model: OfficialRawTokens, T: int) -> dict[str, Any]:
 
 
 def train_official_raw_tokens(config: RawHaarConfig, train: Any, test: Any, seed: int, threads: int = 1,
-                              progress: bool = False) -> dict[str, Any]:
+                              progress: bool = False, device: str = "cpu") -> dict[str, Any]:
     """Train :class:`OfficialRawTokens` as the official script does (Adam, shuffled epochs, MSE at all
-    positions) on ``train (N, T+1, d)``; evaluate on ``test`` in float64.
+    positions) on ``train (N, T+1, d)`` in float32 on ``device`` (``"cpu"`` or ``"cuda"``); evaluate on
+    ``test`` in float64 on the CPU.
 
     Returns the test MSE (all positions, and per position), the training-loss trace, and the structure at
     initialisation and trained (positional softmax ``P (H, T, T)``, value maps ``(H, E, d)``, query-key maps
@@ -279,19 +280,21 @@ def train_official_raw_tokens(config: RawHaarConfig, train: Any, test: Any, seed
     seed = validate.seed(seed)
     threads = positive_int(threads, "threads")
     progress = validate.boolean(progress, "progress")
+    dev = training_device(device)
     with intra_op_threads(threads):
         torch.manual_seed(seed)
         model = OfficialRawTokens(config.d, config.heads, config.repeat)
         init = _structure(model, config.T)
+        model = model.to(dev)                 # initialised on the CPU from the seed: the same start anywhere
         opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-        data = torch.as_tensor(train, dtype=torch.float32)
+        data = torch.as_tensor(train, dtype=torch.float32).to(dev)
         gen = torch.Generator().manual_seed(seed)
         trace, step, start = [], 0, time.perf_counter()
         with Progress(progress, "Figure 7 (raw tokens, Haar W)", config.steps, config.batch) as bar:
             for epoch in range(config.epochs):
                 order = torch.randperm(len(data), generator=gen)
                 for lo in range(0, len(data), config.batch):
-                    batch = data[order[lo: lo + config.batch]]
+                    batch = data[order[lo: lo + config.batch].to(dev)]
                     loss = torch.mean((model(batch[:, :-1]) - batch[:, 1:]) ** 2)
                     opt.zero_grad()
                     loss.backward()

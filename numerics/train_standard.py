@@ -26,7 +26,7 @@ import torch
 from model.standard import StandardTransformer
 from numerics.evaluation import (EstimatorGap, cross_entropy_of, estimator_alpha, gap_to_count_estimator,
                                  held_out_sample, parent_weights)
-from numerics.runtime import intra_op_threads, Progress, require_finite
+from numerics.runtime import intra_op_threads, Progress, require_finite, training_device
 from numerics.sampling_torch import sample_sequences_torch
 from numerics.train_disentangled import TrainingSchedule
 from theory import validate
@@ -106,10 +106,7 @@ def train_standard_transformer(graph: CausalGraph, prior: Any, *, steps: int, ba
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
     layers = validate.positive_int(layers, "layers")
     threads = (os.cpu_count() or 1) if threads is None else validate.positive_int(threads, "threads")
-    device = validate.choice(device, "device", ("cpu", "cuda"))
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: 'cuda' was asked but CUDA is not available in this torch build or machine; "
-                         "use device='cpu'")
+    device = str(training_device(device))
     dtype = {"float32": torch.float32, "float64": torch.float64}[
         validate.choice(precision, "precision", ("float32", "float64"))]
     if isinstance(eval_steps, str):

@@ -8,7 +8,10 @@
 - ``quick_profile``: the quick profile serial, with ``-j 2`` and on a ``LocalCluster`` of 2 worker
   processes, and whether the records agree;
 - ``unit_claim``: the same three for one claim of many units (Figure 9's 20 graphs, full profile);
-- ``full_profile`` (opt-in, about 30 minutes on two cores): the same three for the full profile.
+- ``full_profile`` (opt-in, about 30 minutes on two cores): the same three for the full profile;
+- ``concurrency_ceiling``: what two workers can gain at best on this machine: one fixed single-thread
+  training workload (a Figure 9 unit) timed alone, then two copies at once in two processes; the ceiling
+  of any two-worker speedup is ``2 t_alone / t_pair`` (shared memory bandwidth and caches, turbo).
 
 ``python -m proofs_check.bench_runs [--full]`` prints the JSON.
 """
@@ -103,11 +106,36 @@ def unit_claim_benchmark(jobs: int = 2) -> dict[str, Any]:
             **compare_backends([Task(UNIT_CLAIM, "full", 0, {})], claims, jobs)}
 
 
+def _ceiling_workload(seed: int) -> float:
+    """Seconds of one fixed Figure 9 unit (6 positions, S = 3, 400 SGD steps of 256), on one thread."""
+    from numerics.figure9 import train_random_graph
+    from theory.random_graphs import bernoulli_root_forest
+    import numpy as np
+    graph = bernoulli_root_forest(6, np.random.default_rng(seed))
+    start = time.perf_counter()
+    train_random_graph(graph, steps=400, batch=256, seed=seed, test_size=256, threads=1)
+    return time.perf_counter() - start
+
+
+def concurrency_ceiling(repeats: int = 3) -> dict[str, Any]:
+    """The best two-worker speedup this machine allows: the workload alone (best of ``repeats``) against two
+    copies started together in two spawned processes (best of ``repeats`` of the slower copy)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_ceiling_workload, (0, 0)))                                 # imports, warm-up
+        alone = min(pool.submit(_ceiling_workload, 0).result() for _ in range(repeats))
+        pair = min(max(pool.map(_ceiling_workload, (0, 0))) for _ in range(repeats))
+    return {"workload": "Figure 9 unit: n = 6, S = 3, 400 SGD steps of 256, one thread", "alone_s": alone,
+            "pair_s": pair, "ceiling": 2 * alone / pair}
+
+
 def benchmark_runs(full: bool = False, jobs: int = 2) -> dict[str, Any]:
     """Wall times of the sweep, the quick profile and the unit claim (always), and of the full profile
     (``full=True``, ~30 minutes on two cores for its three runs)."""
     out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "jobs": jobs,
-                           "sweep": sweep_benchmark(jobs), "quick_profile": profile_benchmark("quick", jobs),
+                           "concurrency_ceiling": concurrency_ceiling(), "sweep": sweep_benchmark(jobs), "quick_profile": profile_benchmark("quick", jobs),
                            "unit_claim": unit_claim_benchmark(jobs)}
     if full:
         out["full_profile"] = profile_benchmark("full", jobs)

@@ -87,7 +87,7 @@ def _jobs_of(tasks: Sequence[Task], claims: Mapping[str, Claim]) -> tuple[list[t
             jobs.append((i, None))
             costs[(i, None)] = estimate_seconds(claim, task.profile)[0]
             continue
-        profile = Profile(task.profile, task.seed, params)
+        profile = Profile(task.profile, task.seed, params, task.device)
         try:
             keys = claim.units.split(profile)
         except Exception as exc:  # reported as the claim's error, as in a serial run

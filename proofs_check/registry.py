@@ -167,21 +167,30 @@ class Params(Mapping[str, Any]):
         return f"Params({self._values!r})"
 
 
+#: where a run's float32 training paths run (``proofs-check run --device``)
+DEVICES = ("cpu", "cuda")
+
+
 @dataclass(frozen=True)
 class Profile:
     """How hard a run checks: ``quick`` (small sizes, < 2 min in all), ``full`` (about 20 minutes on
     2 cores) or ``paper`` (every experiment at its paper's settings and budget).
 
-    ``params`` holds the claim's resolved parameters while its check runs.
+    ``params`` holds the claim's resolved parameters while its check runs; ``device`` is where the
+    float32 training paths run (``"cpu"`` or ``"cuda"``, :func:`numerics.runtime.training_device`): every
+    check judges a float64 copy on the CPU.
     """
 
     name: str = "quick"
     seed: int = 0
     params: Params = field(default_factory=Params)
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.name not in PROFILES:
             raise ValueError(f"profile: expected one of {PROFILES}, got {self.name!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device: expected one of {DEVICES}, got {self.device!r}")
         if not isinstance(self.params, Params):
             object.__setattr__(self, "params", Params(self.params))
 

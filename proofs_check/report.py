@@ -89,6 +89,7 @@ def environment(profile: Profile) -> dict[str, Any]:
         "packages": versions,
         "seed": profile.seed,
         "profile": profile.name,
+        "device": profile.device,
         "cpu_count": os.cpu_count(),
     }
     commit = _git_commit()

@@ -96,7 +96,7 @@ def run_claim(claim: Claim, profile: Profile, overrides: Mapping[str, Any] | Non
     the check becomes the verdict ``error`` with its message.
     """
     params = claim.resolve(profile.name, overrides)
-    resolved = Profile(profile.name, profile.seed, params)
+    resolved = Profile(profile.name, profile.seed, params, profile.device)
     start = time.perf_counter()
     unit_seconds: list[float] = []
 
@@ -233,12 +233,13 @@ def result_from_record(record: Mapping[str, Any], claim: Claim) -> Result:
 
 
 def jsonl_record(result: Result, profile: Profile) -> str:
-    """One line of a ``--jsonl`` results file: :meth:`Result.as_json` with the run's ``profile`` and ``seed``."""
+    """One line of a ``--jsonl`` results file: :meth:`Result.as_json` with the run's ``profile``, ``seed`` and
+    ``device``."""
     import json
 
     from proofs_check.markdown import jsonable, string_keys
 
-    record = {"profile": profile.name, "seed": profile.seed, **result.as_json()}
+    record = {"profile": profile.name, "seed": profile.seed, "device": profile.device, **result.as_json()}
     return json.dumps(string_keys(record), default=jsonable)
 
 

@@ -24,12 +24,14 @@ from proofs_check.runner import error_result, run_claim
 
 @dataclass(frozen=True)
 class Task:
-    """One claim run: ``run_claim(claims[claim_id], Profile(profile, seed), overrides)``."""
+    """One claim run: ``run_claim(claims[claim_id], Profile(profile, seed, device=device), overrides)``."""
 
     claim_id: str
     profile: str = "quick"
     seed: int = 0
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: where the claim's float32 training runs (``Profile.device``)
+    device: str = "cpu"
     #: claims modules a worker loads first (``proofs-check -p``): a Dask worker does not share our environment
     plugins: tuple[str, ...] = field(default_factory=lambda: tuple(plugin_modules()))
 
@@ -163,7 +165,7 @@ def run_task(task: Task, figures: bool = False, torch_threads: dict[str, int] | 
     """Worker entry point: run one task and return its payload (see :func:`result_from_payload`)."""
     _torch_threads(torch_threads)
     claims = _worker_claims(task.plugins)
-    result = run_claim(claims[task.claim_id], Profile(task.profile, task.seed), task.overrides)
+    result = run_claim(claims[task.claim_id], Profile(task.profile, task.seed, device=task.device), task.overrides)
     png, figure_error = None, ""
     outcome = result.outcome
     if outcome is not None:
@@ -208,7 +210,7 @@ def run_unit(unit: UnitTask, torch_threads: dict[str, int] | None = None) -> dic
     _torch_threads(torch_threads)
     task = unit.task
     claim = _worker_claims(task.plugins)[task.claim_id]
-    profile = Profile(task.profile, task.seed, claim.resolve(task.profile, task.overrides))
+    profile = Profile(task.profile, task.seed, claim.resolve(task.profile, task.overrides), task.device)
     start = time.perf_counter()
     lines = progress_lines() if profile.name == "paper" else contextlib.nullcontext()
     try:

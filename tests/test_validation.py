@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from model.autoregressive import (AugmentedLinearAttention, ComplexAugmentedLinearAttention, PositionalOnly,
-                                  RawTokenMultiHead, gd_step_weights, raw_token_prediction)
+                                  RawTokenMultiHead, augmented_tokens, gd_step_weights, raw_token_prediction)
 from model.disentangled import DisentangledTransformer
 from model.official_autoregressive import AugmentedLinearAttentionOfficial, official_augmented_tokens
 from model.official_raw_tokens import OfficialRawTokens, head_maps
@@ -40,7 +40,8 @@ from numerics import augmented as na
 from numerics import autoregressive as nar
 from numerics import figure9, haar_references as hr, position_attention, published_bayes
 from numerics import train_haar, train_multi_parent as tmp, train_raw_haar as trh, train_standard
-from numerics import evaluation, population, runtime
+from numerics import evaluation, population, runtime, sampling_torch
+from numerics import train_disentangled as td
 from numerics.runtime import TrainingDiverged
 from numerics.train_disentangled import train_disentangled
 from numerics.train_reduced import train_reduced
@@ -799,6 +800,10 @@ RECENT_ENTRY_POINTS = [
      dict(layer=AugmentedLinearAttention(2), seqs=torch.ones(1, 3, 2, dtype=F64))),
     ("train_on_haar_task", train_haar.train_on_haar_task, {"config": [None, "x", {}, RAW_CONFIG]},
      dict(config=HAAR_CONFIG)),
+    ("official_attention_structure", train_haar.official_attention_structure,
+     {"model": [None, "x", AugmentedLinearAttention(2)],
+      "seqs": SEQS_BAD + [torch.ones(1, 1, 2, dtype=F64), torch.ones(1, 3, 2)]},
+     dict(model=AugmentedLinearAttentionOfficial(2, dtype=F64), seqs=torch.ones(1, 3, 2, dtype=F64))),
     # numerics.train_raw_haar
     ("RawHaarConfig", trh.RawHaarConfig,
      {"d": "int+huge", "heads": "int+huge", "T": ["int", 101], "train": "int", "test": "int", "epochs": "int",
@@ -923,6 +928,174 @@ RECENT_ENTRY_POINTS = [
 ]
 
 
+# ----------------------------------------------------------------------------- issue 21: the earlier modules
+# Evaluation, population, the torch sampler, the fast trainer, enumeration oracles and the symbolic proofs: the
+# modules written before this table; each refuses by name at its door (the symbolic ones on the tiny chain(1)).
+EVAL_BATCH = causal.sample_sequences(CHAIN, PI2, 4, 0)
+HELD = evaluation.held_out_sample_of(CHAIN, EVAL_BATCH, 0.1)
+POP2 = enumeration.enumerate_population(CHAIN2, PI2)
+GEN = torch.Generator().manual_seed(0)
+SYM_GRAPH = CausalGraph.chain(1)
+SYM_FIELDS = (symbolic.RATIONAL_FUNCTIONS, [[[0.5, 0.5], [0.5, 0.5]]])
+HALF = np.full((1, 2), 0.5)
+SYM_BAD_GRAPH = ["graph", "forest", CausalGraph.chain(6)]
+PIS_TORCH_BAD = [torch.full((1, 2, 2), NAN, dtype=F64), torch.tensor([[[0.5, 0.6], [0.4, 0.6]]], dtype=F64),
+                 torch.ones(2, 2, dtype=F64) / 2, torch.ones(1, 2, 2, dtype=C128) / 2, np.full((1, 2, 2), 0.5), None,
+                 torch.ones(1, 2, 2, dtype=torch.int64)]
+TOKENS_ANY_S = [np.array([[0, -1, 1, 0]]), TOKENS.astype(float), np.array([0, 1, 1, 0]), "0110", None,
+                np.array([[0, 1, 1]])]
+
+
+def _entered(context_manager):
+    """Enter and leave a context manager (its checks run on entry)."""
+    with context_manager:
+        pass
+
+
+LEGACY_ENTRY_POINTS = [
+    # numerics.evaluation
+    ("attention_argmax_matches", evaluation.attention_argmax_matches,
+     {"attention": [np.ones((2, 2)), None, "x", np.full((4, 4), NAN), np.ones((1, 4, 4))], "graph": "graph+forest"},
+     dict(attention=np.eye(4), graph=CHAIN)),
+    ("head_parent_assignment", evaluation.head_parent_assignment,
+     {"attention": [np.ones((4, 4)), np.ones((0, 4, 4)), np.full((1, 4, 4), NAN), None, "x", np.ones((1, 3, 3))],
+      "graph": "graph"}, dict(attention=np.full((1, 4, 4), 0.25), graph=CHAIN)),
+    ("cross_entropy_of", evaluation.cross_entropy_of,
+     {"yhat": [np.ones(2), None, np.full((2, 2), NAN), np.zeros((2, 2))], "target": [np.ones((3, 2)), np.zeros((2, 2))],
+      "smoothing": [1.0, -1.0, NAN, None]}, dict(yhat=np.full((2, 2), 0.5), target=np.full((2, 2), 0.5), smoothing=0.0)),
+    ("query_seen_as_parent", evaluation.query_seen_as_parent, {"graph": "graph+forest", "tokens": TOKENS_ANY_S},
+     dict(graph=CHAIN, tokens=TOKENS)),
+    ("sample_sequences_redrawn", evaluation.sample_sequences_redrawn,
+     {"graph": "graph", "prior": "matrix", "size": "int+huge", "rng": "rng", "roots": "choice"},
+     dict(graph=CHAIN, prior=PI2, size=4, rng=0, roots="stationary")),
+    ("held_out_sample_of", evaluation.held_out_sample_of,
+     {"graph": ["graph", "forest", CHAIN2], "batch": [None, "x", TOKENS], "alpha": "positive"},
+     dict(graph=CHAIN, batch=EVAL_BATCH, alpha=0.1)),
+    ("held_out_loss", evaluation.held_out_loss,
+     {"model": [None, "x", ReducedTransformer(2, 3), ReducedTransformer(3, 4)], "test": [None, "x", EVAL_BATCH],
+      "smoothing": "positive+float"}, dict(model=ReducedTransformer(2, 4), test=HELD, smoothing=1e-2)),
+    ("induction_head_model", evaluation.induction_head_model,
+     {"graph": "graph+forest", "S": "int2+huge", "A1": [np.ones((3, 3)), np.full((4, 4), NAN), "ab", np.eye(4) * 1j]},
+     dict(graph=CHAIN, S=2, A1=None)),
+    ("induction_reference", evaluation.induction_reference,
+     {"graph": ["graph", "forest", CHAIN2], "test": [None, "x", EVAL_BATCH], "smoothing": [0.0, 1.0, -1.0, NAN, None],
+      "scales": [np.array([]), np.full(2, NAN), "ab", np.ones((2, 2))], "A1": [np.ones((3, 3)), np.full((4, 4), NAN)]},
+     dict(graph=CHAIN, test=HELD, smoothing=1e-2, scales=np.array([0.0, 1.0]), A1=None)),
+    ("gap_to_count_estimator", evaluation.gap_to_count_estimator,
+     {"graph": ["graph", "forest", CHAIN2], "yhat": [np.ones(2), None, np.full((4, 2), NAN), np.ones((3, 2)) / 2],
+      "batch": [None, "x", TOKENS], "alpha": "positive", "smoothing": [1.0, -1.0, NAN, None]},
+     dict(graph=CHAIN, yhat=np.full((4, 2), 0.5), batch=EVAL_BATCH, alpha=0.1, smoothing=0.0)),
+    ("induction_head_excess", evaluation.induction_head_excess,
+     {"graph": ["graph", "forest", CausalGraph.from_parents([None, None])], "prior": "matrix",
+      "size": [1, 0, None, 1.5, HUGE], "rng": "rng", "roots": "choice", "smoothing": [0.0, 1.0, NAN, None],
+      "alpha": [0.0, NAN, "x"]},
+     dict(graph=CHAIN2, prior=PI2, size=4, rng=0, roots="stationary", smoothing=1e-2, alpha=None)),
+    ("identity_multiple_fit", evaluation.identity_multiple_fit,
+     {"B": [np.ones((2, 3)), np.ones((1, 1)), np.full((2, 2), NAN), "ab", None, np.eye(2) * 1j, np.eye(2) > 0]},
+     dict(B=np.eye(3))),
+    # numerics.population
+    ("population_loss", population.population_loss,
+     {"model": [None, "x", DisentangledTransformer(2, 3)],
+      "population": [None, "x", EVAL_BATCH, enumeration.enumerate_population(CHAIN, PI2)],
+      "loss": "choice", "smoothing": [0.0, 1.0, NAN, None, "x"]},
+     dict(model=ReducedTransformer(2, 3), population=POP2, loss="cross_entropy", smoothing=1e-12)),
+    ("initial_gradient_by_extrapolation", population.initial_gradient_by_extrapolation,
+     {"graph": "graph+forest", "pi": "matrix", "loss": "choice", "roots": "choice", "beta": "positive",
+      "smoothing": [0.0, 1.0, NAN, None], "max_sequences": "int"},
+     dict(graph=CHAIN2, pi=PI2, loss="linearized", roots="stationary", beta=1e-3, smoothing=1e-12,
+          max_sequences=1000)),
+    # numerics.runtime
+    ("intra_op_threads", lambda threads: _entered(runtime.intra_op_threads(threads)),
+     {"threads": THREADS_BAD + [None, HUGE]}, dict(threads=1)),
+    ("progress_lines", lambda **kw: _entered(runtime.progress_lines(**kw)),
+     {"stream": ["x", 3, [1]], "interval": [-1.0, NAN, INF, None, "30"]}, dict(stream=None, interval=30.0)),
+    ("torch_device", runtime.torch_device, {"device": DEVICE_BAD}, dict(device="cpu")),
+    ("training_device", runtime.training_device, {"device": DEVICE_BAD + ["cuda:0", "meta", torch.device("cpu")]},
+     dict(device="cpu")),
+    # numerics.sampling_torch
+    ("gamma_draws", sampling_torch.gamma_draws,
+     {"alpha": "positive", "shape": [(0,), (-1, 2), (1.5,), "ab", None, (), (HUGE, HUGE), 3],
+      "generator": [0, "x", np.random.default_rng(0), None], "device": DEVICE_BAD},
+     dict(alpha=0.5, shape=(2, 2), generator=GEN, device="cpu")),
+    ("dirichlet_transitions", sampling_torch.dirichlet_transitions,
+     {"S": "int2+huge", "alpha": "positive", "size": "int+huge", "generator": [0, "x", None], "device": DEVICE_BAD},
+     dict(S=2, alpha=0.5, size=3, generator=GEN, device="cpu")),
+    ("stationary_laws_torch", sampling_torch.stationary_laws_torch, {"pis": PIS_TORCH_BAD},
+     dict(pis=torch.full((1, 2, 2), 0.5, dtype=F64))),
+    ("transitions_with_laws", sampling_torch.transitions_with_laws,
+     {"prior": [PI2, None, "x"], "size": "int+huge", "generator": [0, None], "device": DEVICE_BAD, "roots": "choice"},
+     dict(prior=DIRICHLET, size=3, generator=GEN, device="cpu", roots="stationary")),
+    ("sample_sequences_torch", sampling_torch.sample_sequences_torch,
+     {"graph": "graph+forest", "prior": "matrix", "size": "int+huge", "generator": [0, "x", None],
+      "device": DEVICE_BAD, "roots": "choice"},
+     dict(graph=CHAIN, prior=PI2, size=3, generator=GEN, device="cpu", roots="stationary")),
+    # numerics.train_disentangled: the fast path
+    ("TrainingSchedule", td.TrainingSchedule,
+     {"optimizer": "choice", "lr": "positive", "lr_schedule": "choice", "steps": "int", "batch": "int"},
+     dict(optimizer="adam", lr=0.01, lr_schedule="constant", steps=1, batch=2)),
+    ("float64_copy", td.float64_copy, {"model": [None, "x", ReducedTransformer(2, 3)]},
+     dict(model=DisentangledTransformer(2, 3))),
+    ("train_disentangled_fast", td.train_disentangled_fast,
+     {"graph": "graph+forest", "prior": "matrix", "schedule": ["bogus", None, 3, {}],
+      "steps": [0, -1, 1.5, NAN, "3", True, HUGE], "batch": [0, -1, 1.5, "3", HUGE, 10 ** 12],
+      "lr": [0.0, -1.0, NAN, INF, "0.1", 1j], "heads": [(1,), (0, 1), (1.5, 1), "ab", None, 2],
+      "precision": ["float16", None], "device": DEVICE_BAD, "threads": THREADS_BAD, "compile": "bool",
+      "prefetch": [1, "yes"], "roots": "choice",
+      "alpha": [0.0, NAN, "x"], "init_noise": [-1.0, NAN, "x"], "test_size": [1, 0, None, HUGE],
+      "eval_steps": EVAL_STEPS_BAD, "seed": "seed", "progress": "bool"},
+     dict(graph=CHAIN2, prior=PI2, steps=1, batch=2, threads=1, prefetch=False, test_size=16, eval_steps=(), seed=0)),
+    # numerics.augmented: sizes of a setting
+    ("cubature_points", na.cubature_points, {"setting": [None, "x", 1.0]}, dict(setting=TINY_SETTING)),
+    ("moments_bytes", na.moments_bytes, {"setting": [None, "x"], "batch": "int"}, dict(setting=TINY_SETTING, batch=8)),
+    ("flat_size", na.flat_size, {"shapes": [None, "ab", [(2,)], [(1.5, 2)], [(-1, 2)], [(True, 2)], [[2, 2]]],
+                                 "real": "bool"}, dict(shapes=[(2, 2)], real=True)),
+    # model.autoregressive
+    ("augmented_tokens", augmented_tokens, {"seqs": [s for s in SEQS_BAD if s is not SEQS_BAD[1]]},
+     dict(seqs=torch.ones(1, 3, 2, dtype=F64))),
+    # theory.enumeration
+    ("brute_force_pairwise_joint", enumeration.brute_force_pairwise_joint,
+     {"graph": "graph+forest", "pi": "matrix", "roots": "choice"}, dict(graph=CHAIN, pi=PI2, roots="stationary")),
+    ("context_likelihood_ratio_by_enumeration", enumeration.context_likelihood_ratio_by_enumeration,
+     {"graph": "graph+forest", "pi": "matrix", "roots": "choice"}, dict(graph=CHAIN, pi=PI2, roots="stationary")),
+    ("likelihood_ratio_by_enumeration", enumeration.likelihood_ratio_by_enumeration,
+     {"graph": "graph+forest", "source": "matrix"}, dict(graph=CHAIN, source=PI2)),
+    ("positional_gd_path_by_iteration", enumeration.positional_gd_path_by_iteration,
+     {"C": C_BAD, "n_max": "int+huge", "nu": NU, "lr": "positive", "steps": [-1, 1.5, 10 ** 20, "3", None]},
+     dict(C=np.eye(1), n_max=2, nu=1.0, lr=0.5, steps=3)),
+    # theory.autoregressive_symbolic
+    ("raw_token_symbols", autoregressive_symbolic.raw_token_symbols, {"d": "int+huge", "n": "int+huge"},
+     dict(d=2, n=1)),
+    # theory.symbolic
+    ("symbolic_root_law", symbolic.symbolic_root_law, {"roots": "choice"}, dict(roots="uniform")),
+    ("symbolic_linearized_loss", symbolic.symbolic_linearized_loss, {"graph": SYM_BAD_GRAPH, "roots": "choice"},
+     dict(graph=SYM_GRAPH, roots="stationary")),
+    ("symbolic_initial_gradient", symbolic.symbolic_initial_gradient, {"graph": SYM_BAD_GRAPH, "roots": "choice"},
+     dict(graph=SYM_GRAPH, roots="stationary")),
+    ("symbolic_likelihood_ratio_matrix", symbolic.symbolic_likelihood_ratio_matrix,
+     {"graph": SYM_BAD_GRAPH, "roots": "choice"}, dict(graph=SYM_GRAPH, roots="stationary")),
+    ("symbolic_closed_form_gradient", symbolic.symbolic_closed_form_gradient,
+     {"graph": SYM_BAD_GRAPH, "roots": "choice"}, dict(graph=SYM_GRAPH, roots="stationary")),
+    ("prove_initial_gradient", symbolic.prove_initial_gradient,
+     {"graph": SYM_BAD_GRAPH, "roots": "choice",
+      "closed_form": [sp.zeros(3, 3), np.zeros((2, 2)), "x", sp.Matrix([[sp.Symbol("z"), 0], [0, 0]])]},
+     dict(graph=SYM_GRAPH, roots="stationary", closed_form=None)),
+    ("prove_chi2_parent_identity", symbolic.prove_chi2_parent_identity, {"graph": SYM_BAD_GRAPH, "roots": "choice"},
+     dict(graph=SYM_GRAPH, roots="stationary")),
+    ("symbolic_chi2_information", symbolic.symbolic_chi2_information,
+     {"joint": [None, np.eye(2), "x", sp.Matrix([[sp.Symbol("z"), 0], [0, 1]]), sp.zeros(2, 2)]},
+     dict(joint=sp.Matrix([[sp.Rational(1, 4)] * 2] * 2))),
+    ("reduced_model_output", symbolic.reduced_model_output,
+     {"tokens": [None, "01", [0, 2], [0.5, 1], [0], [True, False], [0] * 9],
+      "A1": [None, np.zeros((2, 2)), sp.zeros(3, 3)], "A2": [None, sp.zeros(2, 3), sp.zeros(1, 1), sp.zeros(5, 5)]},
+     dict(tokens=[0, 1], A1=sp.zeros(2, 2), A2=sp.eye(2))),
+    ("closed_form_from_arrays", symbolic.closed_form_from_arrays,
+     {"graph": "graph+forest", "pis": [None, "ab", np.ones((2, 2)), np.full((1, 2, 2), NAN)],
+      "mu": [None, "ab", np.ones((1, 3)) / 3, np.full((1, 2), NAN)], "start": [None, "ab", np.ones((1, 3)) / 3]},
+     dict(graph=CHAIN, pis=PI2[None], mu=laws.stationary_laws(PI2[None]), start=laws.stationary_laws(PI2[None]))),
+]
+ENTRY_POINTS += LEGACY_ENTRY_POINTS
+
+
 def _tiny_gap():
     """An :class:`numerics.architecture_gap.ArchitectureGap` of the smallest run (built once, on first use)."""
     if "gap" not in _TINY:
@@ -933,6 +1106,68 @@ def _tiny_gap():
 
 _TINY: dict = {}
 ENTRY_POINTS += RECENT_ENTRY_POINTS
+
+# issue 19: formulas and side studies moved out of claim files (theory.edge_ranking, numerics.edge_ranking,
+# theory.estimates fits, the real-orthogonal gradient, the head cosine, the spec's symbolic closed form, the
+# shared induction run)
+from numerics import edge_ranking as ner  # noqa: E402
+from numerics import train_reduced as trr  # noqa: E402
+from theory import edge_ranking as ter  # noqa: E402
+
+ALPHAS_BAD = [(), (0.0,), "ab", None, (NAN,)]
+STATES_BAD = [(), (1,), "ab", None, (2.5,)]
+ISSUE19_ENTRY_POINTS = [
+    ("drift_from_likelihood_ratio", ter.drift_from_likelihood_ratio,
+     {"N": [np.ones(3), np.ones((2, 3)), "ab", None, np.ones((2, 2)) * 1j]}, dict(N=np.eye(3))),
+    ("diagonal_violation", ter.diagonal_violation,
+     {"N": [np.ones((2, 2)), "ab", None, np.ones(4)], "graph": "graph"}, dict(N=np.eye(4) + 0.1, graph=CHAIN)),
+    ("query_self_margin", ter.query_self_margin, {"N": [np.ones((1, 1)), np.ones((2, 2, 2)), "ab", None]},
+     dict(N=np.eye(3))),
+    ("dirichlet_parent_minus_diagonal_mean", ter.dirichlet_parent_minus_diagonal_mean, {"alpha": "positive"},
+     dict(alpha=0.5)),
+    ("dirichlet_query_self_margin_mean", ter.dirichlet_query_self_margin_mean, {"alpha": "positive"},
+     dict(alpha=3.0)),
+    ("log_log_slope", estimates.log_log_slope,
+     {"x": [[1.0], [1.0, -1.0, 2.0], [1.0, 1.0, 1.0], "ab", None, [1.0, NAN, 2.0]],
+      "y": [[1.0], [1.0, 0.0, 2.0], "ab", None], "stderr": [[1.0], [0.0, 1.0, 1.0], "ab"]},
+     dict(x=[1.0, 2.0, 4.0], y=[1.0, 0.5, 0.3], stderr=None)),
+    ("hill_tail_index", estimates.hill_tail_index,
+     {"values": [[1.0], [-1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0], "ab", None, [NAN, 1.0, 2.0, 3.0]],
+      "tail": "int+huge"},
+     dict(values=[1.0, 2.0, 4.0, 8.0], tail=2)),
+    ("raw_token_loss_and_gradient_real_orthogonal", ar.raw_token_loss_and_gradient_real_orthogonal,
+     {"A": [np.ones((1, 3)), np.ones(2), np.full((1, 2), NAN), "ab", None],
+      "B": [np.ones((2, 2)), np.full((1, 2), NAN), "ab", None], "p": P_BAD},
+     dict(A=np.ones((1, 2)), B=np.ones((1, 2)), p=np.ones(2))),
+    ("max_head_cosine", ar.max_head_cosine, {"M": [np.ones(3), np.full((2, 2), NAN), "ab", None, np.eye(2) * 1j]},
+     dict(M=np.eye(2))),
+    ("raw_token_loss_closed_form_symbolic", autoregressive_symbolic.raw_token_loss_closed_form_symbolic,
+     {"d": "int", "n": "int"}, dict(d=1, n=1)),
+    ("dirichlet_draws", ner.dirichlet_draws, {"S": "int2", "alpha": "positive", "size": "int", "rng": "rng"},
+     dict(S=2, alpha=1.0, size=3, rng=0)),
+    ("batch_means_of_likelihood_ratio", ner.batch_means_of_likelihood_ratio,
+     {"graph": "graph", "pis": STACK_BAD, "batches": [0, -1, 1.5, None, "2", 3]},
+     dict(graph=CHAIN, pis=np.stack([PI2, PI2]), batches=2)),
+    ("edge_ranking_violation_rates", ner.edge_ranking_violation_rates,
+     {"rng": "rng", "alphas": ALPHAS_BAD, "states": STATES_BAD, "draws": "int", "priors": "int", "n_max": "int2",
+      "tie": [-1.0, NAN, None, "0"]},
+     dict(rng=0, alphas=(1.0,), states=(2,), draws=2, priors=1, n_max=3, tie=1e-12)),
+    ("dirichlet_average_ranking", ner.dirichlet_average_ranking,
+     {"rng": "rng", "alphas": ALPHAS_BAD, "states": STATES_BAD, "draws": "int", "n_max": "int2",
+      "batches": [0, -1, 1.5, None, "2", HUGE]},
+     dict(rng=0, alphas=(1.0,), states=(2,), draws=4, n_max=3, batches=2)),
+    ("initial_gradient_race", ner.initial_gradient_race,
+     {"rng": "rng", "draws": "int", "chains": [(), ((2,),), "ab", None, ((1, 3),)]},
+     dict(rng=0, draws=1, chains=((2, 2),))),
+    ("query_row_tail_index", ner.query_row_tail_index,
+     {"rng": "rng", "S": "int2", "alpha": "positive", "draws": "int", "tail": "int+huge"},
+     dict(rng=0, S=2, alpha=1.0, draws=20, tail=2)),
+    ("chain_induction_run", trr.chain_induction_run,
+     {"S": "int2", "n": "int", "steps1": [-1, 1.5, None, "3"], "steps2": [-1, 1.5, None, "3"], "test_size": "int",
+      "seed": "seed", "alpha": "positive", "lr2": "positive", "eval_every": "int"},
+     dict(S=2, n=2, steps1=1, steps2=1, test_size=4, seed=0)),
+]
+ENTRY_POINTS += ISSUE19_ENTRY_POINTS
 
 
 def _bad_values(spec):
@@ -1345,6 +1580,43 @@ def test_tiny_concentrations_give_masked_estimates_without_overflow(roots):
     assert np.ma.getmaskarray(mc.stderr).all()
 
 
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("S", (2, 3, 6))
+def test_the_torch_sampler_gives_laws_at_small_and_large_concentrations(alpha, S):
+    """At α = 0.001 a quarter of the Dirichlet rows underflow in every entry (S = 2): they are normalised in
+    logs, so every draw is a law, with either root law; the tokens stay in [S]."""
+    generator = torch.Generator().manual_seed(1)
+    pis = sampling_torch.dirichlet_transitions(S, alpha, 1000, generator)
+    assert bool(torch.isfinite(pis).all()) and float((pis.sum(dim=2) - 1).abs().max()) < 1e-12
+    for roots in ("stationary", "uniform"):
+        _, mu = sampling_torch.transitions_with_laws(DirichletPrior(S, alpha), 500, generator, roots=roots)
+        assert bool(torch.isfinite(mu).all()) and float((mu.sum(dim=1) - 1).abs().max()) < 1e-12
+        tokens, target, _ = sampling_torch.sample_sequences_torch(CausalGraph.chain(4), DirichletPrior(S, alpha), 300,
+                                                                 generator, roots=roots)
+        assert int(tokens.max()) < S and bool(torch.isfinite(target).all())
+    assert np.all(np.isfinite(sampling_torch.stationary_laws_torch(torch.eye(S, dtype=torch.float64)[None].roll(1, 2))
+                              .numpy()))
+
+
+def test_the_evaluation_measures_are_finite_at_their_edges():
+    """One-hot predictions and targets (0·log 0 = 0), S = 2, n = 1, a single head, an exact induction head."""
+    one_hot = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert evaluation.cross_entropy_of(one_hot, one_hot) == 0.0
+    assert np.all(np.isfinite(evaluation.cross_entropies(np.full((2, 2), 0.5), one_hot)))
+    assert evaluation.identity_multiple_fit(3 * np.eye(2) + 1.0) == (3.0, 0.0)
+    graph = CausalGraph.chain(1)
+    worst, distinct = evaluation.head_parent_assignment(np.array([[[1.0, 0.0], [1.0, 0.0]]]), graph)
+    assert worst == 1.0 and distinct
+    batch = causal.sample_sequences(graph, PI2, 64, 0)
+    held = evaluation.held_out_sample_of(graph, batch, 0.1)
+    loss, c = evaluation.induction_reference(graph, held)
+    assert math.isfinite(loss) and math.isfinite(c) and math.isfinite(held.estimator_loss)
+    gap = evaluation.gap_to_count_estimator(graph, np.full((64, 2), 0.5), batch, 0.1)
+    assert np.all(np.isfinite(gap.excess))
+    assert np.all(np.isfinite(population.initial_gradient_by_extrapolation(graph, PI2)))
+    assert np.all(np.isfinite(enumeration.likelihood_ratio_by_enumeration(graph, np.array([[0.0, 1.0], [1.0, 0.0]]))))
+
+
 def test_the_spread_of_finite_variance_entries_keeps_its_bits():
     """mean_and_stderr squares only the entries with a finite variance; theirs are the same bits as before,
     for C and Fortran layouts and any axis."""
@@ -1411,7 +1683,6 @@ EXEMPT_MODULES = {
 _RESULT = "a result record (dataclass) built by a validated call, not an entry point for users' inputs"
 _CHECK = "a shared argument check: its refusals are exercised through every table entry that calls it"
 _VALIDATE = "the validation layer itself: its `name` argument is the caller's, its refusals are what the table measures"
-_NOT_YET = "not yet in the table (issue 21)"
 EXEMPT = {
     # result records (dataclasses filled by validated calls)
     "numerics.architecture_gap.ArchitectureGap": _RESULT,
@@ -1454,6 +1725,8 @@ EXEMPT = {
     "theory.laws.require_stack": _CHECK,
     "numerics.evaluation.forest_with_edges": _CHECK,
     "numerics.evaluation.estimator_alpha": _CHECK,
+    "numerics.evaluation.attention_matrix": _CHECK,
+    "numerics.evaluation.graph_of_length": _CHECK,
     "theory.autoregressive_symbolic.phase_range": _CHECK,
     "theory.autoregressive_symbolic.symbolic_scalar": _CHECK,
     "theory.autoregressive_symbolic.sympy_matrix": _CHECK,
@@ -1495,6 +1768,10 @@ EXEMPT = {
     "numerics.runtime.require_finite": "the divergence guard: refuses with TrainingDiverged (not ValueError) by design",
     "numerics.runtime.require_parameters_finite": "the divergence guard: refuses with TrainingDiverged (not ValueError) by design",
     "numerics.runtime.single_thread": "a context manager without arguments",
+    "numerics.runtime.Progress": "the trainers' progress display: built inside each trainer from arguments it has "
+                                 "already validated (its `progress` flag, step count, batch), never by users",
+    "numerics.runtime.ProgressLines": "the progress lines of one training loop: built by Progress from the trainer's "
+                                      "validated step count and batch, never by users",
     "numerics.autoregressive.single_threaded": "a decorator: its one argument is a function of the library",
     "theory.causal.is_prior": "a predicate: answers True or False for any object, refusing nothing by design",
     "theory.autoregressive_symbolic.gd_step_loss_coefficients_symbolic": "a function without arguments (a fixed derivation)",
@@ -1502,53 +1779,6 @@ EXEMPT = {
     "theory.strategies.non_finite_floats": "a function without arguments (a hypothesis strategy)",
     "theory.symbolic.symbolic_transition_matrix": "a function without arguments (a matrix of symbols)",
     "theory.symbolic.symbolic_stationary_law": "a function without arguments (the symbolic stationary law)",
-    # modules written before this table covered them: each still to be added, with its fixes
-    "model.autoregressive.augmented_tokens": _NOT_YET,
-    "numerics.augmented.cubature_points": _NOT_YET,
-    "numerics.augmented.flat_size": _NOT_YET,
-    "numerics.augmented.moments_bytes": _NOT_YET,
-    "numerics.evaluation.attention_argmax_matches": _NOT_YET,
-    "numerics.evaluation.attention_matrix": _NOT_YET,
-    "numerics.evaluation.cross_entropy_of": _NOT_YET,
-    "numerics.evaluation.gap_to_count_estimator": _NOT_YET,
-    "numerics.evaluation.head_parent_assignment": _NOT_YET,
-    "numerics.evaluation.held_out_loss": _NOT_YET,
-    "numerics.evaluation.held_out_sample_of": _NOT_YET,
-    "numerics.evaluation.identity_multiple_fit": _NOT_YET,
-    "numerics.evaluation.induction_head_excess": _NOT_YET,
-    "numerics.evaluation.induction_head_model": _NOT_YET,
-    "numerics.evaluation.induction_reference": _NOT_YET,
-    "numerics.evaluation.query_seen_as_parent": _NOT_YET,
-    "numerics.evaluation.sample_sequences_redrawn": _NOT_YET,
-    "numerics.population.initial_gradient_by_extrapolation": _NOT_YET,
-    "numerics.population.population_loss": _NOT_YET,
-    "numerics.runtime.Progress": _NOT_YET,
-    "numerics.runtime.ProgressLines": _NOT_YET,
-    "numerics.runtime.intra_op_threads": _NOT_YET,
-    "numerics.runtime.progress_lines": _NOT_YET,
-    "numerics.sampling_torch.dirichlet_transitions": _NOT_YET,
-    "numerics.sampling_torch.gamma_draws": _NOT_YET,
-    "numerics.sampling_torch.sample_sequences_torch": _NOT_YET,
-    "numerics.sampling_torch.stationary_laws_torch": _NOT_YET,
-    "numerics.sampling_torch.transitions_with_laws": _NOT_YET,
-    "numerics.train_disentangled.TrainingSchedule": _NOT_YET,
-    "numerics.train_disentangled.float64_copy": _NOT_YET,
-    "numerics.train_disentangled.train_disentangled_fast": _NOT_YET,
-    "theory.autoregressive_symbolic.raw_token_symbols": _NOT_YET,
-    "theory.enumeration.brute_force_pairwise_joint": _NOT_YET,
-    "theory.enumeration.context_likelihood_ratio_by_enumeration": _NOT_YET,
-    "theory.enumeration.likelihood_ratio_by_enumeration": _NOT_YET,
-    "theory.enumeration.positional_gd_path_by_iteration": _NOT_YET,
-    "theory.symbolic.closed_form_from_arrays": _NOT_YET,
-    "theory.symbolic.prove_chi2_parent_identity": _NOT_YET,
-    "theory.symbolic.prove_initial_gradient": _NOT_YET,
-    "theory.symbolic.reduced_model_output": _NOT_YET,
-    "theory.symbolic.symbolic_chi2_information": _NOT_YET,
-    "theory.symbolic.symbolic_closed_form_gradient": _NOT_YET,
-    "theory.symbolic.symbolic_initial_gradient": _NOT_YET,
-    "theory.symbolic.symbolic_likelihood_ratio_matrix": _NOT_YET,
-    "theory.symbolic.symbolic_linearized_loss": _NOT_YET,
-    "theory.symbolic.symbolic_root_law": _NOT_YET,
 }
 
 

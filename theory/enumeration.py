@@ -137,6 +137,8 @@ def likelihood_ratio_by_enumeration(graph: CausalGraph, source: Any) -> np.ndarr
     The oracle for :func:`theory.gradients.likelihood_ratio_matrix`.
     """
     graph = as_causal_graph(graph)
+    if not isinstance(source, FinitePrior):
+        source = validate.transition_matrix(source, "source")
     pop = enumerate_population(graph, source, "stationary", max_sequences=200_000)
     x, S = pop.tokens, pop.target.shape[1]
     rows = np.arange(len(x))[:, None]

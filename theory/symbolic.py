@@ -326,7 +326,9 @@ def closed_form_from_arrays(graph: CausalGraph, pis: np.ndarray, mu: np.ndarray,
     arrays of sympy expressions or of ``QQ(p, q)`` elements.  Calls
     ``theory.laws.pairwise_joints`` → ``likelihood_ratio_from_joint`` → ``attention_gradient_from_N``.
     """
-    joint = pairwise_joints(graph, pis, start)  # (1, n, n, S, S)
+    joint = pairwise_joints(graph, pis, start)  # (1, n, n, S, S); checks graph, pis, start
+    if np.shape(mu) != np.shape(start):
+        raise ValueError(f"mu: expected shape {np.shape(start)} (one law per matrix, as start), got {np.shape(mu)}")
     N = likelihood_ratio_from_joint(joint, pis, mu)[0]  # (T, T)
     return N, attention_gradient_from_N(N, pis.shape[-1])
 

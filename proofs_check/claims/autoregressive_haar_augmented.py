@@ -21,6 +21,7 @@ from proofs_check import figures
 from proofs_check.experiments import FIGURES, Rerun
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.verdicts import Z_LIMIT
 from theory import haar_moments as hm
 
 PAPER = "autoregressive"
@@ -52,7 +53,7 @@ def _cases(cases: tuple[str, ...]) -> list[tuple[int, str]]:
               "(numerics.haar_references.mc_gd_step_coefficients), and the exact L*_t = 1 - b_t²/a_t against the "
               "Monte Carlo loss of η*_t G_t s_t: the largest |z| over cases and positions.",
        measured="max |z| of Monte Carlo against the exact a_t, b_t and L*_t over cases and positions",
-       direction="<=", tolerance=4.5,
+       direction="<=", tolerance=Z_LIMIT,
        parameters={"cases": Param(("5:fixed", "3:sphere"), ("5:fixed", "5:sphere", "3:fixed", "3:sphere"),
                                   help="d:law of s_0"),
                    "T": Param(8, 50, help="positions (sequences s_0..s_T)"),
@@ -148,7 +149,8 @@ def _bare_runs(profile: Profile, name: str, d: int, law: str, k: int) -> tuple[l
         seed = int(profile.unit_rng(f"{name}/{d}:{law}", r).integers(2 ** 31))
         runs.append(train_on_haar_task(HaarTrainingConfig(
             model="bare", d=d, T=p["T"], law=law, train_size=p["train_size"], test_size=p["test_size"],
-            epochs=p["epochs"], batch=p["batch"], lr=p["lr"], init_scale=p["init_scale"], seed=seed)))
+            epochs=p["epochs"], batch=p["batch"], lr=p["lr"], init_scale=p["init_scale"], seed=seed,
+            device=profile.device)))
     losses = np.array([r.test_mse for r in runs])
     best = min(runs, key=lambda r: r.test_mse)
     m = best.model
@@ -277,7 +279,8 @@ def _official_runs(profile: Profile, d: int, law: str, seeds: int, stream: str) 
     p = profile.params
     return [train_on_haar_task(HaarTrainingConfig(
         model="official", d=d, T=p["T"], law=law, train_size=p["train_size"], test_size=p["test_size"],
-        epochs=p["epochs"], batch=p["batch"], lr=p["lr"], seed=int(profile.unit_rng(stream, s).integers(2 ** 31))))
+        epochs=p["epochs"], batch=p["batch"], lr=p["lr"], seed=int(profile.unit_rng(stream, s).integers(2 ** 31)),
+        device=profile.device))
         for s in range(seeds)]
 
 

@@ -94,7 +94,8 @@ def check_haar_raw_tokens(profile: Profile) -> Outcome:
     d, T = config.d, config.T
     train = raw.haar_raw_dataset(d, T, config.train, profile.unit_rng(f"{ID}/data", 0))
     test = raw.haar_raw_dataset(d, T, config.test, profile.unit_rng(f"{ID}/data", 1))
-    runs = [raw.train_official_raw_tokens(config, train, test, seed=int(profile.unit_rng(f"{ID}/train", k).integers(2 ** 31)))
+    runs = [raw.train_official_raw_tokens(config, train, test, seed=int(profile.unit_rng(f"{ID}/train", k).integers(2 ** 31)),
+                                          device=profile.device)
             for k in range(p["seeds"])]
     losses = np.array([r["test_mse"] for r in runs])
     stderr = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else float("nan")

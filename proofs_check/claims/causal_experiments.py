@@ -45,7 +45,7 @@ def train_figure9_graph(profile: Profile, k: int) -> dict:
     graph = bernoulli_root_forest(p["n"], profile.unit_rng(f"{FIG9}/graph", k))
     seed = int(profile.unit_rng(f"{FIG9}/train", k).integers(2 ** 31))
     run = train_random_graph(graph, steps=p["steps"], batch=p["batch"], lr=p["lr"], S=p["S"], seed=seed,
-                             test_size=p["test_size"], threads=1)
+                             test_size=p["test_size"], threads=1, device=profile.device)
     return {**run, "parent_array": graph.parent_array().tolist()}
 
 
@@ -210,7 +210,7 @@ def check_standard_transformer(profile: Profile) -> Outcome:
     seed = int(profile.unit_rng(FIG8).integers(2 ** 31))
     run = train_standard_transformer(graph, DirichletPrior(p["S"], 0.1), steps=p["steps"], batch=p["batch"],
                                      lr=p["lr"], weight_decay=p["weight_decay"], test_size=p["test_size"],
-                                     seed=seed, threads=1)
+                                     seed=seed, threads=1, device=profile.device)
     att = run.attention  # (T, T), averaged over the held-out batch
     rows = np.arange(1, p["n"])  # context positions with a parent; the query (row n) has none
     hits = att[rows].argmax(axis=1) == rows - 1
@@ -280,7 +280,8 @@ def train_figure_2_6_graph(profile: Profile, name: str) -> dict:
     seed = int(profile.unit_rng(GRAPHS26, k).integers(2 ** 31))
     run = train_disentangled_fast(graph, prior, schedule=TrainingSchedule(p["optimizer"], p["lr"], "cosine",
                                                                           p["steps"], p["batch"]),
-                                  test_size=p["test_size"], eval_steps="log", seed=seed, threads=1)
+                                  test_size=p["test_size"], eval_steps="log", seed=seed, threads=1,
+                                  device=profile.device)
     att = run.attention[0]
     par = graph.parent_array()
     child = np.flatnonzero(par >= 0)
@@ -414,7 +415,8 @@ def check_two_parent_graph(profile: Profile) -> Outcome:
     p = profile.params
     seed = int(profile.unit_rng(MULTI).integers(2 ** 31))
     run = train_multi_parent(S=p["S"], T=p["T"], steps=p["steps"], batch=p["batch"], lr=p["lr"],
-                             weight_decay=p["weight_decay"], test_size=p["test_size"], seed=seed, threads=1)
+                             weight_decay=p["weight_decay"], test_size=p["test_size"], seed=seed, threads=1,
+                             device=profile.device)
     h = run.history[-1]
     closed = (run.previous_token_loss - h["test_loss"]) / (run.previous_token_loss - run.bayes_loss)
     weights = run.parent_weights  # (H, T, 2)

@@ -81,3 +81,15 @@ def use_plugins(modules: list[str]) -> None:
         registry.load_plugins(modules)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def run_device(device: str, profile: str) -> str:
+    """``--device``: ``auto`` is ``cuda`` for the paper profile when torch sees a GPU, else ``cpu``;
+    ``cuda`` without a GPU is bad input (before any claim runs)."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if profile == "paper" and torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: CUDA is not available in this torch build or machine (use --device cpu)")
+    return device

@@ -12,7 +12,7 @@ from typing import NoReturn
 from proofs_check import registry
 from proofs_check.cli.console import print_error
 from proofs_check.cli.inputs import BAD_INPUT
-from proofs_check.registry import CLAIM_KINDS, PROFILES
+from proofs_check.registry import CLAIM_KINDS, DEVICES, PROFILES
 
 USAGE = """The ``proofs-check`` command: ``list``, ``run``, ``sweep``, ``explain``, ``replay`` and ``where``.
 
@@ -90,6 +90,9 @@ def add_backend_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--scheduler", metavar="ADDRESS",
                          help="run the claims on a Dask cluster, e.g. tcp://SCHEDULER:8786 (needs "
                               "pip install -e '.[distributed]')")
+    command.add_argument("--device", choices=("auto",) + DEVICES, default="auto",
+                         help="where the float32 training paths run; every check stays float64 on the CPU "
+                              "(default auto: cuda for the paper profile when available, else cpu)")
 
 
 def add_profile_arguments(command: argparse.ArgumentParser, quick_help: str) -> None:

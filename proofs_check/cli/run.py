@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from proofs_check.cli.console import RunProgress, print_error, results_table
-from proofs_check.cli.inputs import UsageError, check_writable, load_claims
+from proofs_check.cli.inputs import UsageError, check_writable, load_claims, run_device
 from proofs_check.registry import Claim, Profile
 from proofs_check.runner import Result, parse_overrides, select
 
@@ -32,6 +32,8 @@ def _reproduce_command(args: argparse.Namespace) -> str:
     for assignment in args.param or []:
         parts += ["--param", assignment]
     parts += ["--seed", str(args.seed)]
+    if args.device != "auto":
+        parts += ["--device", args.device]
     if args.report is not None:
         parts += ["--report", args.report]
     return " ".join(shlex.quote(p) for p in parts)
@@ -66,7 +68,8 @@ def _execute(tasks: list, claims: dict[str, Claim], *, jobs: int, client, figure
         results: list[Result | None] = [None] * len(tasks)
         for index, task in enumerate(tasks):
             progress.running([label(task)])
-            results[index] = run_claim(claims[task.claim_id], Profile(task.profile, task.seed), task.overrides)
+            results[index] = run_claim(claims[task.claim_id], Profile(task.profile, task.seed, device=task.device),
+                                       task.overrides)
             finished(index, results[index])
             if stop is not None and stop(results[index]):
                 break
@@ -93,6 +96,9 @@ def _resumed(path: str, profile: Profile, selected: list[Claim], overrides: dict
         if rec.get("profile") != profile.name or rec.get("seed") != profile.seed:
             raise UsageError(f"--resume: {path!r} holds a run of profile {rec.get('profile')!r}, seed "
                              f"{rec.get('seed')!r}; this run is profile {profile.name!r}, seed {profile.seed}")
+        if rec.get("device", "cpu") != profile.device:  # float32 training on another device gives other numbers
+            raise UsageError(f"--resume: {path!r} trained on {rec.get('device')!r}; this run trains on "
+                             f"{profile.device!r} (--device)")
         c = by_id.get(rec["id"])
         if c is None:
             continue
@@ -100,7 +106,7 @@ def _resumed(path: str, profile: Profile, selected: list[Claim], overrides: dict
         if rec.get("parameters") != wanted:
             raise UsageError(f"--resume: {path!r} ran {c.id} with parameters {rec.get('parameters')}, this run "
                              f"asks for {wanted}")
-        rec = {k: v for k, v in rec.items() if k not in ("profile", "seed")}
+        rec = {k: v for k, v in rec.items() if k not in ("profile", "seed", "device")}
         done[c.id] = result_from_record(rec, c)
     return done
 
@@ -110,7 +116,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.runner import cut_short_line, jsonl_record
 
     args.profile = args.profile or "full"
-    profile = Profile(args.profile, seed=args.seed)
+    profile = Profile(args.profile, seed=args.seed, device=run_device(args.device, args.profile))
     claims = load_claims()
     try:
         selected = select(claims, profile, args.claim)
@@ -134,7 +140,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             raise UsageError(str(exc)) from None
     client = _backend(args)
     todo = [c for c in selected if c.id not in done]
-    tasks = [Task(c.id, profile.name, profile.seed, overrides) for c in todo]
+    tasks = [Task(c.id, profile.name, profile.seed, overrides, profile.device) for c in todo]
     new: list[Result] = []
     try:
         cut = cut_short_line(args.resume, drop=True) if args.resume is not None else ""
@@ -191,7 +197,7 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 
         try:
             with open(args.json, "w") as fh:
-                json.dump({"profile": profile.name, "seed": profile.seed,
+                json.dump({"profile": profile.name, "seed": profile.seed, "device": profile.device,
                            "claims": [r.as_json() for r in results]}, fh, indent=2, default=jsonable)
         except OSError as exc:
             raise UsageError(f"cannot write --json file {args.json!r}: {exc.strerror or exc}") from None
@@ -237,7 +243,8 @@ def sweep_command(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--out: cannot write the folder {str(out)!r}: {exc.strerror or exc}") from None
     client = _backend(args)
     points = grid.points()
-    tasks = [Task(c.id, profile_name, seed, {**fixed, **point}) for point in points for seed in range(args.seeds)]
+    device = run_device(args.device, profile_name)
+    tasks = [Task(c.id, profile_name, seed, {**fixed, **point}, device) for point in points for seed in range(args.seeds)]
     where = {id(t): (point, seed) for t, (point, seed) in
              zip(tasks, [(p, s) for p in points for s in range(args.seeds)])}
 
