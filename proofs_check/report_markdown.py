@@ -211,6 +211,13 @@ def _non_commuting_paragraph(results: list[Result]) -> list[str]:
         return []
     measured = "; ".join(f"{md_text(r.claim.id)} ({r.claim.kind}, {r.verdict}): {md_text(r.claim.measured)} = "
                          f"{_number(r.measured)}" for r in haar)
+    details = next((r.outcome.details for r in haar if r.outcome is not None
+                    and "gd_share_KtQ_official" in (r.outcome.details or {})), None)
+    if details is not None:
+        measured += (f". The trained official model's attention puts {details['gd_share_KtQ_official']:.0%} of "
+                     f"W_KᵀW_Q's energy and {details['gd_share_V_official']:.0%} of its value-to-prediction map in "
+                     f"the blocks of the GD construction: it predicts along G_t s_t and its LayerNorm sets the "
+                     f"length")
     return ["### Non-commuting contexts (W Haar on O(d), the autoregressive paper's Figures 5 and 7)", "",
             "The commuting theory predicts that a trained augmented-token layer is one gradient step η G_t s_t "
             "(no preconditioner and no trained layer does better) and that raw tokens reach the loss "

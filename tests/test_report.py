@@ -254,3 +254,16 @@ def test_nested_details_get_one_row_per_number():
 
     rows = flatten_details({"a": 1, "b": {"c": 2.5, "d": {"e": [1, 2], "f": {"g": 4}}}, "h": {}})
     assert rows == [("a", 1), ("b · c", 2.5), ("b · d · e", [1, 2]), ("b · d · f", {"g": 4}), ("h", {})]
+
+
+def test_non_commuting_paragraph_reads_the_official_attention_off_the_run(tmp_path):
+    """The findings section's paragraph on W Haar names each Haar claim's measured value and the official
+    model's GD-block shares, as the run's details give them."""
+    profile = Profile("quick", seed=0)
+    result = run_claim(all_claims()["ar.haar_official_figure5"], profile)
+    write_report([result], profile, str(tmp_path / "rep"))
+    text = (tmp_path / "rep" / "report.md").read_text()
+    d = result.outcome.details
+    assert "### Non-commuting contexts" in text
+    assert (f"puts {d['gd_share_KtQ_official']:.0%} of W_KᵀW_Q's energy and {d['gd_share_V_official']:.0%} of its "
+            f"value-to-prediction map") in text

@@ -22,7 +22,7 @@ def test_grid_values_are_typed_by_the_declared_parameter():
 
 
 @pytest.mark.parametrize("grid, message", [
-    ("nope=1,2", "'nope' is not a parameter of ar.gd_step_loss (declared: samples)"),
+    ("nope=1,2", "'nope' is not a parameter of ar.gd_step_loss (declared: samples, symbolic_cases, invariance_samples, t_eta_t, loss_star_t)"),
     ("samples=10,abc", "samples expects a finite int, got 'abc'"),
     ("samples=", "samples has no values"),
     ("samples", "expected NAME=V1,V2"),
