@@ -46,7 +46,8 @@ from numerics.evaluation import EstimatorGap, estimator_alpha, forest_with_edges
 from numerics.runtime import lbfgs_minimum, require_finite, single_thread
 from numerics.sampling_torch import sample_sequences_torch
 from theory import validate
-from theory.causal import CausalGraph, alphabet_size, as_causal_graph
+from theory.graphs import CausalGraph, as_causal_graph
+from theory.priors import alphabet_size
 
 STAGES = ("ideal_head", "token_symmetric", "free")
 

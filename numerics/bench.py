@@ -26,10 +26,11 @@ import time
 import numpy as np
 
 from numerics.population import monte_carlo_gradient_A1
-from numerics.train_disentangled import SCHEDULES, train_disentangled, train_disentangled_fast
+from numerics.train_disentangled import train_disentangled, train_disentangled_fast
 from numerics.train_reduced import train_reduced
-from theory.causal import CausalGraph, DirichletPrior
 from theory.estimates import pooled
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 from theory import autoregressive as ar
 from theory import autoregressive_symbolic as ars
 from theory import positional

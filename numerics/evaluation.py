@@ -33,11 +33,14 @@ import numpy as np
 import torch
 
 from model.reduced import ReducedTransformer
-from numerics.population import per_sequence_loss, smoothing_weight
+from numerics.population import SequenceLoss, smoothing_weight
 from numerics.runtime import single_thread
 from theory import validate
-from theory.causal import Batch, CausalGraph, DirichletPrior, as_causal_graph, count_estimator, sample_sequences
 from theory.estimates import Estimate, mean_and_stderr
+from theory.estimators import count_estimator
+from theory.graphs import CausalGraph, as_causal_graph
+from theory.priors import DirichletPrior
+from theory.sampling import Batch, sample_sequences
 
 REDUCED_SMOOTHING = 1e-2
 RECOVERY_WEIGHT = 0.9
@@ -73,7 +76,7 @@ def sample_sequences_redrawn(graph: CausalGraph, prior: Any, size: int, rng: np.
                              roots: str) -> Batch:
     """``sample_sequences`` with a redraw when a Dirichlet(α < 1) draw of ``π`` is numerically reducible.
 
-    ``theory.causal`` refuses such a ``π`` (condition number above 1e12) under
+    ``theory.laws`` refuses such a ``π`` (condition number above 1e12) under
     stationary roots; at ``α = 0.1, S = 3`` that happens about once per 10^5
     draws.  The batch is redrawn (a rejection of those rare matrices); after
     ten refusals in a row the error is raised.
@@ -153,14 +156,22 @@ def cross_entropies(yhat: np.ndarray, target: np.ndarray, smoothing: float = 0.0
     zeros is no prediction (its cross-entropy would be ``inf``) and no target."""
     yhat = validate.finite_array(yhat, "yhat", ndim=2, nonnegative=True)
     target = validate.finite_array(target, "target", shape=yhat.shape, nonnegative=True)
-    for name, law in (("yhat", yhat), ("target", target)):
-        worst = float(np.max(np.abs(law.sum(axis=1) - 1.0))) if law.size else 0.0
-        if worst > validate.ROW_SUM_TOL:
-            raise ValueError(f"{name}: expected one law on [S] per row (rows summing to 1 within "
-                             f"{validate.ROW_SUM_TOL:g}), worst row is off by {worst:.3g}")
+    _require_laws("yhat", yhat)
+    _require_laws("target", target)
     smoothing = validate.finite_float(smoothing, "smoothing", nonnegative=True)
     if smoothing >= 1:
         raise ValueError(f"smoothing: expected a mixing weight in [0, 1), got {smoothing}")
+    return _cross_entropies(yhat, target, smoothing)
+
+
+def _require_laws(name: str, law: np.ndarray) -> None:
+    worst = float(np.max(np.abs(law.sum(axis=1) - 1.0))) if law.size else 0.0
+    if worst > validate.ROW_SUM_TOL:
+        raise ValueError(f"{name}: expected one law on [S] per row (rows summing to 1 within "
+                         f"{validate.ROW_SUM_TOL:g}), worst row is off by {worst:.3g}")
+
+
+def _cross_entropies(yhat: np.ndarray, target: np.ndarray, smoothing: float) -> np.ndarray:
     S = yhat.shape[1]
     with np.errstate(divide="ignore", invalid="ignore"):  # 0·log 0 = 0: a token the target never gives
         return -np.where(target > 0, target * np.log((1 - smoothing) * yhat + smoothing / S), 0.0).sum(axis=1)
@@ -184,12 +195,15 @@ def query_seen_as_parent(graph: CausalGraph, tokens: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class HeldOutSample:
     """Held-out sequences: the ``batch``, its ``tokens (B, T)`` and ``target (B, S)`` as torch
-    tensors, and the count estimator's mean cross-entropy on it."""
+    tensors, the count estimator's mean cross-entropy on it, its per-sequence cross-entropies
+    ``estimator_losses (B,)`` and ``query_seen (B,)`` (:func:`query_seen_as_parent`)."""
 
     batch: Batch
     tokens: torch.Tensor
     target: torch.Tensor
     estimator_loss: float
+    estimator_losses: np.ndarray
+    query_seen: np.ndarray
 
 
 def held_out_sample(graph: CausalGraph, prior: Any, size: int, rng: Any, roots: str,
@@ -205,11 +219,25 @@ def held_out_sample(graph: CausalGraph, prior: Any, size: int, rng: Any, roots: 
 def held_out_sample_of(graph: CausalGraph, batch: Batch, alpha: float) -> HeldOutSample:
     """A :class:`HeldOutSample` of a given batch, with the count estimator's (``α``) cross-entropy."""
     if not isinstance(batch, Batch):
-        raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
+        raise ValueError(f"batch: expected a theory.sampling.Batch, got {type(batch).__name__}")
     graph = graph_of_length(graph, batch.tokens.shape[1], "the batch's")
     est = count_estimator(graph, batch.tokens, alpha, batch.target.shape[1])
-    return HeldOutSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target),
-                         cross_entropy_of(est, batch.target))
+    losses = cross_entropies(est, batch.target)
+    return HeldOutSample(batch, torch.as_tensor(batch.tokens), torch.as_tensor(batch.target), float(losses.mean()),
+                         losses, query_seen_as_parent(graph, batch.tokens))
+
+
+def held_out_loss_and_gap(test: HeldOutSample, yhat: np.ndarray) -> tuple[float, EstimatorGap]:
+    """``(loss, gap)`` of predictions ``yhat (B, S)`` on ``test``: the mean cross-entropy
+    ``-Σ_s y_s log ŷ_s`` and the :class:`EstimatorGap` to the count estimator the sample was made with
+    (:func:`cross_entropy_of` and :func:`gap_to_count_estimator` in one pass: ``yhat`` checked once, the
+    estimator's losses read from the sample, which checked its own arguments when it was made)."""
+    if not isinstance(test, HeldOutSample):
+        raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
+    yhat = validate.finite_array(yhat, "yhat", shape=test.batch.target.shape, nonnegative=True)
+    _require_laws("yhat", yhat)
+    losses = _cross_entropies(yhat, np.asarray(test.batch.target, dtype=np.float64), 0.0)
+    return float(losses.mean()), EstimatorGap(losses - test.estimator_losses, test.query_seen)
 
 
 def held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: float) -> float:
@@ -219,14 +247,14 @@ def held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: flo
     if not isinstance(model, ReducedTransformer) or (model.T, model.S) != (test.tokens.shape[1], test.target.shape[1]):
         raise ValueError(f"model: expected a ReducedTransformer of the test sample's T = {test.tokens.shape[1]}, "
                          f"S = {test.target.shape[1]}, got {validate.short_repr(model)}")
-    return _held_out_loss(model, test, smoothing_weight(smoothing))
+    return _held_out_loss(model, test, SequenceLoss("cross_entropy", smoothing))
 
 
-def _held_out_loss(model: ReducedTransformer, test: HeldOutSample, smoothing: float) -> float:
+def _held_out_loss(model: ReducedTransformer, test: HeldOutSample, criterion: SequenceLoss) -> float:
     with torch.no_grad():
         yhat = model(test.tokens)
         ones = torch.ones_like(yhat)
-        return float(per_sequence_loss(yhat, test.target, ones, "cross_entropy", smoothing).mean())
+        return float(criterion(yhat, test.target, ones).mean())
 
 
 # --------------------------------------------------------------------------- the induction-head reference
@@ -258,7 +286,7 @@ def induction_reference(graph: CausalGraph, test: HeldOutSample, smoothing: floa
     graph = as_causal_graph(graph)
     if not isinstance(test, HeldOutSample):
         raise ValueError(f"test: expected a HeldOutSample, got {type(test).__name__}")
-    smoothing = smoothing_weight(smoothing)
+    criterion = SequenceLoss("cross_entropy", smoothing)
     graph_of_length(graph, test.tokens.shape[1], "the test sample's")
     if scales is not None:
         scales = validate.finite_array(scales, "scales", ndim=1)
@@ -268,7 +296,7 @@ def induction_reference(graph: CausalGraph, test: HeldOutSample, smoothing: floa
 
     def loss_at(c: float) -> float:
         _set_identity_multiple(model, c)
-        return _held_out_loss(model, test, smoothing)
+        return _held_out_loss(model, test, criterion)
 
     with single_thread():
         coarse = np.arange(0.0, 13.0, 1.0) if scales is None else np.asarray(scales, dtype=np.float64)
@@ -306,7 +334,7 @@ def gap_to_count_estimator(graph: CausalGraph, yhat: np.ndarray, batch: Batch, a
     """:class:`EstimatorGap` of predictions ``yhat (B, S)`` on ``batch``: ``ℓ_model`` with the
     ``ε = smoothing`` mixture, ``ℓ_count`` the count estimator's with ``α = alpha``."""
     if not isinstance(batch, Batch):
-        raise ValueError(f"batch: expected a theory.causal.Batch, got {type(batch).__name__}")
+        raise ValueError(f"batch: expected a theory.sampling.Batch, got {type(batch).__name__}")
     graph = graph_of_length(graph, batch.tokens.shape[1], "the batch's")
     yhat = validate.finite_array(yhat, "yhat", shape=batch.target.shape)
     alpha = validate.finite_float(alpha, "alpha", positive=True)

@@ -17,7 +17,8 @@ from typing import Any
 from numerics.position_attention import parent_weight_by_position, position_softmax
 from numerics.train_disentangled import TrainingSchedule, train_disentangled_fast
 from theory import validate
-from theory.causal import DirichletPrior, as_causal_graph
+from theory.graphs import as_causal_graph
+from theory.priors import DirichletPrior
 
 FIGURE9_STEPS = 2 ** 14
 FIGURE9_BATCH = 2 ** 10

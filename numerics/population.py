@@ -15,6 +15,7 @@ with :func:`absent_target_probability`.  The gradient is continuous at
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,12 @@ import torch
 
 from model.reduced import ReducedTransformer
 from theory import validate
-from theory.causal import CausalGraph, as_causal_graph, sample_sequences
 from theory.enumeration import Population, enumerate_population
 from theory.estimates import Estimate, mean_and_stderr
 from theory.gradients import LOSSES, attention_gradient_defined, inverse_stationary_moment_finite
+from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import stationary_laws
+from theory.sampling import sample_sequences
 
 DEFAULT_SMOOTHING = 1e-12
 
@@ -40,8 +42,7 @@ def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torc
     ``stationary`` must be finite and positive (``yhat`` is the model's output: a non-finite one is a
     diverged model, which the trainers report as :class:`numerics.runtime.TrainingDiverged`).
     """
-    loss = validate.choice(loss, "loss", LOSSES)
-    smoothing = smoothing_weight(smoothing)
+    criterion = SequenceLoss(loss, smoothing)
     for name, t in (("yhat", yhat), ("target", target), ("stationary", stationary)):
         if not isinstance(t, torch.Tensor) or t.ndim != 2:
             raise ValueError(f"{name}: expected a (B, S) torch tensor, got {getattr(t, 'shape', type(t).__name__)}")
@@ -56,10 +57,38 @@ def per_sequence_loss(yhat: torch.Tensor, target: torch.Tensor, stationary: torc
     if loss == "linearized" and (not bool(torch.isfinite(stationary).all()) or bool((stationary <= 0).any())):
         raise ValueError("stationary: the linearised loss divides by the stationary law; expected finite "
                          "positive entries")
-    if loss == "linearized":
-        return -(target * yhat / stationary).sum(dim=-1)
-    S = yhat.shape[-1]
-    return -(target * torch.log((1 - smoothing) * yhat + smoothing / S)).sum(dim=-1)
+    return criterion(yhat, target, stationary)
+
+
+@dataclass(frozen=True)
+class SequenceLoss:
+    """One loss of the module docstring, its settings checked once: ``loss`` in :data:`theory.gradients.LOSSES`,
+    ``smoothing`` the mixing weight ``ε`` in ``(0, 1)``.
+
+    Calling it on ``yhat``, ``target``, ``stationary`` ``(B, S)`` gives the ``(B,)`` losses, and
+    :meth:`population` the exact population loss of a model, without checking the tensors: a trainer hands
+    it its own model's output and its own sampled or enumerated sequences at every step
+    (:func:`per_sequence_loss` and :func:`population_loss` are the checked calls for anything else).
+    """
+
+    loss: str
+    smoothing: float = DEFAULT_SMOOTHING
+
+    def __post_init__(self) -> None:
+        validate.choice(self.loss, "loss", LOSSES)
+        object.__setattr__(self, "smoothing", smoothing_weight(self.smoothing))
+
+    def __call__(self, yhat: torch.Tensor, target: torch.Tensor, stationary: torch.Tensor) -> torch.Tensor:
+        if self.loss == "linearized":
+            return -(target * yhat / stationary).sum(dim=-1)
+        S = yhat.shape[-1]
+        return -(target * torch.log((1 - self.smoothing) * yhat + self.smoothing / S)).sum(dim=-1)
+
+    def population(self, model: ReducedTransformer, population: Population) -> torch.Tensor:
+        """``Σ_seq P(seq)·loss(seq)`` of ``model`` on ``population`` (a 0-d tensor, differentiable)."""
+        yhat = model(torch.as_tensor(population.tokens))
+        per = self(yhat, torch.as_tensor(population.target), torch.as_tensor(population.stationary))
+        return (torch.as_tensor(population.probability) * per).sum()
 
 
 def smoothing_weight(smoothing: float, name: str = "smoothing") -> float:
@@ -73,8 +102,7 @@ def smoothing_weight(smoothing: float, name: str = "smoothing") -> float:
 def population_loss(model: ReducedTransformer, population: Population, loss: str = "cross_entropy",
                     smoothing: float = DEFAULT_SMOOTHING) -> torch.Tensor:
     """Exact population loss ``Σ_seq P(seq)·loss(seq)`` of ``model`` (a 0-d tensor, differentiable)."""
-    validate.choice(loss, "loss", LOSSES)
-    smoothing_weight(smoothing)
+    criterion = SequenceLoss(loss, smoothing)
     if not isinstance(model, ReducedTransformer):
         raise ValueError(f"model: expected a ReducedTransformer, got {type(model).__name__}")
     if not isinstance(population, Population):
@@ -82,29 +110,28 @@ def population_loss(model: ReducedTransformer, population: Population, loss: str
     if population.tokens.shape[1] != model.T or population.target.shape[1] != model.S:
         raise ValueError(f"population: expected sequences of length {model.T} over {model.S} states (the model's), "
                          f"got tokens {population.tokens.shape}, target {population.target.shape}")
-    tokens = torch.as_tensor(population.tokens)
-    yhat = model(tokens)
-    per = per_sequence_loss(yhat, torch.as_tensor(population.target), torch.as_tensor(population.stationary),
-                            loss, smoothing)
-    return (torch.as_tensor(population.probability) * per).sum()
+    return criterion.population(model, population)
 
 
-def population_gradient_A1(graph: CausalGraph, pi: Any, beta: float, *, loss: str = "linearized",
+def population_gradient_A1(graph: CausalGraph, prior: Any, beta: float, *, loss: str = "linearized",
                            roots: str = "stationary", smoothing: float = DEFAULT_SMOOTHING,
                            max_sequences: int = 2_000_000, population: Population | None = None) -> np.ndarray:
-    """Autograd ``∂L/∂A1`` of the exact population loss at ``A1 = 0, A2 = β·I``; ``(T, T)``."""
+    """Autograd ``∂L/∂A1`` of the exact population loss at ``A1 = 0, A2 = β·I``; ``(T, T)``.
+
+    ``prior``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (the population is enumerated exactly), unused
+    when ``population`` is given."""
     graph = as_causal_graph(graph)
     beta = validate.finite_float(beta, "beta", positive=True)
     if population is not None and not isinstance(population, Population):
         raise ValueError(f"population: expected a Population or None, got {type(population).__name__}")
-    pop = population if population is not None else enumerate_population(graph, pi, roots, max_sequences)
+    pop = population if population is not None else enumerate_population(graph, prior, roots, max_sequences)
     S = pop.target.shape[1]
     model = ReducedTransformer(S, graph.n + 1, beta=beta)
     population_loss(model, pop, loss, smoothing).backward()
     return model.A1.grad.detach().numpy().copy()
 
 
-def initial_gradient_by_extrapolation(graph: CausalGraph, pi: Any, *, loss: str = "linearized",
+def initial_gradient_by_extrapolation(graph: CausalGraph, prior: Any, *, loss: str = "linearized",
                                       roots: str = "stationary", beta: float = 1e-4,
                                       smoothing: float = DEFAULT_SMOOTHING,
                                       max_sequences: int = 2_000_000) -> np.ndarray:
@@ -112,21 +139,24 @@ def initial_gradient_by_extrapolation(graph: CausalGraph, pi: Any, *, loss: str 
 
     With ``D(β) = ∂L/∂A1 / β = g + c₁β + c₂β² + O(β³)`` at ``β, β/2, β/4``:
         ``D₁(β) = 2 D(β/2) - D(β)``, ``D₂ = (4 D₁(β/2) - D₁(β)) / 3 = g + O(β³)``.
+    ``prior``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact enumeration).
     """
     beta = validate.finite_float(beta, "beta", positive=True)
     validate.choice(loss, "loss", LOSSES)
     smoothing_weight(smoothing)
-    pop = enumerate_population(graph, pi, roots, max_sequences)
+    pop = enumerate_population(graph, prior, roots, max_sequences)
     D = [population_gradient_A1(graph, None, b, loss=loss, smoothing=smoothing, population=pop) / b
          for b in (beta, beta / 2, beta / 4)]
     first = [2 * D[1] - D[0], 2 * D[2] - D[1]]
     return (4 * first[1] - first[0]) / 3
 
 
-def absent_target_probability(graph: CausalGraph, pi: Any, roots: str = "stationary",
+def absent_target_probability(graph: CausalGraph, prior: Any, roots: str = "stationary",
                               max_sequences: int = 2_000_000) -> float:
-    """``P(∃ s: y_s > 0 and s absent from x_0..x_n)``: where the plain cross-entropy is infinite."""
-    pop = enumerate_population(graph, pi, roots, max_sequences)
+    """``P(∃ s: y_s > 0 and s absent from x_0..x_n)``: where the plain cross-entropy is infinite.
+
+    ``prior``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact enumeration)."""
+    pop = enumerate_population(graph, prior, roots, max_sequences)
     S = pop.target.shape[1]
     present = np.zeros((len(pop.tokens), S), dtype=bool)
     present[np.arange(len(pop.tokens))[:, None], pop.tokens] = True

@@ -23,8 +23,8 @@ import torch
 
 from numerics.evaluation import parent_weights
 from theory import validate
-from theory.causal import as_causal_graph
 from theory.gradients import causal_softmax
+from theory.graphs import as_causal_graph
 
 
 def _as_block(block: Any) -> np.ndarray:

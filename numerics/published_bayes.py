@@ -7,7 +7,7 @@ counts every root as a child of the last context token.  The offset
     Δ = E[ ℓ(ŷ_published) - ℓ(ŷ_count) ],   ℓ(ŷ) = -Σ_s y_s log ŷ_s,  y = π(x_n, ·),
 
 says how much higher (Δ > 0) the published line sits than the paper's estimator
-(:func:`theory.causal.count_estimator`); a trained model that "reaches Bayes" in a
+(:func:`theory.estimators.count_estimator`); a trained model that "reaches Bayes" in a
 published figure is compared with ``ℓ_count + Δ``.  Both losses are taken on the same
 sequences, so the estimate is paired and its standard error is that of the per-sequence
 difference.
@@ -19,8 +19,9 @@ from typing import Any
 
 from numerics.evaluation import cross_entropies, estimator_alpha, sample_sequences_redrawn
 from theory import validate
-from theory.causal import as_causal_graph, count_estimator
 from theory.estimates import Estimate, mean_and_stderr
+from theory.estimators import count_estimator
+from theory.graphs import as_causal_graph
 from theory.laws import ROOTS
 from theory.published import count_estimator_as_published
 
@@ -31,7 +32,7 @@ def official_bayes_offset(graph: Any, prior: Any, size: int, rng: Any = None, ro
 
     ``Δ̂ = (1/B) Σ_b [ℓ_b(published) - ℓ_b(count)]``, ``stderr = sd_b / √B`` (the differences
     are bounded, since both estimators are at least ``α / (S·α + n)`` everywhere: the
-    variance is finite).  Sequences are drawn by :func:`theory.causal.sample_sequences`
+    variance is finite).  Sequences are drawn by :func:`theory.sampling.sample_sequences`
     (a Dirichlet draw refused as numerically reducible is redrawn, as for every held-out
     sample); both estimators use the pseudo-count ``alpha`` (default: the Dirichlet prior's ``α``,
     as the official code does).  ``size >= 2``; forests only.

@@ -1,6 +1,6 @@
 """Batched sampling of spec 1's sequences in torch (the fast training path's data source).
 
-The same law as :func:`theory.causal.sample_sequences` on forests (spec 1, section 2):
+The same law as :func:`theory.sampling.sample_sequences` on forests (spec 1, section 2):
 ``π ~ prior`` per sequence, roots ``~ μ_π`` (or uniform), ``x_i ~ π(x_{p(i)}, ·)``,
 query ``x_n ~ Uniform([S])``, target ``y = π(x_n, ·)``; drawn with a torch
 generator on any device so that sampling is a few vectorised tensor operations
@@ -29,7 +29,8 @@ import torch
 
 from numerics.runtime import torch_device
 from theory import validate
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, as_causal_graph
+from theory.graphs import CausalGraph, as_causal_graph
+from theory.priors import DirichletPrior, FinitePrior
 
 _MAX_REDRAWS = 10
 
@@ -192,7 +193,7 @@ def sample_sequences_torch(graph: CausalGraph, prior: Any, size: int, generator:
 
     ``prior``: a ``DirichletPrior``, a ``FinitePrior`` or one fixed ``(S, S)`` matrix.  Tokens
     by inverse CDF, ``x_i = #{s : U_i·F(S-1) >= F(s)}`` with ``F`` the cumulative row of the
-    parent's token (or of the root law), as :func:`theory.causal.sample_sequences` does.
+    parent's token (or of the root law), as :func:`theory.sampling.sample_sequences` does.
     """
     graph = as_causal_graph(graph)
     graph.require_forest("sample_sequences_torch")
@@ -201,7 +202,11 @@ def sample_sequences_torch(graph: CausalGraph, prior: Any, size: int, generator:
     if not isinstance(prior, (DirichletPrior, FinitePrior)):
         prior = FinitePrior(validate.transition_matrix(prior, "prior")[None])
     validate.memory(8.0 * size * (8 * prior.S ** 2 + 3 * (graph.n + 1)), "size", f"{size:,} sequences")
-    generator, device = _sampler(generator, device)
+    return _sample_sequences(graph, prior, size, *_sampler(generator, device), roots)
+
+
+def _sample_sequences(graph: CausalGraph, prior: Any, size: int, generator: torch.Generator, device: torch.device,
+                      roots: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     pis, start = _transitions_with_laws(prior, size, generator, device, roots)
     S, n = pis.shape[1], graph.n
     cum_rows = torch.cumsum(pis, dim=2).reshape(size * S, S)  # row b·S + a: F of π_b(a, ·)
@@ -215,3 +220,62 @@ def sample_sequences_torch(graph: CausalGraph, prior: Any, size: int, generator:
     tokens[:, n] = torch.randint(0, S, (size,), generator=generator, device=device)
     target = pis.reshape(size * S, S)[base + tokens[:, n]]
     return tokens, target, pis
+
+
+class BatchStream:
+    """Training batches ``(tokens (batch, T) long, target (batch, S) dtype)`` of :func:`sample_sequences_torch`'s
+    law on ``device``, for a loop of ``steps`` updates.
+
+    Drawn ``chunk = min(steps, 16384 // batch)`` batches at a time (one vectorised draw) and, with
+    ``prefetch``, one chunk ahead on a background thread (torch releases the GIL, so sampling overlaps
+    the training step).  Every argument is checked once, here; each chunk is then drawn without
+    checking them again.  Call :meth:`next` once per step and :meth:`close` at the end.
+    """
+
+    def __init__(self, graph: CausalGraph, prior: Any, batch: int, steps: int, generator: torch.Generator,
+                 device: Any = "cpu", roots: str = "stationary", dtype: torch.dtype = torch.float64,
+                 prefetch: bool = False):
+        graph = as_causal_graph(graph)
+        graph.require_forest("BatchStream")
+        batch, steps = validate.positive_int(batch, "batch"), validate.positive_int(steps, "steps")
+        roots = validate.choice(roots, "roots", ("stationary", "uniform"))
+        if not isinstance(prior, (DirichletPrior, FinitePrior)):
+            prior = FinitePrior(validate.transition_matrix(prior, "prior")[None])
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {validate.short_repr(dtype)}")
+        prefetch = validate.boolean(prefetch, "prefetch")
+        generator, device = _sampler(generator, device)
+        self.chunk = max(1, min(steps, 16384 // batch))
+        size = self.chunk * batch
+        validate.memory(8.0 * size * (8 * prior.S ** 2 + 3 * (graph.n + 1)), "batch",
+                        f"chunks of {size:,} sequences")
+        self.batch, self.pool, self.pending, self.current, self.used = batch, None, None, None, 0
+
+        def draw() -> tuple[torch.Tensor, torch.Tensor]:
+            tokens, target, _ = _sample_sequences(graph, prior, size, generator, device, roots)
+            return tokens, target.to(dtype)
+
+        self.draw = draw
+        if prefetch:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=1)
+            self.pending = self.pool.submit(draw)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next batch ``(tokens, target)``."""
+        if self.current is None or self.used == self.chunk:
+            if self.pool is not None:
+                self.current = self.pending.result()
+                self.pending = self.pool.submit(self.draw)
+            else:
+                self.current = self.draw()
+            self.used = 0
+        lo = self.used * self.batch
+        self.used += 1
+        return self.current[0][lo:lo + self.batch], self.current[1][lo:lo + self.batch]
+
+    def close(self) -> None:
+        """Stop the background thread (a pending draw is cancelled or waited for)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)

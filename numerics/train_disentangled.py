@@ -1,20 +1,20 @@
 """Training the disentangled transformer of spec 1 (section 3; the paper's experiment model) by Adam.
 
-Forests draw sequences from any prior ``theory.causal.sample_sequences`` takes;
+Forests draw sequences from any prior ``theory.sampling.sample_sequences`` takes;
 k-parent graphs draw a fresh conditional table per sequence
-(``theory.causal.sample_k_parent_sequences``).  Recovery: every head-assigned
+(``theory.sampling.sample_k_parent_sequences``).  Recovery: every head-assigned
 parent weight ``>= 0.9`` (``numerics.evaluation.head_parent_assignment``) and, on
 forests, the held-out loss within 0.02 nats of the count estimator.  All torch
 work of :func:`train_disentangled` is float64 and runs on one thread.
 
 :func:`train_disentangled_fast` is the fast path beside it (forests, two layers): float32
 training on every core with sequences drawn in torch, the paper's schedule as the named
-preset ``SCHEDULES["paper"]``, and every check still float64.
+preset ``SCHEDULES["paper"]``, every setting in one :class:`FastTrainingConfig` checked where it enters
+(both in :mod:`numerics.training_config`), and every check still float64.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,10 +25,17 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, cross_entropy_of, estimator_alpha,
                                  head_parent_assignment, sample_sequences_redrawn)
-from numerics.runtime import intra_op_threads, Progress, require_finite, single_thread, training_device
+from numerics.runtime import intra_op_threads, Progress, require_finite, single_thread
+from numerics.training_config import SCHEDULES, FastTrainingConfig, TrainingSchedule
 from theory import validate
-from theory.causal import (Batch, CausalGraph, DirichletPrior, alphabet_size, count_estimator,
-                           sample_k_parent_sequences)
+from theory.estimators import count_estimator
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, alphabet_size
+from theory.sampling import Batch, sample_k_parent_sequences
+
+# the schedule and the config live in numerics.training_config; they are re-exported for the callers of the trainer
+__all__ = ["DisentangledRun", "FastDisentangledRun", "FastTrainingConfig", "SCHEDULES", "TrainingSchedule",
+           "float64_copy", "train_disentangled", "train_disentangled_fast"]
 
 
 @dataclass
@@ -61,9 +68,9 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
                        lr_schedule: str = "constant", progress: bool = True) -> DisentangledRun:
     """Train the disentangled transformer by minibatch Adam on sampled sequences.
 
-    ``prior``: for a forest, anything :func:`theory.causal.sample_sequences` takes;
+    ``prior``: for a forest, anything :func:`theory.sampling.sample_sequences` takes;
     for a k-parent graph, a ``DirichletPrior`` whose ``S`` and ``α`` drive
-    :func:`theory.causal.sample_k_parent_sequences` (a fresh table per sequence; roots
+    :func:`theory.sampling.sample_k_parent_sequences` (a fresh table per sequence; roots
     uniform).  ``heads``: heads per layer, default ``(max(1, k), 1)``; fewer layer-1 heads
     than the graph's in-degree is refused.  All parameters start at zero as in
     the spec; with several layer-1 heads that start is a fixed point of the
@@ -168,44 +175,6 @@ def train_disentangled(graph: CausalGraph, prior: Any, *, heads: tuple[int, ...]
 
 
 # --------------------------------------------------------------------------- the fast path (float32, all cores)
-@dataclass(frozen=True)
-class TrainingSchedule:
-    """An optimiser and its learning-rate curve: ``optimizer`` ``"sgd"`` (plain), ``"adam"`` or ``"adamw"``,
-    peak ``lr``, ``lr_schedule`` ``"constant"`` or ``"cosine"`` (``lr·(1 + cos(π t/steps))/2`` at
-    update ``t = 0..steps-1``, decaying to 0 at ``t = steps``), ``steps`` updates of ``batch`` sequences."""
-
-    optimizer: str
-    lr: float
-    lr_schedule: str
-    steps: int
-    batch: int
-
-    def __post_init__(self) -> None:
-        validate.choice(self.optimizer, "optimizer", ("sgd", "adam", "adamw"))
-        validate.finite_float(self.lr, "lr", positive=True)
-        validate.choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
-        validate.positive_int(self.steps, "steps")
-        validate.positive_int(self.batch, "batch")
-
-    def learning_rate(self, step: int) -> float:
-        """The learning rate of update ``step`` (0-based)."""
-        if self.lr_schedule == "constant":
-            return self.lr
-        return self.lr * 0.5 * (1.0 + math.cos(math.pi * min(step, self.steps) / self.steps))
-
-    @property
-    def sequences(self) -> int:
-        return self.steps * self.batch
-
-
-SCHEDULES: dict[str, TrainingSchedule] = {
-    # the causal paper's experiment (its JAX code): plain SGD, lr 1, cosine to 0 over 2^17 steps of 1,024
-    "paper": TrainingSchedule("sgd", 1.0, "cosine", 2 ** 17, 1024),
-    # today's quick settings (causal.train_disentangled_graph, the benchmark)
-    "quick": TrainingSchedule("adam", 0.03, "constant", 600, 256),
-}
-
-
 @dataclass
 class FastDisentangledRun(DisentangledRun):
     """A :class:`DisentangledRun` of :func:`train_disentangled_fast`.  ``model`` is the float64
@@ -221,144 +190,83 @@ class FastDisentangledRun(DisentangledRun):
     compiled: bool = False
 
 
-class _BatchStream:
-    """Batches of ``(tokens, target)`` from :func:`numerics.sampling_torch.sample_sequences_torch`, drawn
-    ``chunk`` batches at a time (one vectorised draw) and, with ``prefetch``, one chunk ahead on a
-    background thread (torch releases the GIL, so sampling overlaps the training step)."""
-
-    def __init__(self, graph: CausalGraph, prior: Any, batch: int, steps: int, generator: torch.Generator,
-                 device: torch.device, roots: str, dtype: torch.dtype, prefetch: bool):
-        from numerics.sampling_torch import sample_sequences_torch
-
-        self.chunk = max(1, min(steps, 16384 // batch))
-        self.batch, self.dtype = batch, dtype
-
-        def draw() -> tuple[torch.Tensor, torch.Tensor]:
-            tokens, target, _ = sample_sequences_torch(graph, prior, self.chunk * batch, generator, device, roots)
-            return tokens, target.to(dtype)
-
-        self.draw, self.pool, self.pending, self.current, self.used = draw, None, None, None, 0
-        if prefetch:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.pool = ThreadPoolExecutor(max_workers=1)
-            self.pending = self.pool.submit(draw)
-
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.current is None or self.used == self.chunk:
-            if self.pool is not None:
-                self.current = self.pending.result()
-                self.pending = self.pool.submit(self.draw)
-            else:
-                self.current = self.draw()
-            self.used = 0
-        lo = self.used * self.batch
-        self.used += 1
-        return self.current[0][lo:lo + self.batch], self.current[1][lo:lo + self.batch]
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
 
 def float64_copy(model: DisentangledTransformer) -> DisentangledTransformer:
     """A float64 CPU copy of ``model`` (the model every check evaluates)."""
     if not isinstance(model, DisentangledTransformer):
         raise ValueError(f"model: expected a DisentangledTransformer, got {validate.short_repr(model)}")
-    copy = DisentangledTransformer(model.S, model.T, model.heads)
+    return _copy_parameters(DisentangledTransformer(model.S, model.T, model.heads), model)
+
+
+def _copy_parameters(copy: DisentangledTransformer, model: DisentangledTransformer) -> DisentangledTransformer:
     with torch.no_grad():
         for target, source in zip(copy.parameters(), model.parameters()):
             target.copy_(source.detach().to("cpu", torch.float64))
     return copy
 
 
-def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | TrainingSchedule = "quick",
-                            steps: int | None = None, batch: int | None = None, lr: float | None = None,
-                            heads: tuple[int, int] = (1, 1), precision: str = "float32", device: str = "cpu",
-                            threads: int | None = None, compile: bool = False, prefetch: bool | None = None,
-                            roots: str = "stationary", alpha: float | None = None, init_noise: float | None = None,
-                            test_size: int = 8192, eval_steps: Any = "log", seed: int = 0,
-                            progress: bool = False) -> FastDisentangledRun:
+def train_disentangled_fast(graph: CausalGraph, prior: Any, config: FastTrainingConfig | None = None,
+                            **settings: Any) -> FastDisentangledRun:
     """Train the two-layer disentangled transformer fast: the paper's schedule in minutes of CPU.
 
-    The same model, zero start and data law as :func:`train_disentangled` (forests), with
-    ``schedule`` a :class:`TrainingSchedule` or a name in :data:`SCHEDULES` (``steps``,
-    ``batch``, ``lr`` override its fields), and the work arranged for speed:
+    ``config``: a :class:`numerics.training_config.FastTrainingConfig`, or instead its fields as keyword
+    ``settings`` (:meth:`FastTrainingConfig.of`: ``schedule`` a :class:`TrainingSchedule` or a name in
+    :data:`SCHEDULES`, with ``steps``, ``batch``, ``lr`` overriding its fields); both at once are refused.
+    The settings are checked once, there; nothing below checks them again.  The same model, zero
+    start and data law as :func:`train_disentangled` (forests), with the work arranged for speed:
 
     - the training step runs in ``precision`` (``"float32"`` or ``"float64"``) on ``device``
       (``"cpu"``, or ``"cuda"`` when present: refused with ``ValueError`` otherwise) with
       ``threads`` intra-op threads (default ``os.cpu_count()``, restored afterwards), through
       :meth:`model.disentangled.DisentangledTransformer.query_logits` (gathers and scatters, no
       batches of tiny matrix products) and, with ``compile``, ``torch.compile``;
-    - sequences and ``π`` are drawn in torch (:mod:`numerics.sampling_torch`), many batches per
-      vectorised draw, one draw ahead on a background thread (``prefetch``; by default when this
+    - sequences and ``π`` are drawn in torch (:class:`numerics.sampling_torch.BatchStream`), many batches
+      per vectorised draw, one draw ahead on a background thread (``prefetch``; by default when this
       process may run more than one thread, ``torch.get_num_threads() > 1``: a worker of ``-j N`` given
       one core has no spare core for it, and the thread would only take turns with the step);
     - the training loss is read from the step's own forward pass (no second pass).
 
-    Every check is float64: at each step of ``eval_steps`` (``"log"``: powers of two and the
-    last step; or a sequence of step counts) the parameters are copied to a float64 model
+    Every check is float64: at each step of ``eval_steps`` (``"log"``: powers of two and the last
+    step; or a sequence of step counts) the parameters are copied to a float64 model
     (:func:`float64_copy`) and scored on a held-out sample of ``test_size`` sequences drawn
-    by :func:`theory.causal.sample_sequences` (numpy, independent of the torch sampler): the
+    by :func:`theory.sampling.sample_sequences` (numpy, independent of the torch sampler): the
     test loss, the gap to the count estimator with its standard error, split by whether the
-    query occurred as a parent (:func:`numerics.evaluation.gap_to_count_estimator`), and the
+    query occurred as a parent (:func:`numerics.evaluation.held_out_loss_and_gap`), and the
     smallest layer-1 weight on a parent.
     """
-    import os
+    from numerics.evaluation import held_out_loss_and_gap, held_out_sample_of
+    from numerics.sampling_torch import BatchStream
 
-    from numerics.evaluation import gap_to_count_estimator, held_out_sample
-
+    if config is None:
+        config = FastTrainingConfig.of(**settings)
+    elif settings:
+        raise ValueError(f"config: give a FastTrainingConfig or keyword settings, not both "
+                         f"(got config and {', '.join(sorted(settings))})")
+    elif not isinstance(config, FastTrainingConfig):
+        raise ValueError(f"config: expected a FastTrainingConfig, got {validate.short_repr(config)}")
     if not isinstance(graph, CausalGraph):
         raise ValueError(f"graph: expected a CausalGraph, got {type(graph).__name__}")
     graph.require_forest("train_disentangled_fast")
-    if isinstance(schedule, str):
-        schedule = SCHEDULES[validate.choice(schedule, "schedule", tuple(SCHEDULES))]
-    if not isinstance(schedule, TrainingSchedule):
-        raise ValueError(f"schedule: expected a name in {sorted(SCHEDULES)} or a TrainingSchedule, got {schedule!r}")
-    schedule = TrainingSchedule(
-        validate.choice(schedule.optimizer, "optimizer", ("sgd", "adam")),
-        validate.finite_float(schedule.lr if lr is None else lr, "lr", positive=True),
-        validate.choice(schedule.lr_schedule, "lr_schedule", ("constant", "cosine")),
-        validate.positive_int(schedule.steps if steps is None else steps, "steps"),
-        validate.positive_int(schedule.batch if batch is None else batch, "batch"))
-    heads = tuple(heads) if isinstance(heads, (tuple, list)) else (heads,)
-    if len(heads) != 2 or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in heads):
-        raise ValueError(f"heads: expected two positive head counts (a two-layer model), got {heads!r}")
-    dtype = {"float32": torch.float32, "float64": torch.float64}[
-        validate.choice(precision, "precision", ("float32", "float64"))]
-    dev = training_device(device)
-    threads = (os.cpu_count() or 1) if threads is None else validate.positive_int(threads, "threads")
-    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
-    test_size = validate.positive_int(test_size, "test_size", minimum=2)
-    prefetch = torch.get_num_threads() > 1 if prefetch is None else validate.boolean(prefetch, "prefetch")
-    seed, compile = validate.seed(seed), validate.boolean(compile, "compile")
-    progress = validate.boolean(progress, "progress")
+    schedule, heads, roots, test_size = config.schedule, config.heads, config.roots, config.test_size
     T, S = graph.n + 1, alphabet_size(prior)
     validate.memory(8.0 * schedule.steps + 32.0 * max(schedule.batch, test_size) * (
         2 * T * T * sum(heads) + 8 * T * (S + T) + 3 * S * S), validate.largest(
         steps=schedule.steps, batch=schedule.batch, test_size=test_size),
         f"{schedule.steps:,} losses, batches of {schedule.batch:,} and {test_size:,} test sequences of length {T:,}")
-    if isinstance(eval_steps, str):
-        validate.choice(eval_steps, "eval_steps", ("log",))
-        marks = {2 ** k for k in range(schedule.steps.bit_length()) if 2 ** k <= schedule.steps}
-    elif not isinstance(eval_steps, (tuple, list, range, np.ndarray)):
-        raise ValueError(f"eval_steps: expected 'log' or a sequence of step counts, got {validate.short_repr(eval_steps)}")
-    else:
-        marks = {validate.positive_int(s, "eval_steps", maximum=schedule.steps) for s in eval_steps}
-    marks.add(schedule.steps)
-    noise = (1e-2 if heads[0] > 1 else 0.0) if init_noise is None else validate.finite_float(
-        init_noise, "init_noise", nonnegative=True)
+    marks = config.eval_marks()
+    dtype = {"float32": torch.float32, "float64": torch.float64}[config.precision]
+    dev = torch.device(config.device)
+    prefetch = torch.get_num_threads() > 1 if config.prefetch is None else config.prefetch
 
-    rng = np.random.default_rng(seed)
-    test = held_out_sample(graph, prior, test_size, rng, roots, estimator_alpha(prior, alpha))
-    est_alpha = estimator_alpha(prior, alpha)
-    torch.manual_seed(seed)
+    rng = np.random.default_rng(config.seed)
+    est_alpha = estimator_alpha(prior, None) if config.alpha is None else config.alpha
+    test = held_out_sample_of(graph, sample_sequences_redrawn(graph, prior, test_size, rng, roots), est_alpha)
+    torch.manual_seed(config.seed)
     model = DisentangledTransformer(S, T, heads, dtype=dtype).to(dev)
-    if noise > 0:
+    if config.init_noise > 0:
         with torch.no_grad():
-            model.A[0].normal_(0.0, noise)
-    generator = torch.Generator(device=dev).manual_seed(seed)
+            model.A[0].normal_(0.0, config.init_noise)
+    generator = torch.Generator(device=dev).manual_seed(config.seed)
     params = list(model.parameters())
     opt = (torch.optim.SGD(params, lr=schedule.lr) if schedule.optimizer == "sgd"
            else torch.optim.Adam(params, lr=schedule.lr))
@@ -366,24 +274,25 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
     def loss_of(tokens: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return -(target * torch.log_softmax(model.query_logits(tokens), dim=-1)).sum(dim=1).mean()
 
-    step_loss = torch.compile(loss_of, dynamic=False) if compile else loss_of
-    run = FastDisentangledRun(graph, model, dict(heads=heads, schedule=schedule, roots=roots, init_noise=noise,
-                                                 seed=seed, S=S, n=graph.n, test_size=test_size),
-                              estimator_loss=test.estimator_loss, threads=threads, device=str(dev),
-                              precision=precision, compiled=compile)
+    step_loss = torch.compile(loss_of, dynamic=False) if config.compile else loss_of
+    run = FastDisentangledRun(graph, model, dict(heads=heads, schedule=schedule, roots=roots,
+                                                 init_noise=config.init_noise, seed=config.seed, S=S, n=graph.n,
+                                                 test_size=test_size),
+                              estimator_loss=test.estimator_loss, threads=config.threads, device=str(dev),
+                              precision=config.precision, compiled=config.compile)
     losses = torch.zeros(schedule.steps, dtype=dtype, device=dev)
+    check = float64_copy(model)  # refreshed at each evaluation: the model every check reads
 
     def evaluate(step: int, train_seconds: float) -> None:
         start = time.perf_counter()
-        check = float64_copy(model)
+        _copy_parameters(check, model)
         with torch.no_grad():
             yhat = check(test.tokens).numpy()
             att = check.first_layer(test.tokens[:512])[0].mean(dim=0).numpy()
-        gap = gap_to_count_estimator(graph, yhat, test.batch, est_alpha)
+        test_loss, gap = held_out_loss_and_gap(test, yhat)
         worst, distinct = head_parent_assignment(att, graph)
-        entry = dict(step=step, sequences=step * schedule.batch, seconds=train_seconds,
-                     test_loss=cross_entropy_of(yhat, test.batch.target), min_parent_weight=worst,
-                     distinct_heads=distinct)
+        entry = dict(step=step, sequences=step * schedule.batch, seconds=train_seconds, test_loss=test_loss,
+                     min_parent_weight=worst, distinct_heads=distinct)
         for subset in ("all", "seen", "unseen"):
             e = gap.mean(subset)
             key = "gap" if subset == "all" else f"gap_{subset}"
@@ -394,9 +303,9 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, *, schedule: str | T
         run.eval_seconds += time.perf_counter() - start
 
     train_seconds = 0.0
-    with intra_op_threads(threads), Progress(progress, f"disentangled transformer ({schedule.optimizer})",
-                                             schedule.steps, schedule.batch) as bar:
-        stream = _BatchStream(graph, prior, schedule.batch, schedule.steps, generator, dev, roots, dtype, prefetch)
+    with intra_op_threads(config.threads), Progress(config.progress, f"disentangled transformer ({schedule.optimizer})",
+                                                    schedule.steps, schedule.batch) as bar:
+        stream = BatchStream(graph, prior, schedule.batch, schedule.steps, generator, dev, roots, dtype, prefetch)
         try:
             evaluate(0, 0.0)
             start = time.perf_counter()

@@ -42,6 +42,8 @@ All torch work is float64 and runs on one thread.
 
 from __future__ import annotations
 
+import copy
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,15 +56,90 @@ from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, REDUCED_SMO
                                  estimator_alpha, forest_with_edges, held_out_loss, held_out_sample,
                                  induction_head_model, induction_reference, parent_weights,
                                  sample_sequences_redrawn)
-from numerics.population import per_sequence_loss, population_loss
+from numerics.population import SequenceLoss
 from numerics.runtime import Progress, require_finite, single_thread
 from theory import validate
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, alphabet_size, is_prior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, FinitePrior, alphabet_size, is_prior
 from theory.enumeration import enumerate_population
 from theory.gradients import LOSSES, causal_softmax, drift_matrix, small_beta_attention_gradient
 from theory.laws import stationary_laws
 
 SOURCES = ("sgd", "population")
+
+
+@dataclass(frozen=True)
+class ReducedTrainingConfig:
+    """Every setting of :func:`train_reduced` but the graph and the prior, checked once here (``ValueError``
+    naming the field).
+
+    ``source``: ``"sgd"`` or ``"population"`` (module docstring); ``beta``: ``A2 = β·I`` during stage 1;
+    ``lr1``, ``steps1`` (``>= 1``), ``lr2``, ``steps2`` (``>= 0``; 0 skips stage 2): the two stages;
+    ``stage1_loss``, ``stage2_loss``: ``"linearized"`` or ``"cross_entropy"``; ``batch``: SGD batch;
+    ``roots``: ``"stationary"`` or ``"uniform"``; ``smoothing``: the mixing weight ``ε`` in ``(0, 1)``;
+    ``draws``: draws of ``π`` of a Dirichlet prior for the population gradient; ``population_size``:
+    the fixed Monte Carlo sample above the enumeration budget ``max_sequences``; ``test_size``: held-out
+    sequences (``>= 2``); ``eval_every``: steps between evaluations; ``snapshot_steps``: stage-1 steps
+    after which ``A1`` is copied (normalised to a tuple of ``int``); ``alpha``: the count estimator's
+    pseudo-count (``None``: the prior's); ``stop_at_recovery``; ``seed``; ``progress``: a progress bar.
+    """
+
+    source: str = "sgd"
+    beta: float = 1.0
+    lr1: float = 100.0
+    steps1: int = 200
+    lr2: float = 50.0
+    steps2: int = 200
+    stage1_loss: str = "cross_entropy"
+    stage2_loss: str = "cross_entropy"
+    batch: int = 1024
+    roots: str = "stationary"
+    smoothing: float = REDUCED_SMOOTHING
+    draws: int = 2000
+    population_size: int = 16384
+    max_sequences: int = 2_000_000
+    test_size: int = 4096
+    eval_every: int = 10
+    snapshot_steps: tuple[int, ...] = ()
+    alpha: float | None = None
+    stop_at_recovery: bool = False
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("seed", validate.seed(self.seed))
+        put("max_sequences", validate.positive_int(self.max_sequences, "max_sequences"))
+        put("draws", validate.positive_int(self.draws, "draws"))
+        put("stop_at_recovery", validate.boolean(self.stop_at_recovery, "stop_at_recovery"))
+        put("progress", validate.boolean(self.progress, "progress"))
+        snaps = self.snapshot_steps
+        if isinstance(snaps, (str, bytes)) or not hasattr(snaps, "__iter__") or any(
+                isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in snaps):
+            raise ValueError(f"snapshot_steps: expected a collection of integers >= 0, got {snaps!r}")
+        put("snapshot_steps", tuple(int(k) for k in snaps))
+        validate.choice(self.source, "source", SOURCES)
+        validate.choice(self.stage1_loss, "stage1_loss", LOSSES)
+        validate.choice(self.stage2_loss, "stage2_loss", LOSSES)
+        validate.choice(self.roots, "roots", ("stationary", "uniform"))
+        put("beta", validate.finite_float(self.beta, "beta", positive=True))
+        put("lr1", validate.finite_float(self.lr1, "lr1", positive=True))
+        put("lr2", validate.finite_float(self.lr2, "lr2", positive=True))
+        put("steps1", validate.positive_int(self.steps1, "steps1"))
+        if isinstance(self.steps2, bool) or not isinstance(self.steps2, int) or self.steps2 < 0:
+            raise ValueError(f"steps2: expected an integer >= 0 (0 skips stage 2), got {self.steps2!r}")
+        put("steps2", int(self.steps2))
+        put("batch", validate.positive_int(self.batch, "batch"))
+        put("smoothing", validate.finite_float(self.smoothing, "smoothing", positive=True))
+        if self.smoothing >= 1:
+            raise ValueError(f"smoothing: expected a mixing weight in (0, 1), got {self.smoothing}")
+        put("eval_every", validate.positive_int(self.eval_every, "eval_every"))
+        put("test_size", validate.positive_int(self.test_size, "test_size", minimum=2))
+        put("population_size", validate.positive_int(self.population_size, "population_size"))
+        if self.alpha is not None:
+            put("alpha", validate.finite_float(self.alpha, "alpha", positive=True))
 
 
 @dataclass
@@ -117,15 +194,6 @@ class ReducedRun:
         return float(self.history[-1]["test_loss"]) if self.history else float("nan")
 
 
-def _learning_rates_and_steps(lr1: float, steps1: int, lr2: float, steps2: int) -> tuple[float, int, float, int]:
-    lr1 = validate.finite_float(lr1, "lr1", positive=True)
-    lr2 = validate.finite_float(lr2, "lr2", positive=True)
-    steps1 = validate.positive_int(steps1, "steps1")
-    if isinstance(steps2, bool) or not isinstance(steps2, int) or steps2 < 0:
-        raise ValueError(f"steps2: expected an integer >= 0 (0 skips stage 2), got {steps2!r}")
-    return lr1, steps1, lr2, steps2
-
-
 def _gradient_step(param: torch.Tensor, loss: torch.Tensor, lr: float) -> None:
     """One plain gradient-descent step ``param -= lr · ∂loss/∂param``."""
     param.grad = None
@@ -134,17 +202,13 @@ def _gradient_step(param: torch.Tensor, loss: torch.Tensor, lr: float) -> None:
         param -= lr * param.grad
 
 
-def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: float = 1.0,
-                  lr1: float = 100.0, steps1: int = 200, lr2: float = 50.0, steps2: int = 200,
-                  stage1_loss: str = "cross_entropy", stage2_loss: str = "cross_entropy",
-                  batch: int = 1024, roots: str = "stationary", smoothing: float = REDUCED_SMOOTHING,
-                  draws: int = 2000, population_size: int = 16384, max_sequences: int = 2_000_000,
-                  test_size: int = 4096, eval_every: int = 10, snapshot_steps: tuple[int, ...] = (),
-                  alpha: float | None = None, stop_at_recovery: bool = False, seed: int = 0,
-                  progress: bool = True) -> ReducedRun:
+def train_reduced(graph: CausalGraph, prior: Any, config: ReducedTrainingConfig | None = None,
+                  **settings: Any) -> ReducedRun:
     """Train the reduced model in the paper's two stages; returns a :class:`ReducedRun`.
 
     ``prior``: a ``DirichletPrior``, a ``FinitePrior`` or one fixed ``(S, S)`` matrix.
+    ``config``: a :class:`ReducedTrainingConfig`, or instead its fields as keyword ``settings``
+    (both at once are refused); they are checked once, there, and not again below.
     ``source``: ``"sgd"`` or ``"population"`` (module docstring).  ``stop_at_recovery``
     ends stage 1 once every parent weight reaches 0.9 and stage 2 once the held-out
     loss is within 0.02 nats of the induction-head reference (``recovered_s`` is
@@ -154,28 +218,20 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     naming the step and the learning rate as soon as a training loss, a closed-form gradient or a
     parameter (``A1`` after a stage-1 step, ``A2`` after a stage-2 step) is not finite.
     """
+    if config is None:
+        config = ReducedTrainingConfig(**settings)
+    elif settings:
+        raise ValueError(f"config: give a ReducedTrainingConfig or keyword settings, not both "
+                         f"(got config and {', '.join(sorted(settings))})")
+    elif not isinstance(config, ReducedTrainingConfig):
+        raise ValueError(f"config: expected a ReducedTrainingConfig, got {validate.short_repr(config)}")
     graph = forest_with_edges(graph)
-    seed = validate.seed(seed)
-    max_sequences = validate.positive_int(max_sequences, "max_sequences")
-    draws = validate.positive_int(draws, "draws")
-    stop_at_recovery = validate.boolean(stop_at_recovery, "stop_at_recovery")
-    progress = validate.boolean(progress, "progress")
-    if isinstance(snapshot_steps, (str, bytes)) or not hasattr(snapshot_steps, "__iter__") or any(
-            isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0 for k in snapshot_steps):
-        raise ValueError(f"snapshot_steps: expected a collection of integers >= 0, got {snapshot_steps!r}")
-    source = validate.choice(source, "source", SOURCES)
-    stage1_loss = validate.choice(stage1_loss, "stage1_loss", LOSSES)
-    stage2_loss = validate.choice(stage2_loss, "stage2_loss", LOSSES)
-    roots = validate.choice(roots, "roots", ("stationary", "uniform"))
-    beta = validate.finite_float(beta, "beta", positive=True)
-    lr1, steps1, lr2, steps2 = _learning_rates_and_steps(lr1, steps1, lr2, steps2)
-    batch = validate.positive_int(batch, "batch")
-    smoothing = validate.finite_float(smoothing, "smoothing", positive=True)
-    if smoothing >= 1:
-        raise ValueError(f"smoothing: expected a mixing weight in (0, 1), got {smoothing}")
-    eval_every = validate.positive_int(eval_every, "eval_every")
-    test_size = validate.positive_int(test_size, "test_size", minimum=2)
-    est_alpha = estimator_alpha(prior, alpha)
+    source, beta, roots, seed = config.source, config.beta, config.roots, config.seed
+    lr1, steps1, lr2, steps2 = config.lr1, config.steps1, config.lr2, config.steps2
+    stage1_loss, stage2_loss, smoothing = config.stage1_loss, config.stage2_loss, config.smoothing
+    batch, draws, population_size, test_size = config.batch, config.draws, config.population_size, config.test_size
+    max_sequences, eval_every, stop_at_recovery = config.max_sequences, config.eval_every, config.stop_at_recovery
+    est_alpha = estimator_alpha(prior, None) if config.alpha is None else config.alpha
     if not is_prior(prior):
         prior = validate.transition_matrix(prior, "prior")
     S, T = alphabet_size(prior), graph.n + 1
@@ -187,7 +243,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     stage1_closed = source == "population" and stage1_loss == "linearized"
     if source == "population":
         dirichlet = isinstance(prior, DirichletPrior)
-        m = (validate.positive_int(draws, "draws") if dirichlet else
+        m = (draws if dirichlet else
              len(prior.weights) if isinstance(prior, FinitePrior) else 1)
         if m * S ** T <= max_sequences:
             finite = FinitePrior(prior.sample(draws, rng)) if dirichlet else prior
@@ -197,7 +253,6 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                              f"({m} matrices × S^T = {S}^{T}), above the budget of {max_sequences:,}; use "
                              f"stage1_loss='linearized' with steps2=0 (closed form at any size), source='sgd', "
                              f"or raise the budget")
-    population_size = validate.positive_int(population_size, "population_size")
     validate.memory(8 * max(batch, test_size, population_size) * T * (6 * S + T) + 16 * draws * S * S, "batch",
                     f"training on batches of {batch:,} (test {test_size:,}, population {population_size:,}) "
                     f"sequences of length {T}")
@@ -211,16 +266,17 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
                      estimator_loss=test.estimator_loss, reference_loss=ref_loss, reference_scale=ref_scale)
     model = ReducedTransformer(S, T, beta=beta)
     start = time.perf_counter()
-    snaps = set(snapshot_steps)
+    snaps = set(config.snapshot_steps)
     if 0 in snaps:
         run.snapshots.append((0, model.A1.detach().numpy().copy()))
 
     fixed_sample = None
+    criteria = {kind: SequenceLoss(kind, smoothing) for kind in (stage1_loss, stage2_loss)}
 
     def batch_loss(loss_kind: str) -> torch.Tensor:
         nonlocal fixed_sample
         if population is not None:
-            return population_loss(model, population, loss_kind, smoothing)
+            return criteria[loss_kind].population(model, population)
         if source == "population":  # Dirichlet above the enumeration budget: one fixed Monte Carlo sample
             if fixed_sample is None:
                 fixed_sample = sample_sequences_redrawn(graph, prior, population_size, rng, roots)
@@ -231,7 +287,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         yhat = model(torch.as_tensor(draw.tokens))
         mu = (torch.as_tensor(stationary_laws(draw.pi)) if loss_kind == "linearized"
               else torch.ones(len(draw.tokens), S, dtype=torch.float64))
-        return per_sequence_loss(yhat, torch.as_tensor(draw.target), mu, loss_kind, smoothing).mean()
+        return criteria[loss_kind](yhat, torch.as_tensor(draw.target), mu).mean()
 
     def evaluate(stage: str, step: int) -> dict[str, Any]:
         entry = dict(stage=stage, step=step, seconds=time.perf_counter() - start,
@@ -241,7 +297,7 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
         return entry
 
     lower1, lower2 = f"lower lr1 (lr1 = {lr1:g})", f"lower lr2 (lr2 = {lr2:g})"
-    with single_thread(), Progress(progress, f"reduced model ({source})", steps1 + steps2) as bar:
+    with single_thread(), Progress(config.progress, f"reduced model ({source})", steps1 + steps2) as bar:
         model.A2.requires_grad_(False)
         evaluate("stage1", 0)
         for step in range(1, steps1 + 1):
@@ -297,3 +353,32 @@ def train_reduced(graph: CausalGraph, prior: Any, *, source: str = "sgd", beta: 
     run.seconds = time.perf_counter() - start
     return run
 
+
+
+def chain_induction_run(S: int, n: int, *, steps1: int, steps2: int, test_size: int, seed: int,
+                        alpha: float = 0.1, lr2: float = 50.0, eval_every: int = 10) -> ReducedRun:
+    """The two-stage SGD run on the in-context chain of ``n`` positions under the Dirichlet(α·1) prior on ``S``
+    tokens (:func:`train_reduced` with ``source="sgd"``, defaults otherwise), computed once per process for
+    each set of arguments and shared by every caller (the induction-head claims read one run).
+
+    A pure function of its arguments: the cache key is every argument, the seed included, so what a caller
+    gets never depends on which caller ran first.  Each call returns its own deep copy of the cached run,
+    so a caller cannot change what the next one reads.
+    """
+    S = validate.positive_int(S, "S", minimum=2)
+    n = validate.positive_int(n, "n")
+    steps1 = validate.positive_int(steps1, "steps1", minimum=0)
+    steps2 = validate.positive_int(steps2, "steps2", minimum=0)
+    test_size = validate.positive_int(test_size, "test_size")
+    seed = validate.seed(seed)
+    alpha = validate.finite_float(alpha, "alpha", positive=True)
+    lr2 = validate.finite_float(lr2, "lr2", positive=True)
+    eval_every = validate.positive_int(eval_every, "eval_every")
+    return copy.deepcopy(_chain_induction_run(S, n, steps1, steps2, test_size, seed, alpha, lr2, eval_every))
+
+
+@functools.lru_cache(maxsize=8)
+def _chain_induction_run(S: int, n: int, steps1: int, steps2: int, test_size: int, seed: int, alpha: float,
+                         lr2: float, eval_every: int) -> ReducedRun:
+    return train_reduced(CausalGraph.chain(n), DirichletPrior(S, alpha), source="sgd", steps1=steps1, lr2=lr2,
+                         steps2=steps2, seed=seed, progress=False, test_size=test_size, eval_every=eval_every)

@@ -8,7 +8,7 @@ learns the induction head: layer 1 attends to the previous token, and the test l
 approaches the count estimator's.
 
 Training runs in ``precision`` (float32 by default) on every core; every check is float64
-on the CPU, on a held-out sample drawn by :func:`theory.causal.sample_sequences` (numpy,
+on the CPU, on a held-out sample drawn by :func:`theory.sampling.sample_sequences` (numpy,
 independent of the torch sampler that feeds training).
 """
 
@@ -30,7 +30,8 @@ from numerics.runtime import intra_op_threads, Progress, require_finite, trainin
 from numerics.sampling_torch import sample_sequences_torch
 from numerics.train_disentangled import TrainingSchedule
 from theory import validate
-from theory.causal import CausalGraph, alphabet_size
+from theory.graphs import CausalGraph
+from theory.priors import alphabet_size
 
 # Sequences drawn per call of the torch sampler: one vectorised draw serves many steps.
 SAMPLER_CHUNK = 16384

@@ -13,7 +13,7 @@
   ``RECOVERY_WEIGHT``, ``RECOVERY_LOSS_GAP``.
 - :mod:`numerics.runtime`: ``TrainingDiverged``, ``Progress``, ``single_thread``.
 - :mod:`theory.gradients`: ``small_beta_attention_gradient``, ``drift_matrix``, ``causal_softmax``.
-- :mod:`theory.causal`: ``sample_k_parent_sequences``.
+- :mod:`theory.sampling`: ``sample_k_parent_sequences``.
 - The benchmark is ``numerics.bench.training_benchmark``.
 """
 
@@ -25,8 +25,8 @@ from numerics.evaluation import (RECOVERY_LOSS_GAP, RECOVERY_WEIGHT, REDUCED_SMO
 from numerics.runtime import Progress, TrainingDiverged, single_thread
 from numerics.train_disentangled import DisentangledRun, train_disentangled
 from numerics.train_reduced import SOURCES, ReducedRun, train_reduced
-from theory.causal import sample_k_parent_sequences
 from theory.gradients import causal_softmax, drift_matrix, small_beta_attention_gradient
+from theory.sampling import sample_k_parent_sequences
 
 __all__ = [
     "RECOVERY_LOSS_GAP", "RECOVERY_WEIGHT", "REDUCED_SMOOTHING", "EstimatorGap", "HeldOutSample",

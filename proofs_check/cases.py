@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from theory.causal import CausalGraph, FinitePrior
+from theory.graphs import CausalGraph
+from theory.priors import FinitePrior
 
 __all__ = ["causal_case", "causal_from_case"]
 

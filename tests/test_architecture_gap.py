@@ -12,7 +12,8 @@ import torch
 from model.disentangled import DisentangledTransformer
 from numerics.architecture_gap import (STAGES, architecture_gap, induction_head_weights, logits_with,
                                        stream_token_blocks, token_symmetric_projection, token_symmetric_weights)
-from theory.causal import CausalGraph, DirichletPrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 
 # float64 sums of a few hundred terms of size O(1): round-off far below 1e-12
 ROUND_OFF = 1e-12

@@ -220,3 +220,17 @@ def test_benchmark_keys():
 
     out = autoregressive_benchmark()
     assert all(v >= 0 for v in out.values()) and "ar_optimal_gd_step_grid_1000x64_s" in out
+
+
+@pytest.mark.parametrize("d, n", [(1, 1), (2, 2), (3, 2), (2, 3)])
+def test_symbolic_closed_form_is_the_numeric_raw_token_loss(d, n):
+    """theory.autoregressive_symbolic.raw_token_loss_closed_form_symbolic, at random numbers, against the
+    numeric formula of theory.autoregressive.raw_token_population_loss."""
+    rng = np.random.default_rng(10 * d + n)
+    C, p = rng.standard_normal((d, d)), rng.standard_normal(n + 1)
+    Cs, ps = ars.raw_token_symbols(d, n)
+    values = dict(zip(list(Cs) + ps, list(C.ravel()) + list(p)))
+    expr = ars.raw_token_loss_closed_form_symbolic(d, n)
+    assert float(expr.subs(values)) == pytest.approx(ar.raw_token_population_loss(C, p), rel=1e-12, abs=1e-12)
+    with pytest.raises(ValueError, match="^d"):
+        ars.raw_token_loss_closed_form_symbolic(0, n)

@@ -10,14 +10,16 @@ from hypothesis import given, settings, strategies as st
 
 from numerics.population import (absent_target_probability, initial_gradient_by_extrapolation,
                                  population_gradient_A1, relative_error)
-from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, alphabet_size, as_causal_graph,
-                           count_estimator, marginals, pairwise_joint, prior_stack, sample_k_parent_sequences,
-                           sample_sequences, stationary_distribution)
 from theory.enumeration import brute_force_pairwise_joint, enumerate_population
+from theory.estimators import count_estimator
 from theory.gradients import (attention_gradient_at_init, attention_gradient_integrand, causal_softmax, drift_matrix,
                               likelihood_ratio_matrix, small_beta_attention_gradient)
+from theory.graphs import CausalGraph, as_causal_graph
 from theory.information import (information_of_pairwise_joints, mixture_information, mutual_information,
                                 mutual_information_matrix, pairwise_information_matrix, squared_hellinger)
+from theory.laws import ROOTS, marginals, pairwise_joint, stationary_distribution
+from theory.priors import DirichletPrior, FinitePrior, alphabet_size, prior_stack
+from theory.sampling import sample_k_parent_sequences, sample_sequences
 from theory.strategies import (finite_priors, forests, joint_distributions, k_parent_dags, transition_matrices,
                                trees)
 
@@ -349,7 +351,7 @@ def test_absent_target_probability_and_finite_smoothed_loss():
 
 
 def test_linearized_loss_needs_full_support():
-    with pytest.raises(ValueError, match="pi: the linearised loss"):
+    with pytest.raises(ValueError, match="prior: the linearised loss"):
         attention_gradient_at_init(CausalGraph.chain(3), [[0.0, 1.0], [0.0, 1.0]])
 
 

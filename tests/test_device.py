@@ -68,3 +68,14 @@ def test_auto_is_cpu_outside_the_paper_profile_and_the_json_says_so(tmp_path):
                            "--json", str(out)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(out.read_text())["device"] == "cpu"
+
+
+def test_resume_refuses_a_file_trained_on_another_device(tmp_path):
+    log = tmp_path / "run.jsonl"
+    run = [sys.executable, "-m", "proofs_check", "run", "--quick", "--claim", "ar.identity"]
+    assert subprocess.run(run + ["--jsonl", str(log)], capture_output=True, cwd=tmp_path).returncode == 0
+    record = json.loads(log.read_text())
+    assert record["device"] == "cpu"
+    log.write_text(json.dumps({**record, "device": "cuda"}) + "\n")
+    proc = subprocess.run(run + ["--resume", str(log)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "trained on 'cuda'" in proc.stderr

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from theory import causal, enumeration
-from theory.causal import CausalGraph, FinitePrior, pairwise_joint
 from theory.enumeration import (all_sequences, brute_force_pairwise_joint, context_likelihood_ratio_by_enumeration,
                                 enumerate_population, guard_enumeration, information_by_enumeration,
                                 likelihood_ratio_by_enumeration, sequence_probabilities)
 from theory.gradients import likelihood_ratio_matrix
+from theory.graphs import CausalGraph
 from theory.information import mutual_information_matrix
-from theory.laws import ROOTS
+from theory.laws import ROOTS, pairwise_joint
+from theory.priors import DirichletPrior, FinitePrior
 from theory.strategies import finite_priors, forests, transition_matrices
 
 FAST = settings(max_examples=20, deadline=None)
@@ -27,14 +27,6 @@ def test_guard_names_the_count():
     guard_enumeration(10, 10, "ok")
     with pytest.raises(ValueError, match=r"^max_sequences: exact enumeration needs 11 terms \(what\)"):
         guard_enumeration(11, 10, "what")
-
-
-def test_old_import_paths_are_the_same_objects():
-    for name in ("all_sequences", "guard_enumeration", "sequence_probabilities", "brute_force_pairwise_joint",
-                 "Population", "enumerate_population"):
-        assert getattr(causal, name) is getattr(enumeration, name)
-    with pytest.raises(AttributeError):
-        causal.no_such_name
 
 
 @given(forests(st.integers(1, 5)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
@@ -57,8 +49,8 @@ def test_population_is_the_weighted_mixture(graph, prior):
 
 
 def test_population_refuses_a_dirichlet_prior():
-    with pytest.raises(ValueError, match="^pi:"):
-        enumerate_population(CausalGraph.chain(2), causal.DirichletPrior(2))
+    with pytest.raises(ValueError, match="^prior:"):
+        enumerate_population(CausalGraph.chain(2), DirichletPrior(2))
 
 
 @given(forests(st.integers(1, 4)), st.one_of(transition_matrices(st.integers(2, 3)), finite_priors(st.integers(2, 3))))

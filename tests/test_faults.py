@@ -46,9 +46,9 @@ def _env():
 
 
 def _record(result):
-    """A result's ``--jsonl`` record (through JSON, as the command line writes it), without profile and seed."""
+    """A result's ``--jsonl`` record (through JSON, as the command line writes it), without profile, seed and device."""
     record = json.loads(jsonl_record(result, QUICK))
-    del record["profile"], record["seed"]
+    del record["profile"], record["seed"], record["device"]
     return record
 
 

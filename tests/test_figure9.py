@@ -13,7 +13,7 @@ from scipy import stats
 from model.disentangled import DisentangledTransformer
 from numerics.figure9 import train_random_graph
 from numerics.position_attention import parent_weight_by_position, position_softmax, summarise_parent_weights
-from theory.causal import CausalGraph
+from theory.graphs import CausalGraph
 from theory.random_graphs import bernoulli_root_forest
 
 LEVEL = 1e-3  # family-wise level of every statistical test here (Bonferroni inside a test)

@@ -6,8 +6,9 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings, strategies as st
 
-from theory.causal import CausalGraph, marginals, pairwise_joint, stationary_distribution
-from theory.laws import (ROOTS, marginal_laws, pairwise_joints, root_laws, stationary_laws, transition_powers)
+from theory.graphs import CausalGraph
+from theory.laws import (ROOTS, marginal_laws, marginals, pairwise_joint, pairwise_joints, root_laws,
+                         stationary_distribution, stationary_laws, transition_powers)
 from theory.strategies import finite_priors, forests
 
 FAST = settings(max_examples=25, deadline=None)

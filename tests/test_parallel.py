@@ -70,7 +70,7 @@ def test_jsonl_then_resume_runs_only_the_missing_claims(tmp_path, capsys):
     # the resumed records are the recorded ones, exactly
     by_id = {r["id"]: r for r in _records(out)}
     for r in first:
-        r = {k: v for k, v in r.items() if k not in ("profile", "seed", "seconds")}
+        r = {k: v for k, v in r.items() if k not in ("profile", "seed", "device", "seconds")}
         assert by_id[r["id"]] == r
 
 

@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from numerics.published_bayes import official_bayes_offset
-from theory.causal import CausalGraph, DirichletPrior, count_estimator, sample_sequences
+from theory.estimators import count_estimator
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 from theory.published import count_estimator_as_published, published_parent_positions
 from theory.random_graphs import bernoulli_root_forest
+from theory.sampling import sample_sequences
 from theory.strategies import forests
 
 LEVEL = 1e-3  # level of every statistical test here

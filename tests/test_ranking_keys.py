@@ -1,4 +1,4 @@
-"""The keys of the edge ranking: ``theory.causal.ranking_pairs`` and the claims of
+"""The keys of the edge ranking: ``theory.graphs.ranking_pairs`` and the claims of
 ``proofs_check.claims.causal_ranking_keys`` (diagonal key, query row), checked against brute force."""
 
 import itertools
@@ -10,13 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from numerics.training import drift_matrix, train_reduced
-from proofs_check.claims.causal_ranking_keys import (PERSISTENT, attention_drift, diagonal_violation,
-                                                     likelihood_ratio_by_enumeration, query_self_margin)
+from proofs_check.claims.causal_ranking_keys import PERSISTENT
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import run_claim
 from proofs_check.verdicts import judge
-from theory.causal import (RANKING_KEYS, CausalGraph, FinitePrior, brute_force_pairwise_joint, ranking_pairs,
-                           stationary_distribution)
+from theory.enumeration import brute_force_pairwise_joint
+from theory.graphs import RANKING_KEYS, CausalGraph, ranking_pairs
+from theory.laws import stationary_distribution
+from theory.priors import FinitePrior
+from theory.edge_ranking import diagonal_violation, drift_from_likelihood_ratio, query_self_margin
+from theory.enumeration import likelihood_ratio_by_enumeration
 from theory.gradients import likelihood_ratio_matrix
 from theory.strategies import forests, transition_matrices
 
@@ -133,7 +136,7 @@ def test_enumerated_N_of_a_finite_prior_is_the_average():
 def test_drift_is_the_training_drift_matrix():
     graph = CausalGraph.from_parents([None, 0, 1, 0])
     N = likelihood_ratio_matrix(graph, PERSISTENT, "stationary")
-    np.testing.assert_allclose(attention_drift(N), 2 * 5 * drift_matrix(graph, PERSISTENT), atol=1e-13)
+    np.testing.assert_allclose(drift_from_likelihood_ratio(N), 2 * 5 * drift_matrix(graph, PERSISTENT), atol=1e-13)
 
 
 def test_stage1_training_puts_the_argmax_on_the_diagonal_key():

@@ -10,7 +10,8 @@ from scipy import stats
 from model.standard import StandardTransformer
 from numerics.runtime import TrainingDiverged
 from numerics.train_standard import StandardRun, train_standard_transformer
-from theory.causal import CausalGraph, DirichletPrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 
 LEVEL = 1e-6  # family-wise level of the initialisation tests (Bonferroni over the tests of one model)
 S, T = 10, 20

@@ -7,8 +7,9 @@ import pytest
 import sympy as sp
 
 from theory import symbolic
-from theory.causal import CausalGraph, enumerate_population
+from theory.enumeration import enumerate_population
 from theory.gradients import attention_gradient_at_init, empirical_law
+from theory.graphs import CausalGraph
 from theory.symbolic import beta, p, q
 
 GRAPHS = [CausalGraph.chain(3), CausalGraph.icl_pairs(3)]

@@ -11,8 +11,9 @@ from model.disentangled import DisentangledTransformer
 from numerics.sampling_torch import (dirichlet_transitions, gamma_draws, sample_sequences_torch,
                                      stationary_laws_torch)
 from numerics.train_disentangled import SCHEDULES, TrainingSchedule, train_disentangled_fast
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, pairwise_joint
-from theory.laws import stationary_laws
+from theory.graphs import CausalGraph
+from theory.laws import pairwise_joint, stationary_laws
+from theory.priors import DirichletPrior, FinitePrior
 
 LEVEL = 1e-3  # family-wise level of every statistical test here (Bonferroni inside a test)
 EPS32 = torch.finfo(torch.float32).eps
@@ -60,7 +61,7 @@ def _chi2_pvalue(observed: np.ndarray, expected_prob: np.ndarray) -> float:
 @pytest.mark.parametrize("roots", ["stationary", "uniform"])
 def test_sampled_pairs_follow_the_exact_pairwise_joint(roots):
     """Chi-square test of every pair's joint law against the prior average of
-    ``theory.causal.pairwise_joint`` (Bonferroni over pairs at level 1e-3)."""
+    ``theory.laws.pairwise_joint`` (Bonferroni over pairs at level 1e-3)."""
     rng = np.random.default_rng(4)
     S = 3
     mats = rng.dirichlet(np.full(S, 0.7), size=(2, S))

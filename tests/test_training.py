@@ -17,7 +17,9 @@ from numerics.train_disentangled import train_disentangled
 from numerics.train_reduced import train_reduced
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import run_claim
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, sample_k_parent_sequences
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, FinitePrior
+from theory.sampling import sample_k_parent_sequences
 from theory.enumeration import enumerate_population
 from theory.gradients import drift_matrix, small_beta_attention_gradient
 
@@ -148,7 +150,7 @@ def test_induction_head_excess_splits_by_query_seen():
     with pytest.raises(ValueError, match="subset"):
         gap.mean("some")
     # the count estimator against itself: no excess anywhere; the uniform law: log S - ℓ_count per sequence
-    from theory.causal import count_estimator
+    from theory.estimators import count_estimator
 
     est = count_estimator(graph, batch.tokens, 0.3, 3)
     # the same cross-entropies from the same numbers twice (smoothing 0 leaves ŷ's bits alone): an exact zero
@@ -162,3 +164,22 @@ def test_old_import_path_keeps_working():
                  "small_beta_attention_gradient", "sample_k_parent_sequences", "induction_head_excess",
                  "REDUCED_SMOOTHING", "TrainingDiverged", "held_out_sample_of", "induction_reference"):
         assert hasattr(training, name), name
+
+
+def test_chain_induction_run_is_one_run_per_arguments_and_a_copy_per_call():
+    from numerics.train_reduced import chain_induction_run
+
+    kwargs = dict(steps1=3, steps2=2, test_size=16, seed=11, eval_every=1)
+    first = chain_induction_run(3, 4, **kwargs)
+    direct = train_reduced(CausalGraph.chain(4), DirichletPrior(3, 0.1), source="sgd", steps1=3, lr2=50.0, steps2=2,
+                           seed=11, progress=False, test_size=16, eval_every=1)
+    assert np.array_equal(first.A1, direct.A1) and np.array_equal(first.A2, direct.A2)
+    first.A1[:] = 0.0  # a caller's change stays with its copy
+    first.history.clear()
+    second = chain_induction_run(3, 4, **kwargs)
+    assert np.array_equal(second.A1, direct.A1) and len(second.history) == len(direct.history)
+    assert second.seconds == chain_induction_run(3, 4, **kwargs).seconds  # the cached run, not a new one
+    other = chain_induction_run(3, 4, **{**kwargs, "seed": 12})  # another argument, another run
+    assert not np.array_equal(other.A1, direct.A1)
+    with pytest.raises(ValueError, match="^seed"):
+        chain_induction_run(3, 4, **{**kwargs, "seed": -1})

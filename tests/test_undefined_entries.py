@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior
 from theory.estimates import Estimate, mean_and_stderr, pooled
 from theory.gradients import attention_gradient_at_init, attention_gradient_defined, inverse_stationary_moment_finite
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, FinitePrior
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -44,13 +44,14 @@ from numerics import evaluation, population, runtime, sampling_torch
 from numerics import train_disentangled as td
 from numerics.runtime import TrainingDiverged
 from numerics.train_disentangled import train_disentangled
-from numerics.train_reduced import train_reduced
-from theory import (autoregressive_symbolic, causal, enumeration, estimates, gradients, information, laws,
-                    positional, strategies, symbolic, validate)
+from numerics.train_reduced import ReducedTrainingConfig, train_reduced
+from theory import (autoregressive_symbolic, enumeration, estimates, estimators, gradients, graphs, information,
+                    laws, positional, priors, sampling, strategies, symbolic, validate)
 from theory import autoregressive as ar
 from theory import haar_moments as hm, multi_parent as mp, published, published_autoregressive
 from theory import random_graphs
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, FinitePrior
 
 torch.set_num_threads(1)
 
@@ -122,25 +123,25 @@ ENTRY_POINTS = [
      dict(matrices=FINITE.matrices, weights=None)),
     ("FinitePrior.sample", lambda size, rng: FINITE.sample(size, rng), {"size": "int+huge", "rng": "rng"},
      dict(size=3, rng=0)),
-    ("stationary_distribution", causal.stationary_distribution, {"pi": "matrix"}, dict(pi=PI2)),
-    ("prior_stack", lambda prior, draws, rng: causal.prior_stack(prior, draws=draws, rng=rng),
+    ("stationary_distribution", laws.stationary_distribution, {"pi": "matrix"}, dict(pi=PI2)),
+    ("prior_stack", lambda prior, draws, rng: priors.prior_stack(prior, draws=draws, rng=rng),
      {"prior": "matrix", "draws": "int+huge", "rng": "rng"}, dict(prior=DIRICHLET, draws=3, rng=0)),
-    ("sample_sequences", causal.sample_sequences,
+    ("sample_sequences", sampling.sample_sequences,
      {"graph": "graph", "prior": "matrix", "size": "int+huge", "rng": "rng", "roots": "choice"},
      dict(graph=CHAIN, prior=PI2, size=4, rng=0, roots="stationary")),
-    ("sample_k_parent_sequences", causal.sample_k_parent_sequences,
+    ("sample_k_parent_sequences", sampling.sample_k_parent_sequences,
      {"graph": "graph", "S": "int2", "alpha": "positive", "size": "int+huge", "rng": "rng"},
      dict(graph=DAG, S=2, alpha=0.5, size=4, rng=0)),
-    ("count_estimator", causal.count_estimator,
+    ("count_estimator", estimators.count_estimator,
      {"graph": "graph+forest", "tokens": "tokens", "alpha": "positive", "S": "int2"},
      dict(graph=CHAIN, tokens=TOKENS, alpha=0.1, S=2)),
-    ("marginals", causal.marginals, {"graph": "graph+forest", "pi": "matrix", "roots": "choice"},
+    ("marginals", laws.marginals, {"graph": "graph+forest", "pi": "matrix", "roots": "choice"},
      dict(graph=CHAIN, pi=PI2, roots="stationary")),
-    ("pairwise_joint", causal.pairwise_joint, {"graph": "graph+forest", "pi": "matrix", "roots": "choice"},
+    ("pairwise_joint", laws.pairwise_joint, {"graph": "graph+forest", "pi": "matrix", "roots": "choice"},
      dict(graph=CHAIN, pi=PI2, roots="stationary")),
-    ("ranking_pairs", causal.ranking_pairs, {"graph": "graph+forest", "keys": "choice"}, dict(graph=CHAIN, keys="all")),
+    ("ranking_pairs", graphs.ranking_pairs, {"graph": "graph+forest", "keys": "choice"}, dict(graph=CHAIN, keys="all")),
     ("likelihood_ratio_matrix", gradients.likelihood_ratio_matrix,
-     {"graph": "graph+forest", "pi": "matrix", "roots": "choice"}, dict(graph=CHAIN, pi=PI2, roots="stationary")),
+     {"graph": "graph+forest", "prior": "matrix", "roots": "choice"}, dict(graph=CHAIN, prior=PI2, roots="stationary")),
     ("attention_gradient_from_N", gradients.attention_gradient_from_N,
      {"N": ["abc", np.ones(3), np.ones((2, 3)), np.full((3, 3), NAN), np.ones((3, 3)) * 1j, None], "S": "int2"},
      dict(N=np.ones((3, 3)), S=2)),
@@ -152,9 +153,9 @@ ENTRY_POINTS = [
      {"graph": "graph", "prior": "matrix", "loss": "choice", "roots": "choice", "order": "int"},
      dict(graph=CHAIN, prior=DIRICHLET, loss="linearized", roots="stationary", order=1)),
     ("attention_gradient_at_init", gradients.attention_gradient_at_init,
-     {"graph": "graph+forest", "pi": "matrix", "loss": "choice", "roots": "choice", "draws": "int2",
+     {"graph": "graph+forest", "prior": "matrix", "loss": "choice", "roots": "choice", "draws": "int2",
       "rng": "rng", "max_sequences": "int"},
-     dict(graph=CHAIN, pi=PI2, loss="cross_entropy", roots="stationary", draws=2, rng=0, max_sequences=1000)),
+     dict(graph=CHAIN, prior=PI2, loss="cross_entropy", roots="stationary", draws=2, rng=0, max_sequences=1000)),
     ("causal_softmax", gradients.causal_softmax, {"A": ["abc", np.ones(3), np.ones((2, 3)), np.full((2, 2), NAN),
                                                        np.ones((2, 2)) * 1j, None]}, dict(A=np.zeros((3, 3)))),
     ("small_beta_attention_gradient", gradients.small_beta_attention_gradient,
@@ -173,8 +174,8 @@ ENTRY_POINTS = [
      {"joint": ["abc", np.ones((2, 2)), None, np.full((2, 2), 0.25) + 0j], "kind": "choice"},
      dict(joint=np.full((2, 2), 0.25), kind="shannon")),
     ("mutual_information_matrix", information.mutual_information_matrix,
-     {"graph": "graph+forest", "pi": "matrix", "kind": "choice", "roots": "choice", "draws": "int2+huge",
-      "rng": "rng"}, dict(graph=CHAIN, pi=DIRICHLET, kind="chi2", roots="stationary", draws=2, rng=0)),
+     {"graph": "graph+forest", "prior": "matrix", "kind": "choice", "roots": "choice", "draws": "int2+huge",
+      "rng": "rng"}, dict(graph=CHAIN, prior=DIRICHLET, kind="chi2", roots="stationary", draws=2, rng=0)),
     ("mixture_information", information.mixture_information,
      {"graph": "graph+forest", "prior": [PI2, None, DIRICHLET, "x"], "roots": "choice"},
      dict(graph=CHAIN, prior=FINITE, roots="stationary")),
@@ -184,11 +185,11 @@ ENTRY_POINTS = [
     ("all_sequences", enumeration.all_sequences, {"S": "int+huge", "length": "int+huge"}, dict(S=2, length=3)),
     ("guard_enumeration", enumeration.guard_enumeration, {"budget": "int"}, dict(count=3, budget=10, what="x")),
     ("enumerate_population", enumeration.enumerate_population,
-     {"graph": "graph+forest", "pi": "matrix", "roots": "choice", "max_sequences": "int"},
-     dict(graph=CHAIN, pi=PI2, roots="stationary", max_sequences=1000)),
+     {"graph": "graph+forest", "prior": "matrix", "roots": "choice", "max_sequences": "int"},
+     dict(graph=CHAIN, prior=PI2, roots="stationary", max_sequences=1000)),
     ("information_by_enumeration", enumeration.information_by_enumeration,
      {"joint": ["abc", np.ones((2, 2)), None], "kind": "choice"},
-     dict(joint=causal.pairwise_joint(CHAIN, PI2), kind="chi2")),
+     dict(joint=laws.pairwise_joint(CHAIN, PI2), kind="chi2")),
     ("mean_and_stderr", estimates.mean_and_stderr,
      {"samples": [np.ones(1), np.ones(3) * 1j, "abc", np.array([True, False])], "axis": [5, 1.5, None, "0"]},
      dict(samples=np.ones((3, 2)), axis=0)),
@@ -218,17 +219,19 @@ ENTRY_POINTS = [
     ("dirichlet_priors", strategies.dirichlet_priors, {"S": "int2+huge", "alpha": "positive"}, dict(S=2, alpha=0.1)),
     ("joint_distributions", strategies.joint_distributions, {"n": "int+huge", "alphabet": "int2+huge"},
      dict(n=2, alphabet=2)),
+    ("SequenceLoss", population.SequenceLoss, {"loss": "choice", "smoothing": [0.0, 1.0, -1.0, NAN, None, "x"]},
+     dict(loss="cross_entropy", smoothing=1e-3)),
     ("per_sequence_loss", population.per_sequence_loss,
      {"loss": "choice", "smoothing": [0.0, 1.0, -1.0, NAN, None, "x"], "yhat": [np.ones((2, 2)), None],
       "target": [torch.ones(3, 2, dtype=torch.float64)]},
      dict(yhat=torch.full((2, 2), 0.5, dtype=torch.float64), target=torch.full((2, 2), 0.5, dtype=torch.float64),
           stationary=torch.full((2, 2), 0.5, dtype=torch.float64), loss="linearized", smoothing=1e-3)),
     ("population_gradient_A1", population.population_gradient_A1,
-     {"graph": "graph+forest", "pi": "matrix", "beta": "positive", "loss": "choice", "max_sequences": "int"},
-     dict(graph=CHAIN, pi=PI2, beta=1e-3, loss="linearized", max_sequences=1000)),
+     {"graph": "graph+forest", "prior": "matrix", "beta": "positive", "loss": "choice", "max_sequences": "int"},
+     dict(graph=CHAIN, prior=PI2, beta=1e-3, loss="linearized", max_sequences=1000)),
     ("absent_target_probability", population.absent_target_probability,
-     {"graph": "graph+forest", "pi": "matrix", "roots": "choice", "max_sequences": "int"},
-     dict(graph=CHAIN, pi=PI2, roots="stationary", max_sequences=1000)),
+     {"graph": "graph+forest", "prior": "matrix", "roots": "choice", "max_sequences": "int"},
+     dict(graph=CHAIN, prior=PI2, roots="stationary", max_sequences=1000)),
     ("monte_carlo_gradient_A1", population.monte_carlo_gradient_A1,
      {"graph": "graph+forest", "prior": "matrix", "beta": "positive", "batch": "int+huge", "batches": "int2",
       "rng": "rng", "loss": "choice"},
@@ -251,6 +254,13 @@ ENTRY_POINTS = [
      dict(prior=PI2, source="sgd", beta=1.0, lr1=1.0, steps1=1, steps2=0, batch=8, test_size=8, eval_every=1,
           stage1_loss="cross_entropy", roots="stationary", smoothing=1e-2, draws=2, max_sequences=1000, seed=0,
           stop_at_recovery=False, snapshot_steps=())),
+    ("ReducedTrainingConfig", ReducedTrainingConfig,
+     {"source": "choice", "beta": "positive", "lr1": "positive", "steps1": "int", "lr2": "positive",
+      "steps2": [-1, 1.5, True, "3", None], "stage1_loss": "choice", "stage2_loss": "choice", "batch": "int",
+      "roots": "choice", "smoothing": [0.0, 1.0, NAN, None], "draws": "int", "population_size": "int",
+      "max_sequences": "int", "test_size": [1, 0, None], "eval_every": "int", "snapshot_steps": [[-1], "ab", [1.5]],
+      "alpha": [0.0, NAN, "x"], "stop_at_recovery": "bool", "seed": "seed", "progress": "bool"},
+     dict(source="sgd", steps1=1, steps2=0)),
     ("train_disentangled", lambda **kw: train_disentangled(CausalGraph.chain(2), kw.pop("prior"), progress=False,
                                                            **kw),
      {"prior": "matrix", "lr": "positive", "steps": "int", "batch": "int+huge", "seed": "seed", "roots": "choice",
@@ -410,7 +420,7 @@ AUTOREGRESSIVE_ENTRY_POINTS = [
                lambda t: -np.log(t), lambda t: np.exp(t) - np.e, lambda t: np.array(["a"] * np.size(t))]},
      dict(joint=np.array([[0.4, 0.1], [0.1, 0.4]]), kind=information.squared_hellinger)),
     ("mutual_information_matrix (generator)", information.mutual_information_matrix,
-     {"kind": [lambda t: (t - 1) ** 2 + 0j]}, dict(graph=CHAIN, pi=PI2, kind=lambda t: (t - 1) ** 2)),
+     {"kind": [lambda t: (t - 1) ** 2 + 0j]}, dict(graph=CHAIN, prior=PI2, kind=lambda t: (t - 1) ** 2)),
     # theory.laws: the stack kernels
     ("stationary_laws", laws.stationary_laws, {"pis": STACK_BAD + [PI2[None].astype(object)]}, dict(pis=PI2[None])),
     ("root_laws", laws.root_laws, {"pis": STACK_BAD, "roots": "choice"}, dict(pis=PI2[None], roots="uniform")),
@@ -425,11 +435,11 @@ AUTOREGRESSIVE_ENTRY_POINTS = [
      dict(graph=CHAIN, pis=PI2[None], start=laws.stationary_laws(PI2[None]))),
     # theory.gradients
     ("likelihood_ratio_from_joint", gradients.likelihood_ratio_from_joint,
-     {"joint": [np.full((1, 3, 3, 2, 2), NAN), "ab", None, np.ones((2, 2)), -causal.pairwise_joint(CHAIN, PI2)[None]],
+     {"joint": [np.full((1, 3, 3, 2, 2), NAN), "ab", None, np.ones((2, 2)), -laws.pairwise_joint(CHAIN, PI2)[None]],
       "pis": [np.full((1, 2, 2), NAN), "ab", np.array([[[0.5, 0.6], [0.4, 0.6]]])],
       "mu": [np.array([[1.0, 0.0]]), np.array([[0.5, 0.6]]), np.array([[NAN, 0.5]]), "ab",
              np.array([[0, 1]], dtype=object), np.array([[1e-320, 1.0]])]},
-     dict(joint=causal.pairwise_joint(CHAIN, PI2)[None], pis=PI2[None], mu=laws.stationary_laws(PI2[None]))),
+     dict(joint=laws.pairwise_joint(CHAIN, PI2)[None], pis=PI2[None], mu=laws.stationary_laws(PI2[None]))),
     ("inverse_stationary_moment_finite", gradients.inverse_stationary_moment_finite,
      {"prior": "matrix", "order": "int"}, dict(prior=DIRICHLET, order=1)),
     ("drift_matrix_defined", gradients.drift_matrix_defined, {"graph": "graph", "prior": "matrix", "roots": "choice"},
@@ -931,7 +941,7 @@ RECENT_ENTRY_POINTS = [
 # ----------------------------------------------------------------------------- issue 21: the earlier modules
 # Evaluation, population, the torch sampler, the fast trainer, enumeration oracles and the symbolic proofs: the
 # modules written before this table; each refuses by name at its door (the symbolic ones on the tiny chain(1)).
-EVAL_BATCH = causal.sample_sequences(CHAIN, PI2, 4, 0)
+EVAL_BATCH = sampling.sample_sequences(CHAIN, PI2, 4, 0)
 HELD = evaluation.held_out_sample_of(CHAIN, EVAL_BATCH, 0.1)
 POP2 = enumeration.enumerate_population(CHAIN2, PI2)
 GEN = torch.Generator().manual_seed(0)
@@ -971,6 +981,10 @@ LEGACY_ENTRY_POINTS = [
     ("held_out_sample_of", evaluation.held_out_sample_of,
      {"graph": ["graph", "forest", CHAIN2], "batch": [None, "x", TOKENS], "alpha": "positive"},
      dict(graph=CHAIN, batch=EVAL_BATCH, alpha=0.1)),
+    ("held_out_loss_and_gap", evaluation.held_out_loss_and_gap,
+     {"test": [None, "x", EVAL_BATCH], "yhat": [np.ones(2), None, np.full((4, 2), NAN), np.ones((3, 2)) / 2,
+                                                np.ones((4, 2)), np.full((4, 2), 0.5) * 1j]},
+     dict(test=HELD, yhat=np.full((4, 2), 0.5))),
     ("held_out_loss", evaluation.held_out_loss,
      {"model": [None, "x", ReducedTransformer(2, 3), ReducedTransformer(3, 4)], "test": [None, "x", EVAL_BATCH],
       "smoothing": "positive+float"}, dict(model=ReducedTransformer(2, 4), test=HELD, smoothing=1e-2)),
@@ -1000,9 +1014,9 @@ LEGACY_ENTRY_POINTS = [
       "loss": "choice", "smoothing": [0.0, 1.0, NAN, None, "x"]},
      dict(model=ReducedTransformer(2, 3), population=POP2, loss="cross_entropy", smoothing=1e-12)),
     ("initial_gradient_by_extrapolation", population.initial_gradient_by_extrapolation,
-     {"graph": "graph+forest", "pi": "matrix", "loss": "choice", "roots": "choice", "beta": "positive",
+     {"graph": "graph+forest", "prior": "matrix", "loss": "choice", "roots": "choice", "beta": "positive",
       "smoothing": [0.0, 1.0, NAN, None], "max_sequences": "int"},
-     dict(graph=CHAIN2, pi=PI2, loss="linearized", roots="stationary", beta=1e-3, smoothing=1e-12,
+     dict(graph=CHAIN2, prior=PI2, loss="linearized", roots="stationary", beta=1e-3, smoothing=1e-12,
           max_sequences=1000)),
     # numerics.runtime
     ("intra_op_threads", lambda threads: _entered(runtime.intra_op_threads(threads)),
@@ -1029,7 +1043,20 @@ LEGACY_ENTRY_POINTS = [
      {"graph": "graph+forest", "prior": "matrix", "size": "int+huge", "generator": [0, "x", None],
       "device": DEVICE_BAD, "roots": "choice"},
      dict(graph=CHAIN, prior=PI2, size=3, generator=GEN, device="cpu", roots="stationary")),
-    # numerics.train_disentangled: the fast path
+    ("BatchStream", sampling_torch.BatchStream,
+     {"graph": "graph+forest", "prior": "matrix", "batch": "int+huge", "steps": "int", "generator": [0, "x", None],
+      "device": DEVICE_BAD, "roots": "choice", "dtype": [torch.int64, None, "float32"], "prefetch": [1, "yes", None]},
+     dict(graph=CHAIN, prior=PI2, batch=2, steps=3, generator=GEN, device="cpu", roots="stationary",
+          dtype=torch.float32, prefetch=False)),
+    # numerics.training_config and numerics.train_disentangled: the fast path
+    ("FastTrainingConfig", td.FastTrainingConfig,
+     {"schedule": ["bogus", None, 3, {}, td.TrainingSchedule("adamw", 0.1, "constant", 1, 2)],
+      "heads": [(1,), (0, 1), (1.5, 1), "ab", None, 2], "precision": ["float16", None], "device": DEVICE_BAD,
+      "threads": THREADS_BAD + [HUGE], "compile": "bool", "prefetch": [1, "yes"], "roots": "choice",
+      "alpha": [0.0, NAN, "x"], "init_noise": [-1.0, NAN, "x"], "test_size": [1, 0, None],
+      "eval_steps": EVAL_STEPS_BAD, "seed": "seed", "progress": "bool"},
+     dict(schedule=td.TrainingSchedule("adam", 0.01, "constant", 1, 2), threads=1, prefetch=False, test_size=16,
+          eval_steps=())),
     ("TrainingSchedule", td.TrainingSchedule,
      {"optimizer": "choice", "lr": "positive", "lr_schedule": "choice", "steps": "int", "batch": "int"},
      dict(optimizer="adam", lr=0.01, lr_schedule="constant", steps=1, batch=2)),
@@ -1058,7 +1085,7 @@ LEGACY_ENTRY_POINTS = [
     ("context_likelihood_ratio_by_enumeration", enumeration.context_likelihood_ratio_by_enumeration,
      {"graph": "graph+forest", "pi": "matrix", "roots": "choice"}, dict(graph=CHAIN, pi=PI2, roots="stationary")),
     ("likelihood_ratio_by_enumeration", enumeration.likelihood_ratio_by_enumeration,
-     {"graph": "graph+forest", "source": "matrix"}, dict(graph=CHAIN, source=PI2)),
+     {"graph": "graph+forest", "prior": "matrix"}, dict(graph=CHAIN, prior=PI2)),
     ("positional_gd_path_by_iteration", enumeration.positional_gd_path_by_iteration,
      {"C": C_BAD, "n_max": "int+huge", "nu": NU, "lr": "positive", "steps": [-1, 1.5, 10 ** 20, "3", None]},
      dict(C=np.eye(1), n_max=2, nu=1.0, lr=0.5, steps=3)),
@@ -1292,7 +1319,7 @@ def test_huge_sizes_are_refused_before_allocating():
         ("max_sequences", lambda: enumeration.enumerate_population(CausalGraph.chain(20000), PI2)),
         ("heads", lambda: DisentangledTransformer(10, 20, (64, 64, 64))),
         ("T", lambda: ReducedTransformer(2, 10 ** 6)),
-        ("size", lambda: causal.sample_sequences(CHAIN, PI2, 10 ** 10)),
+        ("size", lambda: sampling.sample_sequences(CHAIN, PI2, 10 ** 10)),
         ("n", lambda: CausalGraph.chain(10 ** 9)),
         ("d", lambda: autoregressive_symbolic.gd_step_loss_symbolic(30, 30)),
         ("d", lambda: autoregressive_symbolic.raw_token_loss_symbolic(30, 30)),
@@ -1414,7 +1441,7 @@ def test_generated_bad_integers_and_indices_are_refused_by_name(case, data):
 @given(st.sampled_from([
     ("pis", lambda m: laws.stationary_laws(m[None])),
     ("pis", lambda m: laws.transition_powers(m[None], 2)),
-    ("pis", lambda m: gradients.likelihood_ratio_from_joint(causal.pairwise_joint(CHAIN, PI2)[None], m[None],
+    ("pis", lambda m: gradients.likelihood_ratio_from_joint(laws.pairwise_joint(CHAIN, PI2)[None], m[None],
                                                             laws.stationary_laws(PI2[None]))),
 ]), strategies.non_stochastic_matrices(2))
 def test_generated_non_stochastic_stacks_are_refused_by_name(case, bad):
@@ -1470,7 +1497,7 @@ def test_small_and_large_concentrations_give_finite_numbers(alpha, S):
     prior = DirichletPrior(S, alpha)
     pis = prior.sample(1000, 1)
     assert np.all(pis > 0) and np.allclose(pis.sum(axis=2), 1.0, atol=1e-12)
-    mu = causal.stationary_distribution(pis)
+    mu = laws.stationary_distribution(pis)
     assert np.all(np.isfinite(mu)) and np.all(mu >= gradients.MIN_STATIONARY)
     for roots in ("stationary", "uniform"):
         assert _finite_defined(gradients.attention_gradient_at_init(CHAIN, prior, draws=1000, rng=2, roots=roots))
@@ -1478,7 +1505,7 @@ def test_small_and_large_concentrations_give_finite_numbers(alpha, S):
     assert _finite_defined(gradients.attention_gradient_at_init(CausalGraph.chain(2), prior, draws=20, rng=2,
                                                                 loss="cross_entropy"))
     assert _finite_defined(information.mutual_information_matrix(CHAIN, prior, draws=50, rng=3))
-    batch = causal.sample_sequences(CausalGraph.chain(5), prior, 500, 4)
+    batch = sampling.sample_sequences(CausalGraph.chain(5), prior, 500, 4)
     assert np.all(np.isfinite(batch.target)) and batch.tokens.max() < S
     assert _finite_defined(population.monte_carlo_gradient_A1(CHAIN, prior, 0.1, batch=64, batches=2, rng=5))
 
@@ -1498,8 +1525,8 @@ def test_the_dirichlet_stream_is_numpy_s_where_no_entry_underflows():
     assert np.array_equal(ours, numpy_s)
     tiny = DirichletPrior(3, 0.001).sample(200, 11)
     raw = np.random.default_rng(11).dirichlet(np.full(3, 0.001), size=(200, 3))
-    assert np.array_equal(tiny[raw >= causal.PROBABILITY_FLOOR], raw[raw >= causal.PROBABILITY_FLOOR])
-    assert np.all(tiny[raw < causal.PROBABILITY_FLOOR] == causal.PROBABILITY_FLOOR)
+    assert np.array_equal(tiny[raw >= priors.PROBABILITY_FLOOR], raw[raw >= priors.PROBABILITY_FLOOR])
+    assert np.all(tiny[raw < priors.PROBABILITY_FLOOR] == priors.PROBABILITY_FLOOR)
 
 
 ZERO_TRANSITION_CHAINS = [
@@ -1517,7 +1544,7 @@ GRAPHS = [CausalGraph.chain(1), CausalGraph.chain(2), CausalGraph.from_parents([
 @pytest.mark.parametrize("graph", GRAPHS, ids=lambda g: str(g.parents))
 def test_edge_chains_and_graphs_give_finite_numbers(pi, graph):
     for roots in ("stationary", "uniform"):
-        for f in (gradients.likelihood_ratio_matrix, causal.pairwise_joint, causal.marginals):
+        for f in (gradients.likelihood_ratio_matrix, laws.pairwise_joint, laws.marginals):
             assert _finite_defined(f(graph, pi, roots))
         assert _finite_defined(information.mutual_information_matrix(graph, pi, "chi2", roots))
         assert _finite_defined(gradients.attention_gradient_at_init(graph, pi, loss="cross_entropy", roots=roots))
@@ -1525,10 +1552,10 @@ def test_edge_chains_and_graphs_give_finite_numbers(pi, graph):
 
 
 def test_a_stationary_law_below_float64_is_refused_by_name_not_returned_as_inf():
-    """μ_π(0) ≈ 1e-323: N[n, n] ≈ 5e322 is not a float64 number; the linearised loss refuses naming ``pi``,
+    """μ_π(0) ≈ 1e-323: N[n, n] ≈ 5e322 is not a float64 number; the linearised loss refuses naming ``prior``,
     the cross-entropy (which does not divide by μ_π) answers."""
     pi = np.array([[0.5, 0.5], [5e-324, 1.0]])
-    with pytest.raises(ValueError, match=r"^pi: .*full support"):
+    with pytest.raises(ValueError, match=r"^prior: .*full support"):
         gradients.likelihood_ratio_matrix(CHAIN, pi)
     assert _finite_defined(gradients.attention_gradient_at_init(CHAIN, pi, loss="cross_entropy"))
 
@@ -1607,7 +1634,7 @@ def test_the_evaluation_measures_are_finite_at_their_edges():
     graph = CausalGraph.chain(1)
     worst, distinct = evaluation.head_parent_assignment(np.array([[[1.0, 0.0], [1.0, 0.0]]]), graph)
     assert worst == 1.0 and distinct
-    batch = causal.sample_sequences(graph, PI2, 64, 0)
+    batch = sampling.sample_sequences(graph, PI2, 64, 0)
     held = evaluation.held_out_sample_of(graph, batch, 0.1)
     loss, c = evaluation.induction_reference(graph, held)
     assert math.isfinite(loss) and math.isfinite(c) and math.isfinite(held.estimator_loss)
@@ -1658,7 +1685,8 @@ def test_every_trainer_reports_a_diverged_run_naming_the_learning_rate(train, lr
 
 
 def test_same_seed_same_bits_across_processes():
-    code = ("import hashlib, numpy as np; from theory.causal import CausalGraph, DirichletPrior, sample_sequences;"
+    code = ("import hashlib, numpy as np; from theory.graphs import CausalGraph;"
+            "from theory.priors import DirichletPrior; from theory.sampling import sample_sequences;"
             "from theory.gradients import attention_gradient_at_init as g;"
             "p = DirichletPrior(3, 0.01); a = p.sample(500, 7);"
             "b = np.ma.getdata(g(CausalGraph.chain(4), p, draws=300, rng=3, roots='uniform').value);"
@@ -1706,7 +1734,7 @@ EXEMPT = {
     "numerics.train_multi_parent.RoleAssignment": _RESULT,
     "numerics.train_reduced.ReducedRun": _RESULT,
     "numerics.train_standard.StandardRun": _RESULT,
-    "theory.causal.Batch": _RESULT,
+    "theory.sampling.Batch": _RESULT,
     "theory.enumeration.Population": _RESULT,
     "theory.estimates.Estimate": _RESULT,
     "theory.symbolic.SymbolicIdentity": _RESULT,
@@ -1720,8 +1748,8 @@ EXEMPT = {
     "numerics.augmented.require_moments": _CHECK,
     "numerics.augmented.require_setting": _CHECK,
     "numerics.population.smoothing_weight": _CHECK,
-    "theory.causal.as_causal_graph": _CHECK,
-    "theory.causal.alphabet_size": _CHECK,
+    "theory.graphs.as_causal_graph": _CHECK,
+    "theory.priors.alphabet_size": _CHECK,
     "theory.laws.require_stack": _CHECK,
     "numerics.evaluation.forest_with_edges": _CHECK,
     "numerics.evaluation.estimator_alpha": _CHECK,
@@ -1773,7 +1801,7 @@ EXEMPT = {
     "numerics.runtime.ProgressLines": "the progress lines of one training loop: built by Progress from the trainer's "
                                       "validated step count and batch, never by users",
     "numerics.autoregressive.single_threaded": "a decorator: its one argument is a function of the library",
-    "theory.causal.is_prior": "a predicate: answers True or False for any object, refusing nothing by design",
+    "theory.priors.is_prior": "a predicate: answers True or False for any object, refusing nothing by design",
     "theory.autoregressive_symbolic.gd_step_loss_coefficients_symbolic": "a function without arguments (a fixed derivation)",
     "theory.autoregressive_symbolic.gd_step_loss_coefficient_functions": "a function without arguments (a fixed derivation)",
     "theory.strategies.non_finite_floats": "a function without arguments (a hypothesis strategy)",

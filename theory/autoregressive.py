@@ -360,6 +360,60 @@ def raw_token_population_loss_real_orthogonal(C: Any, p: Any) -> float:
     return float(rows.sum() - 2 * r * np.trace(C) + d)
 
 
+
+def _heads(value: Any, name: str) -> np.ndarray:
+    arr = finite_array(value, name, ndim=2)
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name}: expected heads of shape (H, d) with H, d >= 1, got {arr.shape}")
+    return arr
+
+
+def raw_token_loss_and_gradient_real_orthogonal(A: Any, B: Any, p: Any) -> tuple[float, np.ndarray, np.ndarray,
+                                                                                      np.ndarray]:
+    """The loss of :func:`raw_token_population_loss_real_orthogonal` at ``C = BᵀA`` and its gradient in
+    ``(A, B, p)``: ``(L, ∂L/∂A (H, d), ∂L/∂B (H, d), ∂L/∂p (n+1,))``; ``A, B``: ``(H, d)``, ``d`` even.
+
+    With ``P = ||p||², q = p_{n-1}, r = p_n, P_sum = Σ_j p_j``, ``v_k = C_{kσ(k)}`` and
+    ``e_k = q (C1)_k + (P_sum - q) v_k``, the rows regroup to
+
+    ``L = Σ_k e_k² + (P - q²)(||C||_F² - Σ_k v_k²) - 2 r tr C + d``, so
+
+    ``∂L/∂C = 2q e 1ᵀ + 2(P - q²) C - 2r I``, plus ``2(P_sum - q) e_k - 2(P - q²) v_k`` at ``(k, σ(k))``;
+    ``∂L/∂A = B ∂L/∂C``, ``∂L/∂B = A (∂L/∂C)ᵀ``;
+    ``∂L/∂p = 2p (||C||_F² - Σ v²) + 2 eᵀv`` (every ``p_j``, through ``P`` and ``P_sum``), plus
+    ``2 eᵀ(C1 - v) - 2q (||C||_F² - Σ v²)`` at ``q`` and ``-2 tr C`` at ``r``.
+    ``L`` itself is the theory function's value (the regrouping serves the gradient only).
+    """
+    A = _heads(A, "A")
+    d = even_dimension(A.shape[1], "A (dimension d)")
+    B = _heads(B, "B")
+    if B.shape != A.shape:
+        raise ValueError(f"B: expected the shape of A {A.shape}, got {B.shape}")
+    p = positional_weights(p)
+    C = B.T @ A
+    P, q, r, S = p @ p, p[-2], p[-1], p.sum()
+    k = np.arange(d)
+    v = C[k, k ^ 1]
+    e = q * C.sum(axis=1) + (S - q) * v
+    F, V = np.sum(C ** 2), np.sum(v ** 2)
+    gC = 2 * q * e[:, None] + 2 * (P - q ** 2) * C - 2 * r * np.eye(d)
+    gC[k, k ^ 1] += 2 * (S - q) * e - 2 * (P - q ** 2) * v
+    gp = 2 * p * (F - V) + 2 * e @ v
+    gp[-2] += 2 * e @ (C.sum(axis=1) - v) - 2 * q * (F - V)
+    gp[-1] += -2 * np.trace(C)
+    return raw_token_population_loss_real_orthogonal(C, p), B @ gC, A @ gC.T, gp
+
+
+def max_head_cosine(M: Any) -> float:
+    """``max_{h<h'} |<m_h, m_h'>| / (||m_h|| ||m_h'||)`` over the nonzero rows ``m_h`` of ``M (H, d)`` (the heads
+    ``a_h`` or ``b_h``; a zero head is unused, as the minimisers' extra heads); 0 with fewer than two such rows.
+    0 means pairwise orthogonal heads."""
+    M = _heads(M, "M")
+    M = M[np.linalg.norm(M, axis=1) > 0]
+    norms = np.linalg.norm(M, axis=1)
+    return float(np.max(np.abs(np.triu(M @ M.T / np.outer(norms, norms), 1)), initial=0.0))
+
+
 def raw_token_global_minimum(d: int, H: int) -> int:
     """``min_{C = Σ_{h≤H} b_h a_hᵀ, p} L(C, p) = d - min(H, d)`` (claim 5).
 

@@ -285,6 +285,17 @@ def _raw_token_loss_symbolic(d: int, n: int, kind: str, nu: Any) -> sp.Expr:
     return sp.expand(out) if nu == 1 else out
 
 
+
+def raw_token_loss_closed_form_symbolic(d: int, n: int) -> sp.Expr:
+    """Spec 2's claimed closed form of the raw-token loss (commuting unitary, full circle) on the symbols of
+    :func:`raw_token_symbols`: ``||p||² ||C||_F² + p_{n-1}² (||C·1||² - ||C||_F²) - 2 tr(C) p_n + d``
+    (numerically :func:`theory.autoregressive.raw_token_population_loss`; against the derivation
+    :func:`raw_token_loss_symbolic` in claim ``ar.raw_token_loss``)."""
+    C, p = raw_token_symbols(d, n)
+    fro = sum(x ** 2 for x in C)
+    row = sum(sum(C[k, l] for l in range(d)) ** 2 for k in range(d))
+    return sum(x ** 2 for x in p) * fro + p[n - 1] ** 2 * (row - fro) - 2 * C.trace() * p[n] + d
+
 def raw_token_loss_function(d: int, n: int, kind: str = "unitary"):
     """The lambdified symbolic loss ``f(C (d,d), p (n+1,)) -> float`` (small sizes; the derivation is
     refused like :func:`raw_token_loss_symbolic`).  ``f`` refuses a ``C`` or ``p`` of another shape, or

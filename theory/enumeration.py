@@ -19,8 +19,9 @@ import numpy as np
 from scipy.stats import entropy
 
 from theory import validate
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, as_causal_graph, stationary_distribution
-from theory.laws import root_laws, stationary_laws
+from theory.graphs import CausalGraph, as_causal_graph
+from theory.laws import root_laws, stationary_distribution, stationary_laws
+from theory.priors import DirichletPrior, FinitePrior
 
 
 # --------------------------------------------------------------------------- sequences and their law
@@ -100,9 +101,9 @@ class Population:
     stationary: np.ndarray
 
 
-def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
+def enumerate_population(graph: CausalGraph, prior: Any, roots: str = "stationary",
                          max_sequences: int = 2_000_000, *, max_bytes: int | None = None) -> Population:
-    """Every (context, query) pair with its probability, for a fixed ``π`` or a ``FinitePrior``.
+    """Every (context, query) pair with its probability, for ``prior`` a fixed ``π`` or a ``FinitePrior``.
 
     ``P(x_0..x_n) = Π_roots law(x_i) · Π_{i non-root} π(x_{p(i)}, x_i) · 1/S``.
     Refuses with a ``ValueError`` naming the count when ``m·S^T > max_sequences``
@@ -112,9 +113,10 @@ def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
     graph = as_causal_graph(graph)
     graph.require_forest("enumerate_population")
     roots = validate.choice(roots, "roots", ("stationary", "uniform"))
-    if isinstance(pi, DirichletPrior):
-        raise ValueError("pi: exact enumeration needs a fixed matrix or a FinitePrior, got a DirichletPrior")
-    prior = pi if isinstance(pi, FinitePrior) else FinitePrior(validate.transition_matrix(pi)[None])
+    if isinstance(prior, DirichletPrior):
+        raise ValueError("prior: exact enumeration needs a fixed matrix or a FinitePrior, got a DirichletPrior")
+    if not isinstance(prior, FinitePrior):
+        prior = FinitePrior(validate.transition_matrix(prior, "prior")[None])
     max_sequences = validate.positive_int(max_sequences, "max_sequences")
     S, m, T = prior.S, len(prior.weights), graph.n + 1
     guard_enumeration(m * _power(S, T), max_sequences, f"{m} matrices × S^T = {S}^{T}")
@@ -130,16 +132,16 @@ def enumerate_population(graph: CausalGraph, pi: Any, roots: str = "stationary",
 
 
 # --------------------------------------------------------------------------- oracles
-def likelihood_ratio_by_enumeration(graph: CausalGraph, source: Any) -> np.ndarray:
+def likelihood_ratio_by_enumeration(graph: CausalGraph, prior: Any) -> np.ndarray:
     """The definition ``N[m, j] = S·E[π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n]]`` summed over every sequence; ``(T, T)``.
 
-    ``source``: a fixed π or a ``FinitePrior`` (stationary roots; at most 200,000 sequences).
+    ``prior``: a fixed π or a ``FinitePrior`` (stationary roots; at most 200,000 sequences).
     The oracle for :func:`theory.gradients.likelihood_ratio_matrix`.
     """
     graph = as_causal_graph(graph)
-    if not isinstance(source, FinitePrior):
-        source = validate.transition_matrix(source, "source")
-    pop = enumerate_population(graph, source, "stationary", max_sequences=200_000)
+    if not isinstance(prior, FinitePrior):
+        prior = validate.transition_matrix(prior, "prior")
+    pop = enumerate_population(graph, prior, "stationary", max_sequences=200_000)
     x, S = pop.tokens, pop.target.shape[1]
     rows = np.arange(len(x))[:, None]
     w = pop.target[rows, x] / pop.stationary[rows, x]  # (B, T): π(x_n, x_m) / μ(x_m)

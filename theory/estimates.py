@@ -1,10 +1,13 @@
-"""Monte Carlo estimates with their standard errors, and the entries that have no finite mean."""
+"""Monte Carlo estimates with their standard errors, and the entries that have no finite mean; the fits read
+off estimates: a log-log slope, a tail index."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from theory import validate
 
 
 @dataclass(frozen=True)
@@ -116,3 +119,57 @@ def pooled(chunks: list[Estimate]) -> Estimate:
     finite_variance = np.logical_and.reduce([c.finite_variance for c in chunks])
     notes = list(dict.fromkeys(c.note for c in chunks if c.note))
     return Estimate(value, np.sqrt(ss / (draws - 1) / draws), draws, defined, finite_variance, " ".join(notes))
+
+
+def _positive_sample(value: np.ndarray, name: str) -> np.ndarray:
+    arr = validate.finite_array(value, name, ndim=1)
+    if arr.size < 2 or np.any(arr <= 0):
+        raise ValueError(f"{name}: expected at least 2 positive values, got {validate.short_repr(value)}")
+    return arr
+
+
+def log_log_slope(x: np.ndarray, y: np.ndarray, stderr: np.ndarray | None = None) -> tuple[float, float]:
+    """The least-squares slope ``b`` of ``log y ≈ a + b log x`` and its standard error; ``x``, ``y``, ``stderr``
+    ``(m,)`` positive, ``m >= 2`` with two distinct ``x``.
+
+    Without ``stderr``: ordinary least squares (``numpy.polyfit``), standard error from the residuals,
+    ``se² = Σ r² / (m - 2) / Σ (log x - mean)²`` (NaN for ``m = 2``).
+    With ``stderr`` (of each ``y``): weighted least squares with the inverse variances of ``log y``, by the delta
+    method ``sd(log y) ≈ stderr / y``, so ``w = (y / stderr)²``, ``b = Σ w x_c log y / Σ w x_c²`` with
+    ``x_c = log x - Σ w log x / Σ w``, and ``se = 1 / sqrt(Σ w x_c²)``.
+    """
+    x = _positive_sample(x, "x")
+    if np.all(x == x[0]):
+        raise ValueError(f"x: expected at least two distinct values, got {validate.short_repr(x)}")
+    y = _positive_sample(y, "y")
+    if y.shape != x.shape:
+        raise ValueError(f"y: expected the shape of x {x.shape}, got {y.shape}")
+    if stderr is None:
+        lx, ly = np.log(x), np.log(y)
+        slope, intercept = np.polyfit(lx, ly, 1)
+        xc = lx - lx.mean()
+        residual = ly - (intercept + slope * lx)
+        se = float(np.sqrt(np.sum(residual ** 2) / (len(x) - 2) / np.sum(xc ** 2))) if len(x) > 2 else float("nan")
+        return float(slope), se
+    stderr = _positive_sample(stderr, "stderr")
+    if stderr.shape != x.shape:
+        raise ValueError(f"stderr: expected the shape of x {x.shape}, got {stderr.shape}")
+    lx, ly = np.log(x), np.log(y)
+    w = (y / stderr) ** 2
+    xc = lx - np.sum(w * lx) / np.sum(w)
+    slope = float(np.sum(w * xc * ly) / np.sum(w * xc ** 2))
+    return slope, float(1.0 / np.sqrt(np.sum(w * xc ** 2)))
+
+
+def hill_tail_index(values: np.ndarray, tail: int) -> float:
+    """Hill's estimate of the tail index ``κ`` (``P(X > x) ~ x^-κ``) from the ``tail`` largest of ``values``:
+    ``1 / κ̂ = (1/k) Σ_{i<k} log(X_(i) / X_(k))``, ``X_(0) >= X_(1) >= ...`` the sample sorted downwards,
+    ``k = tail``; ``values`` ``(m,)`` non-negative with ``X_(k) > 0``, ``1 <= tail < m``."""
+    values = validate.finite_array(values, "values", ndim=1, nonnegative=True)
+    if len(values) < 2:
+        raise ValueError(f"values: expected at least 2 values, got {len(values)}")
+    tail = validate.positive_int(tail, "tail", maximum=len(values) - 1)
+    ordered = np.sort(values)[::-1]
+    if ordered[tail] <= 0:
+        raise ValueError(f"values: expected the {tail + 1} largest values positive, got {ordered[tail]!r}")
+    return float(1.0 / np.mean(np.log(ordered[:tail] / ordered[tail])))

@@ -38,22 +38,24 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, alphabet_size, as_causal_graph, prior_stack
+from theory.edge_ranking import drift_from_likelihood_ratio
 from theory.enumeration import enumerate_population
 from theory.estimates import Estimate, mean_and_stderr
+from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import ROOTS, marginal_laws, root_laws, stationary_laws, transition_powers
+from theory.priors import DirichletPrior, FinitePrior, alphabet_size, prior_stack
 
 LOSSES = ("linearized", "cross_entropy")
 
 # The smallest stationary probability the linearised loss divides by: below it the ratios
 # π(b, a)/μ_π(a) (and N) may exceed the float64 range.  Draws of a DirichletPrior always clear it
-# (their entries are >= theory.causal.PROBABILITY_FLOOR ≈ 1e-289, so μ_π >= 1e-289).
+# (their entries are >= theory.priors.PROBABILITY_FLOOR ≈ 1e-289, so μ_π >= 1e-289).
 MIN_STATIONARY = 1e-300
 
 
 def _require_full_support(mu: np.ndarray) -> None:
     if not np.all(mu >= MIN_STATIONARY):
-        raise ValueError(f"pi: the linearised loss divides by the stationary law μ_π, which must have full support "
+        raise ValueError(f"prior: the linearised loss divides by the stationary law μ_π, which must have full support "
                          f"(every μ_π(a) >= {MIN_STATIONARY:g}, so that π/μ_π is a float64 number); "
                          f"got min μ_π = {mu.min():.3g}")
 
@@ -74,7 +76,7 @@ def _draw_chunk(graph: CausalGraph, S: int, m: int, max_bytes: int | None, name:
     return int(max(1, min(chunk, (budget - fixed) // per)))
 
 
-def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationary", *,
+def likelihood_ratio_matrix(graph: CausalGraph, prior: Any, roots: str = "stationary", *,
                             max_bytes: int | None = None) -> np.ndarray:
     """The ``(T, T)`` matrix ``N`` of spec section 4, ``N[m, j] = S·E[ π(x_n, x_m)/μ_π(x_m) · 1[x_j = x_n] ]``.
 
@@ -85,7 +87,7 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
       - ``N[n, n] = Σ_a π(a, a)/μ_π(a)``.
     For a parent under stationary roots, ``N[i, p(i)] = 1 + I_χ²(x_i; x_{p(i)})``.
 
-    ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact average).
+    ``prior``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact average).
     Forests only; the stationary law must have full support (``μ_π >= MIN_STATIONARY = 1e-300``,
     else ``N`` is not a float64 number).  Peak memory ``≈ 96 n² + m (32 n² S + 24 D S²)`` bytes for
     ``m`` matrices and depth ``D``, refused above ``max_bytes`` (default 2 GiB) before allocating.
@@ -93,10 +95,10 @@ def likelihood_ratio_matrix(graph: CausalGraph, pi: Any, roots: str = "stationar
     graph = as_causal_graph(graph)
     graph.require_forest("likelihood_ratio_matrix")
     validate.choice(roots, "roots", ROOTS)
-    if isinstance(pi, DirichletPrior):
-        raise ValueError("pi: N is exact only for a fixed matrix or a FinitePrior; "
+    if isinstance(prior, DirichletPrior):
+        raise ValueError("prior: N is exact only for a fixed matrix or a FinitePrior; "
                          "use attention_gradient_at_init for a Monte Carlo average over a DirichletPrior")
-    pis, weights, _ = prior_stack(pi, name="pi")
+    pis, weights, _ = prior_stack(prior, name="prior")
     chunk = _draw_chunk(graph, pis.shape[1], len(pis), max_bytes, "graph", len(pis))
     stack = np.concatenate([_likelihood_ratio_stack(graph, pis[k:k + chunk], roots, max_bytes)
                             for k in range(0, len(pis), chunk)])
@@ -301,12 +303,12 @@ def attention_gradient_defined(graph: CausalGraph, prior: Any, *, loss: str = "l
     return defined
 
 
-def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "linearized", roots: str = "stationary",
+def attention_gradient_at_init(graph: CausalGraph, prior: Any, *, loss: str = "linearized", roots: str = "stationary",
                                draws: int = 1000, rng: Any = None, max_sequences: int = 2_000_000,
                                max_bytes: int | None = None) -> np.ndarray | Estimate:
     """The coefficient ``g`` with ``∂L/∂A1 = β·g + O(β²)`` at ``A1 = 0, A2 = β·I_S``; ``(T, T)``.
 
-    ``pi``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact), or a
+    ``prior``: a fixed ``(S, S)`` matrix or a ``FinitePrior`` (exact), or a
     ``DirichletPrior`` (Monte Carlo over ``draws`` draws of ``π`` with the inner
     expectation exact, returned as an ``Estimate`` with standard errors).
 
@@ -331,15 +333,16 @@ def attention_gradient_at_init(graph: CausalGraph, pi: Any, *, loss: str = "line
     validate.choice(roots, "roots", ROOTS)
     max_sequences = validate.positive_int(max_sequences, "max_sequences")
     budget = validate.max_bytes(max_bytes)
-    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi", max_bytes=budget)
+    pis, weights, monte_carlo = prior_stack(prior, draws=draws, rng=rng, min_draws=2, name="prior",
+                                            max_bytes=budget)
     samples = _gradient_stack(graph, pis, loss, roots, max_sequences, budget=budget)
     if not monte_carlo:
         return np.einsum("k,kij->ij", weights, samples)
-    defined = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=1)
-    finite_variance = attention_gradient_defined(graph, pi, loss=loss, roots=roots, order=2)
+    defined = attention_gradient_defined(graph, prior, loss=loss, roots=roots, order=1)
+    finite_variance = attention_gradient_defined(graph, prior, loss=loss, roots=roots, order=2)
     note = ""
     if not finite_variance.all():
-        note = (f"{pi!r}: α(S-1) = {pi.alpha * (pi.S - 1):.3g}; E[1/μ_π] is finite iff α(S-1) > 1 and "
+        note = (f"{prior!r}: α(S-1) = {prior.alpha * (prior.S - 1):.3g}; E[1/μ_π] is finite iff α(S-1) > 1 and "
                 f"E[1/μ_π²] iff α(S-1) > 2, so under {roots} roots "
                 f"{'the query row' if roots == 'stationary' else 'every entry but g[0, 0]'} of the "
                 f"linearised gradient has "
@@ -465,9 +468,8 @@ def drift_matrix(graph: CausalGraph, prior: Any, *, roots: str = "stationary", d
         pis, weights, _ = prior_stack(prior, draws=draws, rng=rng, max_bytes=max_bytes)
         prior = FinitePrior(pis, weights)
     N = likelihood_ratio_matrix(graph, prior, roots, max_bytes=max_bytes)
-    T = N.shape[0]
-    S = alphabet_size(prior)
-    M = (N - N.sum(axis=0, keepdims=True) / T) / (S * T)
+    T, S = N.shape[0], alphabet_size(prior)
+    M = drift_from_likelihood_ratio(N) / (S * T)
     if not masked or defined.all():
         return M
     return np.ma.masked_array(np.where(defined, M, np.nan), mask=~defined)

@@ -18,9 +18,10 @@ import numpy as np
 from scipy.special import xlogy
 
 from theory import validate
-from theory.causal import CausalGraph, FinitePrior, as_causal_graph, pairwise_joint, prior_stack
 from theory.estimates import Estimate, mean_and_stderr
-from theory.laws import ROOTS, pairwise_joints, root_laws
+from theory.graphs import CausalGraph, as_causal_graph
+from theory.laws import ROOTS, pairwise_joint, pairwise_joints, root_laws
+from theory.priors import FinitePrior, prior_stack
 
 INFORMATION_KINDS = ("shannon", "chi2")  # the named f: t log t (Shannon, nats) and (t - 1)² (χ²)
 
@@ -135,12 +136,12 @@ def pairwise_information_matrix(joint: Any, kind: Any = "shannon") -> np.ndarray
     return out
 
 
-def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon", roots: str = "stationary",
+def mutual_information_matrix(graph: CausalGraph, prior: Any, kind: Any = "shannon", roots: str = "stationary",
                               *, draws: int = 1000, rng: Any = None,
                               max_bytes: int | None = None) -> np.ndarray | Estimate:
     """``(n, n)`` matrix ``[I_f(x_i; x_j)]`` of the context tokens of a forest.
 
-    ``pi``: a fixed ``(S, S)`` matrix (exact); a ``FinitePrior`` (exact average
+    ``prior``: a fixed ``(S, S)`` matrix (exact); a ``FinitePrior`` (exact average
     ``Σ_k w_k I_f^{π_k}``); or a ``DirichletPrior`` (Monte Carlo average over
     ``draws`` draws of ``π``, the inner quantity exact, returned as an
     ``Estimate`` with standard errors).  The average is of the information
@@ -153,7 +154,8 @@ def mutual_information_matrix(graph: CausalGraph, pi: Any, kind: Any = "shannon"
     kind = _generator(kind)
     validate.choice(roots, "roots", ROOTS)
     budget = validate.max_bytes(max_bytes)
-    pis, weights, monte_carlo = prior_stack(pi, draws=draws, rng=rng, min_draws=2, name="pi", max_bytes=budget)
+    pis, weights, monte_carlo = prior_stack(prior, draws=draws, rng=rng, min_draws=2, name="prior",
+                                            max_bytes=budget)
     per = 8 * 6 * graph.n ** 2 * pis.shape[1] ** 2
     validate.memory(per + 8 * len(pis) * graph.n ** 2, "graph",
                     f"the pairwise joints at n = {graph.n:,}, S = {pis.shape[1]}", budget)

@@ -1,18 +1,18 @@
-"""Stack kernels: the laws of a forest's tokens for a stack of transition matrices (spec 1, sections 1-2).
+"""The laws of a forest's tokens (spec 1, sections 1-2): stack kernels, and their validated front ends for one π.
 
-Contract, stated once for every function here.  ``pis`` is a stack
+Contract of the kernels, stated once.  ``pis`` is a stack
 ``(m, S, S)`` of row-stochastic matrices (``m`` draws or atoms of a prior,
 ``S >= 2`` states): float64 arrays, or NumPy object arrays of sympy
 expressions / ``QQ(p, q)`` elements where a docstring says "object arrays
-too" (:mod:`theory.symbolic`).  The validated single-π front ends
-(``theory.causal.stationary_distribution``, ``marginals``, ``pairwise_joint``)
-and the prior dispatch (``theory.causal.prior_stack``) validate the matrices
+too" (:mod:`theory.symbolic`).  The validated single-π front ends at the end of
+this module (:func:`stationary_distribution`, :func:`marginals`, :func:`pairwise_joint`)
+and the prior dispatch (:func:`theory.priors.prior_stack`) validate the matrices
 in full; the kernels themselves refuse (``ValueError`` naming the argument)
 what would otherwise fail deep inside NumPy or return a silent wrong answer:
 a stack of the wrong shape, a float stack with non-finite entries or rows not
 summing to 1 (:func:`require_stack`, ``O(m S²)`` against the kernels'
 ``O(m S³)``), a negative power, a depth outside the powers computed, sizes
-above the memory budget.  Graphs are ``theory.causal.CausalGraph`` forests
+above the memory budget.  Graphs are :class:`theory.graphs.CausalGraph` forests
 (only ``depths()`` and ``lca_distances()`` are used).
 
 Notation: ``μ_π`` the stationary law (``μ π = μ``), ``law_root`` the law of a
@@ -23,14 +23,15 @@ to its root, ``c`` the lowest common ancestor of ``i`` and ``j`` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from theory import validate
+from theory.graphs import CausalGraph, as_causal_graph
 
-if TYPE_CHECKING:
-    from theory.causal import CausalGraph
+__all__ = ["ROOTS", "require_stack", "stationary_laws", "root_laws", "transition_powers", "marginal_laws",
+           "pairwise_joints", "stationary_distribution", "marginals", "pairwise_joint"]
 
 ROOTS = ("stationary", "uniform")
 
@@ -131,7 +132,7 @@ def transition_powers(pis: np.ndarray, depth: int, *, max_bytes: int | None = No
 
     ``depth`` an integer ``>= 0`` (no negative powers); the powers take ``8 (depth+1) m S²`` bytes,
     refused above ``max_bytes`` (default 2 GiB) before allocating (the estimate of the front ends,
-    ``theory.causal.marginals``; the list they are stacked from doubles it for a moment)."""
+    :func:`marginals`; the list they are stacked from doubles it for a moment)."""
     require_stack(pis)
     depth = validate.positive_int(depth, "depth", minimum=0)
     m, S, _ = pis.shape
@@ -159,7 +160,7 @@ def marginal_laws(start: np.ndarray, powers: np.ndarray, depth: np.ndarray) -> n
     return np.einsum("mz,imza->mia", start, powers[depth])
 
 
-def pairwise_joints(graph: "CausalGraph", pis: np.ndarray, start: np.ndarray, *,
+def pairwise_joints(graph: CausalGraph, pis: np.ndarray, start: np.ndarray, *,
                     max_bytes: int | None = None) -> np.ndarray:
     """Pairwise joint laws of a forest's context, one per matrix; ``(m, n, n, S, S)``.  Object arrays too.
 
@@ -170,8 +171,6 @@ def pairwise_joints(graph: "CausalGraph", pis: np.ndarray, start: np.ndarray, *,
     ``pis (m, S, S)``, ``start (m, S)`` the root laws.  The ``(m, n, n, S, S)`` joints and their
     temporaries (``48 m n² S²`` bytes) are refused above ``max_bytes`` (default 2 GiB) before allocating.
     """
-    from theory.causal import as_causal_graph  # theory.causal imports this module
-
     graph = as_causal_graph(graph)
     graph.require_forest("pairwise_joints")
     require_stack(pis)
@@ -190,3 +189,48 @@ def pairwise_joints(graph: "CausalGraph", pis: np.ndarray, start: np.ndarray, *,
     joint_same = np.einsum("mijz,mijza,mijzb->mijab", law_c, pi_i, pi_j)
     joint_indep = law[:, :, None, :, None] * law[:, None, :, None, :]
     return np.where(same[None, :, :, None, None], joint_same, joint_indep)
+
+
+# --------------------------------------------------------------------------- the validated front ends for one π
+def stationary_distribution(pi: Any) -> np.ndarray:
+    """The stationary law ``μ_π``: ``μ π = μ``, ``Σ_a μ(a) = 1``.
+
+    ``pi``: ``(S, S)`` or a stack ``(m, S, S)``; returns ``(S,)`` or ``(m, S)``.
+    Raises ``ValueError`` if some chain has no unique stationary law.
+    The kernel is :func:`stationary_laws` (GTH state reduction).
+    """
+    arr = validate.finite_array(pi, "pi")
+    stack = validate.transition_stack(arr[None] if arr.ndim == 2 else arr, "pi")
+    return stationary_laws(stack)[0] if arr.ndim == 2 else stationary_laws(stack)
+
+
+def marginals(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
+    """``(n, S)``: ``P(x_i = a) = (law_root π^{depth(i)})[a]`` for a forest and fixed ``π``."""
+    graph = as_causal_graph(graph)
+    graph.require_forest("marginals")
+    pi = validate.transition_matrix(pi)
+    validate.memory(8 * pi.shape[0] ** 2 * (graph.n + 2), "graph", f"the laws of {graph.n:,} positions")
+    depth = graph.depths()
+    return marginal_laws(root_laws(pi[None], roots), transition_powers(pi[None], int(depth.max())), depth)[0]
+
+
+def pairwise_joint(graph: CausalGraph, pi: Any, roots: str = "stationary") -> np.ndarray:
+    """Pairwise joint laws of the context for a forest and a fixed ``π``.
+
+    With ``c`` the lowest common ancestor of ``i`` and ``j`` and ``d_i, d_j``
+    their distances to it:
+
+        P(x_i = a, x_j = b) = Σ_z law(x_c = z) (π^{d_i})[z, a] (π^{d_j})[z, b],
+
+    and ``P(x_i = a) P(x_j = b)`` when ``i`` and ``j`` lie in different trees.
+
+    Returns ``(n, n, S, S)`` with ``[i, j, a, b] = P(x_i = a, x_j = b)``; the
+    diagonal blocks are ``diag(P(x_i = ·))``.  Stack kernel:
+    :func:`pairwise_joints`.
+    """
+    graph = as_causal_graph(graph)
+    graph.require_forest("pairwise_joint")
+    pi = validate.transition_matrix(pi)
+    validate.memory(8 * 6 * graph.n ** 2 * pi.shape[0] ** 2, "graph",
+                    f"the (n, n, S, S) pairwise joints at n = {graph.n:,}, S = {pi.shape[0]}")
+    return pairwise_joints(graph, pi[None], root_laws(pi[None], roots))[0]

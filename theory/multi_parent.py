@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import Batch, CausalGraph
+from theory.graphs import CausalGraph
+from theory.sampling import Batch
 
 PAPER_T = 32
 
@@ -43,7 +44,7 @@ def halving_parents(i: int) -> tuple[int, int]:
 
 
 def halving_parents_graph(T: int = PAPER_T) -> CausalGraph:
-    """The :class:`theory.causal.CausalGraph` on ``0..T-1``: roots ``0, 1``; ``p(i) = ((i-1)//2, i-1)``.
+    """The :class:`theory.graphs.CausalGraph` on ``0..T-1``: roots ``0, 1``; ``p(i) = ((i-1)//2, i-1)``.
 
     The target's parents ``((T-1)//2, T-1)`` lie outside the graph: :func:`halving_parents` ``(T)``.
     """

@@ -4,7 +4,7 @@ One concern: reproducing a published number exactly, deviation included, so that
 measurement can be compared with the published figure line by line and the size of
 the deviation can be measured (``numerics.published_bayes``).  Each function names the
 published source, what it computes, what the paper's formula is, and why they differ.
-The correct formulas stay with their owners (here: :func:`theory.causal.count_estimator`).
+The correct formulas stay with their owners (here: :func:`theory.estimators.count_estimator`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import CausalGraph, as_causal_graph
+from theory.graphs import CausalGraph, as_causal_graph
 
 
 def published_parent_positions(graph: CausalGraph) -> np.ndarray:
@@ -47,7 +47,7 @@ def count_estimator_as_published(graph: CausalGraph, tokens: Any, alpha: float, 
         c̃_s = #{i non-root : x_{p(i)} = x_n, x_i = s} + [x_{n-1} = x_n] · #{i root : x_i = s}
         ŷ_s = (α + c̃_s) / (S·α + Σ_t c̃_t)
 
-    The paper's estimator (:func:`theory.causal.count_estimator`) has only the first term: a
+    The paper's estimator (:func:`theory.estimators.count_estimator`) has only the first term: a
     root has no parent and is no sample of ``π(x_n, ·)``.  So the two agree exactly on every
     sequence whose last context token differs from the query, and otherwise the published one
     adds one spurious count for every root, at the root's token (drawn from ``μ_π``, not

@@ -1,7 +1,7 @@
 """Random causal graphs: laws on forests over the context positions ``0..n-1``.
 
-One concern: drawing a :class:`theory.causal.CausalGraph` from a stated law.  The
-uniform-parent-or-root law of spec 1 is :meth:`theory.causal.CausalGraph.random_forest`;
+One concern: drawing a :class:`theory.graphs.CausalGraph` from a stated law.  The
+uniform-parent-or-root law of spec 1 is :meth:`theory.graphs.CausalGraph.random_forest`;
 the laws here are those of the papers' experiments.  A caller that needs a fixed set of
 graphs (Figure 9's twenty) derives them from its own seed; nothing here holds a set.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from theory import validate
-from theory.causal import CausalGraph
+from theory.graphs import CausalGraph
 
 
 def bernoulli_root_forest(n: int, rng: Any = None, root_probability: float = 0.5) -> CausalGraph:

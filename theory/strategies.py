@@ -18,7 +18,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from theory import validate
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior, FinitePrior
 
 TRANSITION_MATRIX_KINDS = ("generic", "near_degenerate", "self_looping", "sparse")
 

@@ -60,8 +60,8 @@ import numpy as np
 import sympy as sp
 
 from theory import validate
-from theory.causal import CausalGraph, as_causal_graph
 from theory.gradients import attention_gradient_from_N, likelihood_ratio_from_joint
+from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import ROOTS, pairwise_joints
 
 S_SYMBOLIC = 2

@@ -12,11 +12,12 @@ from numerics import autoregressive as nar
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.verdicts import Z_LIMIT
 from theory import autoregressive as ar
 
 PAPER = "autoregressive"
 ID = "ar.real_orthogonal_minimum"
-BELOW = 1e-9  # a loss below the minimum by more than this is a counterexample
+BELOW = 1e-9  # a loss below the minimum by more than this is a counterexample: lowest_minus_minimum >= -BELOW
 
 
 def _sizes(cases: tuple[str, ...]) -> list[tuple[int, int, int]]:
@@ -27,33 +28,12 @@ def _loss(A: np.ndarray, B: np.ndarray, p: np.ndarray) -> float:
     return ar.raw_token_population_loss_real_orthogonal(B.T @ A, p)
 
 
-def _loss_and_gradient(x: np.ndarray, d: int, H: int) -> tuple[float, np.ndarray]:
-    """The loss at ``x = (A, B, p)`` flattened (from theory) and its gradient, for BFGS.
-
-    Regrouped rows: ``L = Σ_k e_k² + (P - q²)(||C||_F² - Σ_k v_k²) - 2 r tr C + d`` with
-    ``e_k = q·(C1)_k + (S - q) v_k``, ``v_k = C_{kσ(k)}`` (the search's gradient only; its value is
-    the theory function's, so a slip here can slow the search but cannot fake a point below)."""
-    A, B, p = _unpack(x, d, H)
-    C = B.T @ A
-    P, q, r, S = p @ p, p[-2], p[-1], p.sum()
-    k = np.arange(d)
-    v = C[k, k ^ 1]
-    e = q * C.sum(axis=1) + (S - q) * v
-    F, V = np.sum(C ** 2), np.sum(v ** 2)
-    gC = 2 * q * e[:, None] + 2 * (P - q ** 2) * C - 2 * r * np.eye(d)
-    gC[k, k ^ 1] += 2 * (S - q) * e - 2 * (P - q ** 2) * v
-    gp = 2 * p * (F - V) + 2 * e @ v
-    gp[-2] += 2 * e @ (C.sum(axis=1) - v) - 2 * q * (F - V)
-    gp[-1] += -2 * np.trace(C)
-    return _loss(A, B, p), np.concatenate([(B @ gC).ravel(), (A @ gC.T).ravel(), gp])
-
-
-def _max_head_cosine(M: np.ndarray) -> float:
-    """max_{h<h'} |<m_h, m_h'>| / (||m_h|| ||m_h'||) over the nonzero rows of ``M (H, d)`` (a zero head is
-    unused: the construction's extra heads); 0 with fewer than two."""
-    M = M[np.linalg.norm(M, axis=1) > 0]
-    norms = np.linalg.norm(M, axis=1)
-    return float(np.max(np.abs(np.triu(M @ M.T / np.outer(norms, norms), 1)), initial=0.0))
+def _objective(x: np.ndarray, d: int, H: int) -> tuple[float, np.ndarray]:
+    """BFGS's view of :func:`theory.autoregressive.raw_token_loss_and_gradient_real_orthogonal`: ``x = (A, B, p)``
+    flattened, the gradient flattened alike (its value is the theory loss's, so a slip in the gradient can slow
+    the search but cannot fake a point below)."""
+    L, gA, gB, gp = ar.raw_token_loss_and_gradient_real_orthogonal(*_unpack(x, d, H))
+    return L, np.concatenate([gA.ravel(), gB.ravel(), gp])
 
 
 def _unpack(x: np.ndarray, d: int, H: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,13 +50,13 @@ def _case(d: int, H: int, n: int, A: Any, B: Any, p: Any, draws: int = 20000, se
     L = _loss(A, B, p)
     est0 = nar.mc_raw_token_loss(B0.T @ A0, p0, draws, rng, "orthogonal")
     est = nar.mc_raw_token_loss(B.T @ A, p, draws, rng, "orthogonal")
-    res = minimize(_loss_and_gradient, np.concatenate([A.ravel(), B.ravel(), p]), args=(d, H), jac=True,
+    res = minimize(_objective, np.concatenate([A.ravel(), B.ravel(), p]), args=(d, H), jac=True,
                    method="BFGS", options={"gtol": 1e-10})
     return Outcome(measured=abs(_loss(A0, B0, p0) - value),
-                   conditions={"points_below_minimum": int(L < value - BELOW) + int(res.fun < value - BELOW),
+                   conditions={"lowest_minus_minimum": min(L, float(res.fun)) - value,
                                "mc_constructed_max_z": nar.z_score(value, est0),
                                "bfgs_best_minus_minimum": max(float(res.fun) - value, 0.0),
-                               "constructed_head_cos_max": max(_max_head_cosine(A0), _max_head_cosine(B0))},
+                               "constructed_head_cos_max": max(ar.max_head_cosine(A0), ar.max_head_cosine(B0))},
                    premises={"grid_vs_closed_form_max_err": abs(nar.raw_token_loss_exact(B.T @ A, p, "orthogonal")[0] - L),
                              "mc_perturbed_max_z": nar.z_score(L, est)},
                    details={"loss": L, "minimum": value, "mc_mean": float(est.value), "mc_stderr": float(est.stderr),
@@ -103,14 +83,15 @@ def replay_case(case: dict) -> Outcome:
               "balance and sign of p_n) against the closed form of theory.raw_token_population_loss_real_orthogonal; "
               "Monte Carlo over sampled rotation sequences (numerics mc_raw_token_loss, 'orthogonal'): z-score at the "
               "constructed point and at random perturbations of it; exact phase-grid enumeration through the torch "
-              "model (premise); random points (A, B, p) and multi-start BFGS over (A, B, p) never go below the value.",
+              "model (premise); random points (A, B, p) and multi-start BFGS over (A, B, p) never go below the value "
+              "(condition: the lowest loss found minus the value, >= -1e-9).",
        measured="max over (d, H, n) of |L(constructed) - (d - 2·min(H, d/2))|",
        direction="<=", tolerance=1e-12,
-       conditions={"points_below_minimum": ("==", 0), "mc_constructed_max_z": ("<=", 4.0),
+       conditions={"lowest_minus_minimum": (">=", -BELOW), "mc_constructed_max_z": ("<=", Z_LIMIT),
                    "bfgs_best_minus_minimum": ("<=", 1e-6),
                    # heads on disjoint 2×2 blocks: inner products are sums of exact zeros (round-off bound)
                    "constructed_head_cos_max": ("<=", 1e-12)},
-       premises={"grid_vs_closed_form_max_err": ("<=", 1e-10), "mc_perturbed_max_z": ("<=", 4.5)},
+       premises={"grid_vs_closed_form_max_err": ("<=", 1e-10), "mc_perturbed_max_z": ("<=", Z_LIMIT)},
        parameters={"sizes": Param(("2:1:1", "4:1:2", "4:2:3", "6:2:2", "6:4:1"),
                                   ("2:1:1", "2:3:2", "4:1:1", "4:1:2", "4:2:3", "4:3:2", "6:1:4", "6:2:2",
                                    "6:3:1", "6:4:3", "8:2:5", "8:3:3"),
@@ -130,6 +111,7 @@ def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
     rng = profile.rng(ID)
     draws, starts = profile.params["draws"], profile.params["bfgs_starts"]
     attain, z_constructed, z_perturbed, grid_err, bfgs_gap, head_cos = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    lowest_gap = np.inf  # min over cases of (the lowest loss found, random or by BFGS) - the minimum
     below: list[dict] = []
     rows = []
     for d, H, n in _sizes(profile.params["sizes"]):
@@ -138,7 +120,7 @@ def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
         A, B, p = ar.raw_token_minimiser_real_orthogonal(d, H, n, rng, p_last=p_last)
         C = B.T @ A
         attain = max(attain, abs(_loss(A, B, p) - value))
-        head_cos = max(head_cos, _max_head_cosine(A), _max_head_cosine(B))
+        head_cos = max(head_cos, ar.max_head_cosine(A), ar.max_head_cosine(B))
         est = nar.mc_raw_token_loss(C, p, draws, rng, "orthogonal")
         z_constructed = max(z_constructed, nar.z_score(value, est))
         grid_err = max(grid_err, abs(nar.raw_token_loss_exact(C, p, "orthogonal")[0] - value))
@@ -158,7 +140,7 @@ def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
                 below.append({"d": d, "H": H, "n": n, "A": Ar.tolist(), "B": Br.tolist(), "p": pr.tolist()})
         best, best_x = np.inf, None
         for _ in range(starts):
-            res = minimize(_loss_and_gradient, 0.5 * rng.standard_normal(2 * H * d + n + 1), args=(d, H),
+            res = minimize(_objective, 0.5 * rng.standard_normal(2 * H * d + n + 1), args=(d, H),
                            jac=True, method="BFGS", options={"gtol": 1e-10})
             if res.fun < best:
                 best, best_x = float(res.fun), res.x
@@ -166,17 +148,18 @@ def check_real_orthogonal_minimum(profile: Profile) -> Outcome:
                 Ab, Bb, pb = _unpack(res.x, d, H)
                 below.append({"d": d, "H": H, "n": n, "A": Ab.tolist(), "B": Bb.tolist(), "p": pb.tolist()})
         bfgs_gap = max(bfgs_gap, best - value)
+        lowest_gap = min(lowest_gap, lowest - value, best - value)
         rows.append({"d": d, "H": H, "n": n, "minimum": value, "unitary_minimum": d - min(H, d),
                      "constructed": _loss(A, B, p), "mc_mean": float(est.value), "mc_stderr": float(est.stderr),
                      "lowest_random": lowest,
                      "best_bfgs": best, "p_last": p_last,
                      # a minimiser need not have orthogonal heads (A → GA, B → G⁻ᵀB keeps C): BFGS from
                      # O(1) starts shows the gauge; reported, not tested
-                     "bfgs_best_head_cos": max(_max_head_cosine(_unpack(best_x, d, H)[0]),
-                                               _max_head_cosine(_unpack(best_x, d, H)[1]))})
+                     "bfgs_best_head_cos": max(ar.max_head_cosine(_unpack(best_x, d, H)[0]),
+                                               ar.max_head_cosine(_unpack(best_x, d, H)[1]))})
 
     return Outcome(measured=attain,
-                   conditions={"points_below_minimum": len(below), "mc_constructed_max_z": z_constructed,
+                   conditions={"lowest_minus_minimum": lowest_gap, "mc_constructed_max_z": z_constructed,
                                "bfgs_best_minus_minimum": max(bfgs_gap, 0.0), "constructed_head_cos_max": head_cos},
                    premises={"grid_vs_closed_form_max_err": grid_err, "mc_perturbed_max_z": z_perturbed},
                    details={"cases": rows, "bfgs_best_minus_minimum_signed": bfgs_gap},

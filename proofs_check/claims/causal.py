@@ -8,14 +8,18 @@ import numpy as np
 from hypothesis import strategies as st
 
 from numerics.population import initial_gradient_by_extrapolation, monte_carlo_gradient_A1, relative_error
+from proofs_check.cases import causal_case, causal_from_case
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
-from theory.causal import (ROOTS, CausalGraph, DirichletPrior, FinitePrior, pairwise_joint, ranking_pairs,
-                           sample_sequences, stationary_distribution)
+from proofs_check.verdicts import Z_LIMIT
+from theory.graphs import CausalGraph, ranking_pairs
+from theory.laws import ROOTS, pairwise_joint, stationary_distribution
+from theory.priors import DirichletPrior, FinitePrior
+from theory.sampling import sample_sequences
 from theory.enumeration import (brute_force_pairwise_joint, context_likelihood_ratio_by_enumeration,
                                 information_by_enumeration)
-from theory.estimates import mean_and_stderr
+from theory.estimates import log_log_slope, mean_and_stderr
 from theory.gradients import (attention_gradient_at_init, attention_gradient_from_N, attention_gradient_integrand,
                               empirical_law, likelihood_ratio_matrix)
 from theory.information import (INFORMATION_KINDS, mixture_information, mutual_information_matrix,
@@ -23,6 +27,13 @@ from theory.information import (INFORMATION_KINDS, mixture_information, mutual_i
 from theory.strategies import finite_priors, forests, joint_distributions, transition_matrices
 
 PAPER = "causal"
+# the tolerances of the claims below, which their property searches also use (a violation beyond the claim's
+# tolerance is the case hypothesis shrinks)
+PAIRWISE_TOLERANCE = 1e-12
+INFORMATION_TOLERANCE = 1e-11
+ROUND_OFF_TOLERANCE = 1e-10
+GRADIENT_TOLERANCE = 1e-8
+BOUNDARY_TOLERANCE = 1e-6
 
 
 # the `kind` arguments the data-processing search draws: the named f-informations and a callable f
@@ -33,24 +44,7 @@ def _examples(quick: int, full: int) -> dict[str, Param]:
     return {"examples": Param(quick, full, "examples drawn by the property search")}
 
 
-def _graph_json(graph: CausalGraph) -> list:
-    return [list(ps) for ps in graph.parents]
-
-
-def _case(graph: CausalGraph, pi, **extra) -> dict:
-    if isinstance(pi, FinitePrior):
-        source = {"matrices": pi.matrices.tolist(), "weights": pi.weights.tolist()}
-    else:
-        source = {"pi": np.asarray(pi).tolist()}
-    return {"parents": _graph_json(graph), **source, **extra}
-
-
-def _from_case(case: dict) -> tuple[CausalGraph, object]:
-    """Inverse of :func:`_case`: the graph and the fixed π or finite prior of a saved counterexample."""
-    graph = CausalGraph.from_parents([list(ps) if ps else None for ps in case["parents"]])
-    if "matrices" in case:
-        return graph, FinitePrior(case["matrices"], case["weights"])
-    return graph, np.asarray(case["pi"], dtype=np.float64)
+_case, _from_case = causal_case, causal_from_case  # the one codec of saved causal cases
 
 
 def _non_parent_pairs(graph: CausalGraph) -> list[tuple[int, int, int]]:
@@ -66,7 +60,7 @@ def _outcome_from_search(result, describe) -> Outcome:
 
 # ------------------------------------------------------------------ 1. pairwise joints
 @claim("causal.pairwise_joint",
-       formulas=("theory.causal.pairwise_joint", "theory.laws.pairwise_joints"), paper=PAPER,
+       formulas=("theory.laws.pairwise_joint", "theory.laws.pairwise_joints"), paper=PAPER,
        statement="For a forest and a fixed π, P(x_i=a, x_j=b) = Σ_z law(x_c=z) (π^{d_i})[z,a] (π^{d_j})[z,b] "
                  "with c the lowest common ancestor, and P(x_i=a)P(x_j=b) across trees.",
        hypotheses="Forest (|p(i)| <= 1) on n <= 6 positions; fixed row-stochastic π with S in {2, 3}; "
@@ -74,12 +68,12 @@ def _outcome_from_search(result, describe) -> Outcome:
        method="Property search: closed form against brute-force enumeration of all S^n sequences "
               "(pgmpy's exact inference is a second oracle in the test suite). Measured: max absolute error.",
        kind="theorem", measured="max |closed form - brute force| over entries", direction="<=",
-       tolerance=1e-12, parameters=_examples(40, 300), reference=REFERENCES["causal.pairwise_joint"],
+       tolerance=PAIRWISE_TOLERANCE, parameters=_examples(40, 300), reference=REFERENCES["causal.pairwise_joint"],
        replay=lambda case: Outcome(_joint_error(*_from_case(case), case["roots"])),
        proof_idea="Given x_c, the two paths from c to i and to j are independent Markov chains.")
 def check_pairwise_joint(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 6)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
-    result = search(strategy, lambda ex: _joint_error(*ex), 1e-12, max_examples=profile.params["examples"],
+    result = search(strategy, lambda ex: _joint_error(*ex), PAIRWISE_TOLERANCE, max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
 
@@ -99,11 +93,13 @@ def _joint_error(graph: CausalGraph, pi: np.ndarray, roots: str) -> float:
               "(scipy.stats.entropy), χ² through its sum (dit is a further oracle in the test suite). "
               "Measured: max absolute difference.",
        kind="theorem", measured="max |closed form - oracle| over entries, kinds and generators", direction="<=",
-       tolerance=1e-11, parameters=_examples(30, 200), reference=REFERENCES["causal.mutual_information_matrix"],
+       tolerance=INFORMATION_TOLERANCE, parameters=_examples(30, 200),
+       reference=REFERENCES["causal.mutual_information_matrix"],
        replay=lambda case: Outcome(_information_error(*_from_case(case), case["roots"])))
 def check_information_matrix(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 5)), transition_matrices(st.integers(2, 3)), st.sampled_from(ROOTS))
-    result = search(strategy, lambda ex: _information_error(*ex), 1e-11, max_examples=profile.params["examples"],
+    result = search(strategy, lambda ex: _information_error(*ex), INFORMATION_TOLERANCE,
+                    max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2]))
 
@@ -134,14 +130,15 @@ def _dpi_violation(info: np.ndarray, graph: CausalGraph) -> float:
        method="Property search over forests (n <= 7), transition matrices and finite priors. "
               "Measured: max of I(x_i;x_j) - I(x_i;x_{p(i)}) (<= 0 means the inequality holds).",
        kind="theorem", measured="max over non-roots i, j < i of I(x_i;x_j) - I(x_i;x_{p(i)})", direction="<=",
-       tolerance=1e-10, parameters=_examples(40, 400), reference=REFERENCES["causal.data_processing"],
+       tolerance=ROUND_OFF_TOLERANCE, parameters=_examples(40, 400), reference=REFERENCES["causal.data_processing"],
        replay=lambda case: Outcome(_dpi_case_violation(*_from_case(case), case["roots"], case["kind"])),
        proof_idea="j < i is a non-descendant of i, so x_j -> x_{p(i)} -> x_i is a Markov chain.")
 def check_data_processing(profile: Profile) -> Outcome:
     source = st.one_of(transition_matrices(st.integers(2, 4)), finite_priors(st.integers(2, 3)))
     strategy = st.tuples(forests(st.integers(2, 7)), source, st.sampled_from(ROOTS),
                          st.sampled_from(sorted(SEARCHED_KINDS)))
-    result = search(strategy, lambda ex: _dpi_case_violation(*ex), 1e-10, max_examples=profile.params["examples"],
+    result = search(strategy, lambda ex: _dpi_case_violation(*ex), ROUND_OFF_TOLERANCE,
+                    max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2], kind=ex[3]))
 
@@ -165,7 +162,7 @@ def _replay_mixture(case: dict) -> Outcome:
        method="Property search for (forest, finite prior) with I(x_i;x_j) > I(x_i;x_{p(i)}) + 1e-6, shrunk by "
               "hypothesis. Measured: the largest violation found; the inequality is refuted when it exceeds 1e-6.",
        kind="boundary", measured="max over non-roots i, j < i of I(x_i;x_j) - I(x_i;x_{p(i)}) (π-mixture)",
-       direction="<=", tolerance=1e-6, parameters=_examples(100, 600),
+       direction="<=", tolerance=BOUNDARY_TOLERANCE, parameters=_examples(100, 600),
        reference=REFERENCES["causal.data_processing_mixture_boundary"],
        proof_idea="Two children of one parent through the same near-deterministic random π are equal, while the "
                   "child-parent map is blurred by the mixture.")
@@ -176,7 +173,8 @@ def check_dpi_mixture_boundary(profile: Profile) -> Outcome:
         graph, prior = ex
         return _dpi_violation(mixture_information(graph, prior, "stationary"), graph)
 
-    result = search(strategy, violation, 1e-6, max_examples=profile.params["examples"], seed_value=profile.seed)
+    result = search(strategy, violation, BOUNDARY_TOLERANCE,
+                    max_examples=profile.params["examples"], seed_value=profile.seed)
     found = result.counterexample is not None
     cases = [_case(*result.counterexample, violation=result.counterexample_violation)] if found else []
     return Outcome(result.worst, details={"examples": result.examples}, counterexamples=cases)
@@ -200,12 +198,14 @@ def _gradient_sources():
               "β = 1e-4, 5e-5, 2.5e-5, Richardson-extrapolated to the O(β) coefficient. Measured: max relative error "
               "max|g_autograd - g_closed| / max|g_closed|.",
        kind="theorem", measured="max|g_autograd - g_closed| / max|g_closed|", direction="<=",
-       tolerance=1e-8, parameters=_examples(25, 200), reference=REFERENCES["causal.initial_gradient_autograd"],
+       tolerance=GRADIENT_TOLERANCE, parameters=_examples(25, 200),
+       reference=REFERENCES["causal.initial_gradient_autograd"],
        replay=lambda case: Outcome(_gradient_error(*_from_case(case), case["roots"], case["loss"])))
 def check_initial_gradient(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(1, 4)), _gradient_sources(), st.sampled_from(ROOTS),
                          st.sampled_from(("linearized", "cross_entropy")))
-    result = search(strategy, lambda ex: _gradient_error(*ex), 1e-8, max_examples=profile.params["examples"],
+    result = search(strategy, lambda ex: _gradient_error(*ex), GRADIENT_TOLERANCE,
+                    max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots=ex[2], loss=ex[3]))
 
@@ -228,14 +228,16 @@ def _gradient_error(graph: CausalGraph, pi, roots: str, loss: str) -> float:
               "|difference| / combined standard error. Tolerance 4.5 (a two-sided 1e-4 level per entry, "
               "Bonferroni over the 15 entries gives a family-wise level below 2e-3).",
        kind="theorem", measured="max over entries of |closed - autograd| / combined stderr", direction="<=",
-       tolerance=4.5, reference=REFERENCES["causal.initial_gradient_dirichlet"],
+       tolerance=Z_LIMIT, reference=REFERENCES["causal.initial_gradient_dirichlet"],
        parameters={"draws": Param(2000, 20000, "draws of π for the closed-form average"),
-                   "batches": Param(24, 200, "Monte Carlo autograd batches of 2,048 sequences")})
+                   "batches": Param(24, 200, "Monte Carlo autograd batches"),
+                   "batch": Param(2048, 2048, "sequences per Monte Carlo autograd batch")})
 def check_initial_gradient_dirichlet(profile: Profile) -> Outcome:
     graph, prior = CausalGraph.chain(4), DirichletPrior(3, 1.0)
     rng = profile.rng("dirichlet-gradient")
     closed = attention_gradient_at_init(graph, prior, draws=profile.params["draws"], rng=rng)
-    mc = monte_carlo_gradient_A1(graph, prior, 1e-6, batch=2048, batches=profile.params["batches"], rng=rng)
+    mc = monte_carlo_gradient_A1(graph, prior, 1e-6, batch=profile.params["batch"],
+                                 batches=profile.params["batches"], rng=rng)
     # g[0, 0] = 0 identically (one key, nothing to move): both estimates are exactly 0 with no spread there
     # compared where the prior average has a finite variance (α(S-1) = 2: the query row's variance is
     # infinite, see theory.gradients.attention_gradient_defined), and where it is random at all
@@ -273,11 +275,12 @@ def _ranking_strategy():
                  "counterexample in causal.edge_ranking_diagonal_key_boundary). The query row n has no parent; its "
                  "row term ranks the query's own key first (causal.edge_ranking_query_row_boundary).",
        hypotheses="Forest; stationary roots; fixed π with full support, or a finite prior (average of N); any T. "
-                  "Keys: j < i only (theory.causal.ranking_pairs(graph, 'earlier')).",
+                  "Keys: j < i only (theory.graphs.ranking_pairs(graph, 'earlier')).",
        method="Property search over forests (n <= 7), transition matrices of every kind and finite priors. "
               "Measured: max of (N[i,j] - N[i,p(i)]) / max|N| (<= 0 means the ranking holds).",
        kind="theorem", measured="max over non-roots i, j < i, j != p(i) of (N[i,j] - N[i,p(i)]) / max|N|",
-       direction="<=", tolerance=1e-10, parameters=_examples(60, 600), reference=REFERENCES["causal.edge_ranking"],
+       direction="<=", tolerance=ROUND_OFF_TOLERANCE, parameters=_examples(60, 600),
+       reference=REFERENCES["causal.edge_ranking"],
        replay=lambda case: Outcome(_ranking_violation(likelihood_ratio_matrix(*_from_case(case), "stationary"),
                                                       _from_case(case)[0])),
        proof_idea="N[i,j] = E[K(x_{p(i)}, x_j)] with the PSD kernel K(c,b) = Σ_a π(c,a)π(b,a)/μ(a); "
@@ -285,7 +288,7 @@ def _ranking_strategy():
 def check_edge_ranking(profile: Profile) -> Outcome:
     result = search(_ranking_strategy(),
                     lambda ex: _ranking_violation(likelihood_ratio_matrix(ex[0], ex[1], "stationary"), ex[0]),
-                    1e-10, max_examples=profile.params["examples"], seed_value=profile.seed)
+                    ROUND_OFF_TOLERANCE, max_examples=profile.params["examples"], seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
 
@@ -304,14 +307,15 @@ def _replay_uniform_roots(case: dict) -> Outcome:
        method="Property search for a violation > 1e-6, shrunk by hypothesis and confirmed against N computed from "
               "brute-force pairwise laws. Measured: the confirmed violation (the largest seen if none was found).",
        kind="boundary", measured="(N[i,j] - N[i,p(i)]) / max|N| of the confirmed case, uniform roots",
-       direction="<=", tolerance=1e-6, reference=REFERENCES["causal.edge_ranking_uniform_roots_boundary"],
+       direction="<=", tolerance=BOUNDARY_TOLERANCE, reference=REFERENCES["causal.edge_ranking_uniform_roots_boundary"],
        parameters={**_examples(250, 1000), "restarts": Param(6, 6, "independent searches at most")})
 def check_edge_ranking_uniform_boundary(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(3, 4)), transition_matrices(st.integers(3, 4)))
     seen, restarts = 0, profile.params["restarts"]
     for attempt in range(restarts):  # independent restarts: one search of 400 finds a violation about half the time
         result = search(strategy, lambda ex: _ranking_violation(likelihood_ratio_matrix(ex[0], ex[1], "uniform"), ex[0]),
-                        1e-6, max_examples=profile.params["examples"], seed_value=restarts * profile.seed + attempt)
+                        BOUNDARY_TOLERANCE,
+                            max_examples=profile.params["examples"], seed_value=restarts * profile.seed + attempt)
         seen += result.examples
         if result.counterexample is not None:
             break
@@ -335,11 +339,11 @@ def check_edge_ranking_uniform_boundary(profile: Profile) -> Outcome:
        method="Property search; measured: max of (g[i,p(i)] - g[i,j]) / (max|N| / (S·T)) (<= 0: the parent is "
               "the most negative entry). A counterexample would be reported here and fail the check.",
        kind="theorem", measured="max over non-roots i, j < i, j != p(i) of (g[i,p(i)] - g[i,j]) / (max|N|/(S·T))",
-       direction="<=", tolerance=1e-10, parameters=_examples(60, 600),
+       direction="<=", tolerance=ROUND_OFF_TOLERANCE, parameters=_examples(60, 600),
        reference=REFERENCES["causal.edge_ranking_full_gradient"],
        replay=lambda case: Outcome(_full_gradient_violation(*_from_case(case))))
 def check_edge_ranking_full_gradient(profile: Profile) -> Outcome:
-    result = search(_ranking_strategy(), lambda ex: _full_gradient_violation(*ex), 1e-10,
+    result = search(_ranking_strategy(), lambda ex: _full_gradient_violation(*ex), ROUND_OFF_TOLERANCE,
                     max_examples=profile.params["examples"], seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
@@ -367,13 +371,14 @@ def _states(pi) -> int:
        hypotheses="Forest; stationary roots; fixed π with full support.",
        method="Property search: N from the closed form against the χ² MI matrix. Measured: max relative gap.",
        kind="theorem", measured="max over children i of |N[i,p(i)] - 1 - I_χ²(x_i;x_{p(i)})| / N[i,p(i)]",
-       direction="<=", tolerance=1e-10, parameters=_examples(40, 400),
+       direction="<=", tolerance=ROUND_OFF_TOLERANCE, parameters=_examples(40, 400),
        reference=REFERENCES["causal.parent_chi2_identity"],
        replay=lambda case: Outcome(_chi2_identity_gap(*_from_case(case))),
        proof_idea="(x_{p(i)}, x_i) has law μ(c)π(c,a), and π(c,a)/μ(a) = P(c,a)/(μ(c)μ(a)).")
 def check_parent_chi2(profile: Profile) -> Outcome:
     strategy = st.tuples(forests(st.integers(2, 7)), transition_matrices(st.integers(2, 4)))
-    result = search(strategy, lambda ex: _chi2_identity_gap(*ex), 1e-10, max_examples=profile.params["examples"],
+    result = search(strategy, lambda ex: _chi2_identity_gap(*ex), ROUND_OFF_TOLERANCE,
+                    max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     return _outcome_from_search(result, lambda ex: _case(ex[0], ex[1], roots="stationary"))
 
@@ -439,7 +444,7 @@ def check_cross_entropy_rate(profile: Profile) -> Outcome:
         gap, se = _monte_carlo_gap(CausalGraph.chain(n), CE_PI, profile.params["monte_carlo_samples"], rng)
         details.setdefault("monte_carlo", []).append({"n": n, "relative_gap": gap, "stderr": se})
         fit_n, fit_gap = fit_n + [n], fit_gap + [gap]
-    slope = float(np.polyfit(np.log(fit_n), np.log(fit_gap), 1)[0])
+    slope, _ = log_log_slope(fit_n, fit_gap)  # ordinary least squares
     decreasing = bool(np.all(np.diff(fit_gap) < 0))
     details["fitted_exponent"] = slope
     return Outcome(slope, conditions={"gap_decreasing_over_fitted_sizes": decreasing}, details=details)
@@ -458,7 +463,7 @@ def _min_eigen_ratio(M: np.ndarray) -> float:
        hypotheses="Any joint law of n variables on finite alphabets (searched: n = 3, 4 binary; n = 3 ternary), "
                   "and the context laws of forests under any π and root law.",
        method="Property search; measured: max of -λ_min(M) / max(1, tr M) (<= 0 means PSD).",
-       kind="theorem", measured="max of -λ_min(M) / max(1, tr M)", direction="<=", tolerance=1e-10,
+       kind="theorem", measured="max of -λ_min(M) / max(1, tr M)", direction="<=", tolerance=ROUND_OFF_TOLERANCE,
        parameters=_examples(60, 500), reference=REFERENCES["causal.chi2_information_psd"],
        replay=lambda case: Outcome(_chi2_negativity(_psd_example(case))),
        proof_idea="With Z_i = Σ_a 1[X_i=a]1[X'_i=a]/P(X_i=a) for an independent copy X', "
@@ -467,7 +472,8 @@ def check_chi2_psd(profile: Profile) -> Outcome:
     laws = st.one_of(joint_distributions(3, 2), joint_distributions(4, 2), joint_distributions(3, 3))
     graphs = st.tuples(forests(st.integers(2, 6)), transition_matrices(st.integers(2, 4)), st.sampled_from(ROOTS))
 
-    result = search(st.one_of(laws, graphs), _chi2_negativity, 1e-10, max_examples=profile.params["examples"],
+    result = search(st.one_of(laws, graphs), _chi2_negativity, ROUND_OFF_TOLERANCE,
+                    max_examples=profile.params["examples"],
                     seed_value=profile.seed)
     describe = lambda ex: _case(*ex[:2], roots=ex[2]) if isinstance(ex, tuple) else {"joint": ex.tolist()}
     return _outcome_from_search(result, describe)

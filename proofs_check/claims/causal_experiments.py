@@ -23,7 +23,8 @@ from proofs_check import figures
 from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, Units, claim
-from theory.causal import CausalGraph, DirichletPrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 from theory.random_graphs import bernoulli_root_forest
 
 FIG9 = "causal.random_graphs_parent_attention"
@@ -124,7 +125,7 @@ def bayes_graphs(n: int) -> dict[str, CausalGraph]:
 
 @claim(BAYES,
        paper="causal", kind="finding",
-       formulas=("theory.published.count_estimator_as_published", "theory.causal.count_estimator",
+       formulas=("theory.published.count_estimator_as_published", "theory.estimators.count_estimator",
                  "numerics.published_bayes.official_bayes_offset"),
        statement="The dashed 'Bayes' line of Figures 2 and 6 is the count estimator's loss.",
        hypotheses="The official code's estimator (theory.published.count_estimator_as_published: a root's "
@@ -443,7 +444,7 @@ ARCH_SEQUENCES_PER_SECOND = 6000 * 1024 / 352.0
 @claim(ARCH,
        paper="causal", kind="finding",
        formulas=("numerics.architecture_gap.architecture_gap", "numerics.architecture_gap.induction_head_weights",
-                 "numerics.architecture_gap.token_symmetric_projection", "theory.causal.count_estimator",
+                 "numerics.architecture_gap.token_symmetric_projection", "theory.estimators.count_estimator",
                  "numerics.evaluation.gap_to_count_estimator"),
        statement="The disentangled transformer of Figures 2 and 6 (heads (1, 1)) reaches the count estimator's "
                  "('Bayes') loss on the chain: the best of its weights found by three nested searches ends "

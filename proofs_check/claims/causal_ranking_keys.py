@@ -27,58 +27,34 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from numerics.edge_ranking import (batch_means_of_likelihood_ratio, dirichlet_average_ranking, dirichlet_draws,
+                                   edge_ranking_violation_rates, initial_gradient_race, query_row_tail_index)
 from numerics.training import train_reduced
+from proofs_check.cases import causal_case, causal_from_case
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.search import search
-from theory.causal import CausalGraph, DirichletPrior, FinitePrior, ranking_pairs, stationary_distribution
+from proofs_check.verdicts import Z_95, Z_LIMIT
+from theory.graphs import CausalGraph, ranking_pairs
+from theory.priors import DirichletPrior, FinitePrior
+from theory.edge_ranking import (diagonal_violation, dirichlet_parent_minus_diagonal_mean,
+                                 dirichlet_query_self_margin_mean, drift_from_likelihood_ratio, query_self_margin)
 from theory.enumeration import likelihood_ratio_by_enumeration
 from theory.estimates import mean_and_stderr
-from theory.gradients import attention_gradient_at_init, likelihood_ratio_matrix
+from theory.gradients import likelihood_ratio_matrix
 from theory.information import mutual_information_matrix
 from theory.strategies import finite_priors, forests, transition_matrices
 
 PAPER = "causal"
 TIE = 1e-12  # relative to max|N|: a strict win must beat round-off
 CLEAR = 1e-3  # a searched counterexample must violate by this much before it is shrunk
-Z_LIMIT = 4.5  # two-sided 7e-6 per test; fewer than 12 tests per claim keep the family-wise level below 1e-4
+KEYS_TOLERANCE = 1e-10  # causal.edge_ranking_keys: round-off of N, also its search's threshold
 BATCHES = 40  # batch means per Monte Carlo estimate
 PERSISTENT = np.array([[0.9, 0.1], [0.2, 0.8]])  # tr π - 1 = 0.7 > I_χ² = 0.49: the diagonal key wins every row
 
 
 # ------------------------------------------------------------------ cases and the two computations of N
-def _case(graph: CausalGraph, source, **extra) -> dict:
-    if isinstance(source, FinitePrior):
-        law = {"matrices": source.matrices.tolist(), "weights": source.weights.tolist()}
-    else:
-        law = {"pi": np.asarray(source).tolist()}
-    return {"parents": [list(ps) for ps in graph.parents], **law, **extra}
-
-
-def _from_case(case: dict) -> tuple[CausalGraph, object]:
-    graph = CausalGraph.from_parents([list(ps) if ps else None for ps in case["parents"]])
-    if "matrices" in case:
-        return graph, FinitePrior(case["matrices"], case["weights"])
-    return graph, np.asarray(case["pi"], dtype=np.float64)
-
-
-def diagonal_violation(N: np.ndarray, graph: CausalGraph) -> float:
-    """``max_i (N[i, i] - N[i, p(i)]) / max|N|`` over non-root context rows (``-inf`` without one)."""
-    pairs = ranking_pairs(graph, "diagonal")
-    if len(pairs) == 0:
-        return float("-inf")
-    i, p = pairs[:, 0], pairs[:, 1]
-    return float(np.max(N[i, i] - N[i, p]) / np.max(np.abs(N)))
-
-
-def query_self_margin(N: np.ndarray) -> float:
-    """``(N[n, n] - max_{j<n} N[n, j]) / max|N|``: > 0 means the query row ranks its own key first."""
-    return float((N[-1, -1] - np.max(N[-1, :-1])) / np.max(np.abs(N)))
-
-
-def attention_drift(N: np.ndarray) -> np.ndarray:
-    """``M = N - (1/T) Σ_m N[m, ·]`` (``S T`` times ``numerics.training.drift_matrix``); ``(..., T, T)``."""
-    return N - N.mean(axis=-2, keepdims=True)
+_case, _from_case = causal_case, causal_from_case  # the one codec of saved causal cases
 
 
 def _states(source) -> int:
@@ -89,134 +65,14 @@ def _sources():
     return st.one_of(transition_matrices(st.integers(2, 4)), finite_priors(st.integers(2, 3)))
 
 
-# ------------------------------------------------------------------ the random ensembles
-def _dirichlet_draws(S: int, alpha: float, size: int, rng) -> tuple[np.ndarray, int]:
-    """Draws of π with a unique, positive stationary law (the linearised loss divides by μ), and the skip count."""
-    pis = DirichletPrior(S, alpha).sample(size, rng)
-    try:
-        keep = np.all(stationary_distribution(pis) > 0, axis=1)
-    except ValueError:  # some draw has no unique law: sort them out one by one
-        keep = np.array([_has_positive_law(p) for p in pis])
-    return pis[keep], int((~keep).sum())
-
-
-def _has_positive_law(pi: np.ndarray) -> bool:
-    try:
-        return bool(np.all(stationary_distribution(pi) > 0))
-    except ValueError:
-        return False
-
-
-def _batch_means(graph: CausalGraph, pis: np.ndarray, batches: int) -> np.ndarray:
-    """``(batches, T, T)``: ``N`` averaged over disjoint equal batches of the draws (i.i.d. batch means, whose
-    spread gives the Monte Carlo standard error without a per-draw loop)."""
-    return np.stack([likelihood_ratio_matrix(graph, FinitePrior(chunk), "stationary")
-                     for chunk in np.array_split(pis, batches)])
-
-
-def _ensemble_rates(rng, alphas, states, draws: int, priors: int, n_max: int) -> dict:
-    """Violation rates of the diagonal-key and query-row rankings over random forests ``n in 2..n_max``.
-
-    For each ``(α, S)``: ``draws`` fixed ``π ~ Dirichlet(α·1)`` rows, and ``priors`` finite priors of 2-3 such
-    draws with Dirichlet(1) weights, each with its own random forest.  Row term ``N`` and full drift ``M``.
-    """
-    out = []
-    for alpha in alphas:
-        for S in states:
-            pis, skipped = _dirichlet_draws(S, alpha, draws + 3 * priors, rng)
-            fixed, pool = pis[:draws], pis[draws:]
-            entry = {"alpha": alpha, "S": S, "skipped_draws": skipped}
-            for label, sources in (("fixed_pi", list(fixed)), ("finite_prior", _finite_priors(pool, priors, rng))):
-                entry[label] = _rates(sources, rng, n_max)
-            out.append(entry)
-    return {"ensemble": f"per (α, S): Dirichlet(α·1) rows; random forests with n uniform in 2..{n_max} "
-                        f"(each p(i) uniform on {{root, 0..i-1}}); stationary roots; strict wins beyond "
-                        f"{TIE:g}·max|N|", "by_alpha_S": out}
-
-
-def _finite_priors(pool: np.ndarray, count: int, rng) -> list[FinitePrior]:
-    priors, k = [], 0
-    while len(priors) < count and k + 3 <= len(pool):
-        m = int(rng.integers(2, 4))
-        priors.append(FinitePrior(pool[k:k + m], rng.dirichlet(np.ones(m))))
-        k += m
-    return priors
-
-
-def _rates(sources: list, rng, n_max: int) -> dict:
-    rows = diag_row = diag_drift = 0
-    query_row = query_drift = 0
-    for source in sources:
-        graph = CausalGraph.random_forest(int(rng.integers(2, n_max + 1)), rng)
-        N = likelihood_ratio_matrix(graph, source, "stationary")
-        M = attention_drift(N)
-        tie = TIE * np.max(np.abs(N))
-        pairs = ranking_pairs(graph, "diagonal")
-        i, p = pairs[:, 0], pairs[:, 1]
-        rows += len(pairs)
-        diag_row += int(np.sum(N[i, i] > N[i, p] + tie))
-        diag_drift += int(np.sum(M[i, i] > M[i, p] + tie))
-        query_row += int(N[-1, -1] > np.max(N[-1, :-1]) + tie)
-        query_drift += int(M[-1, -1] > np.max(M[-1, :-1]) + tie)
-    count = max(len(sources), 1)
-    return {"sources": len(sources), "non_root_rows": rows,
-            "diagonal_beats_parent_row_term": diag_row / max(rows, 1),
-            "diagonal_beats_parent_drift": diag_drift / max(rows, 1),
-            "query_self_first_row_term": query_row / count,
-            "query_self_first_drift": query_drift / count}
-
-
-def _dirichlet_average(rng, alphas, states, draws: int, n_max: int) -> dict:
-    """The prior average: Monte Carlo margins (closed form for ``S = 2``) and the averaged drift's argmax rows."""
-    out = []
-    graph = CausalGraph.chain(n_max)
-    pairs = ranking_pairs(graph, "diagonal")
-    i, p = pairs[:, 0], pairs[:, 1]
-    for alpha in alphas:
-        for S in states:
-            pis, skipped = _dirichlet_draws(S, alpha, draws, rng)
-            means = _batch_means(graph, pis, BATCHES)
-            margin = mean_and_stderr(means[:, i, p] - means[:, i, i])  # N[i, p(i)] - N[i, i], every row
-            M = attention_drift(means.mean(axis=0))
-            entry = {"alpha": alpha, "S": S, "draws": len(pis), "skipped_draws": skipped,
-                     "parent_minus_diagonal_mean": float(margin.value.mean()),
-                     "parent_minus_diagonal_stderr": float(margin.stderr.max()),
-                     "averaged_drift_parent_minus_diagonal_min_over_rows": float(np.min(M[i, p] - M[i, i])),
-                     "averaged_drift_diagonal_beats_parent_rows": int(np.sum(M[i, i] > M[i, p])),
-                     "query_row_finite_mean": bool((S - 1) * alpha > 1)}
-            if S == 2:
-                entry["parent_minus_diagonal_closed_form"] = 1 / (2 * (2 * alpha + 1))
-            out.append(entry)
-    return {"graph": f"chain on {n_max} positions, {n_max - 1} non-root rows (N[i,p(i)] and N[i,i] do not depend "
-                     f"on the forest; the drift M does)",
-            "note": "context rows only: where (S-1)·α <= 1, N[n, n] = Σ_a π(a,a)/μ(a) has no finite prior mean "
-                    "(tail index (S-1)·α, measured by causal.edge_ranking_query_row_boundary), so the averaged "
-                    "query row is not reported",
-            "by_alpha_S": out}
-
-
-def _initial_gradient_race(rng, draws: int) -> dict:
-    """How often the diagonal key's initial gradient entry is more negative than the parent's (it wins the race),
-    for the linearised loss and for the exact cross-entropy (all ``S^T`` sequences enumerated), on chains."""
-    out = []
-    for S, n in ((2, 5), (2, 7), (3, 4)):
-        graph, rows = CausalGraph.chain(n), np.arange(1, n)
-        pis, _ = _dirichlet_draws(S, 1.0, draws, rng)
-        wins = {loss: 0 for loss in ("linearized", "cross_entropy")}
-        for pi in pis:
-            for loss in wins:
-                g = attention_gradient_at_init(graph, pi, loss=loss)
-                wins[loss] += int(np.sum(g[rows, rows] < g[rows, rows - 1]))
-        out.append({"S": S, "n": n, "alpha": 1.0, "draws": len(pis),
-                    **{f"diagonal_wins_{loss}": w / (len(pis) * len(rows)) for loss, w in wins.items()}})
-    return {"ensemble": "chain, fixed π ~ Dirichlet(1) rows, stationary roots; fraction of rows i >= 1 with "
-                        "g[i, i] < g[i, i-1] at A1 = 0 (β -> 0 coefficient)", "by_S_n": out}
-
-
-def _stage1_argmax(graph: CausalGraph, source, steps: int, loss: str = "linearized", beta: float = 1.0) -> dict:
-    """Where stage-1 training from ``A1 = 0`` puts each row's argmax (population gradient, ``A2 = β I`` frozen)."""
+# ------------------------------------------------------------------ stage-1 training from zero
+def _stage1_argmax(graph: CausalGraph, source, params, seed: int, loss: str = "linearized", beta: float = 1.0) -> dict:
+    """Where stage-1 training from ``A1 = 0`` puts each row's argmax (population gradient, ``A2 = β I`` frozen):
+    ``params["steps"]`` steps, ``params["training_draws"]`` draws of a Dirichlet π, ``params["test_size"]``."""
+    steps = params["steps"]
     run = train_reduced(graph, source, source="population", beta=beta, lr1=100.0, steps1=steps, steps2=0,
-                        stage1_loss=loss, test_size=256, eval_every=steps, progress=False, draws=2000, seed=0)
+                        stage1_loss=loss, test_size=params["test_size"], eval_every=steps, progress=False,
+                        draws=params["training_draws"], seed=seed)
     attention = run.attention()
     top = np.argmax(attention, axis=1)
     parent = graph.parent_array()
@@ -259,24 +115,24 @@ def _dirichlet_closed_forms(rng, draws: int) -> tuple[dict, dict]:
     details, z_context, z_trace, lower = {}, [], [], np.inf
     for alpha in (0.1, 1.0):
         for S in (2, 3, 4):
-            pis, _ = _dirichlet_draws(S, alpha, draws, rng)
-            means = _batch_means(graph, pis, BATCHES)
+            pis, _ = dirichlet_draws(S, alpha, draws, rng)
+            means = batch_means_of_likelihood_ratio(graph, pis, BATCHES)
             trace = mean_and_stderr(means[:, 1, 1])  # N[1, 1] = tr π
             margin = mean_and_stderr(means[:, 1, 0] - means[:, 1, 1])
             z_trace.append(float(trace.z_scores(1.0)))
-            lower = min(lower, float(margin.value - 1.96 * margin.stderr))
+            lower = min(lower, float(margin.value - Z_95 * margin.stderr))
             entry = {"mean_N_diagonal": float(trace.value), "stderr": float(trace.stderr),
                      "parent_minus_diagonal": float(margin.value), "margin_stderr": float(margin.stderr)}
             if S == 2:
-                exact = 1 / (2 * (2 * alpha + 1))
+                exact = dirichlet_parent_minus_diagonal_mean(alpha)
                 z_context.append(float(margin.z_scores(exact)))
                 entry["closed_form"] = exact
             details[f"alpha={alpha},S={S}"] = entry
     alpha = 3.0  # E[1/π(1,0)] < ∞ needs α > 1, a finite variance α > 2
-    pis, _ = _dirichlet_draws(2, alpha, draws, rng)
-    means = _batch_means(CausalGraph.chain(2), pis, BATCHES)
+    pis, _ = dirichlet_draws(2, alpha, draws, rng)
+    means = batch_means_of_likelihood_ratio(CausalGraph.chain(2), pis, BATCHES)
     query = mean_and_stderr(means[:, 2, 2] - means[:, 2, 0])
-    exact = alpha * (2 * alpha - 1) / ((2 * alpha + 1) * (alpha - 1))
+    exact = dirichlet_query_self_margin_mean(alpha)
     details["query_row_alpha=3,S=2"] = {"self_minus_context": float(query.value), "stderr": float(query.stderr),
                                         "closed_form": exact}
     conditions = {"dirichlet_context_margin_z": max(z_context), "dirichlet_trace_mean_z": max(z_trace),
@@ -287,7 +143,7 @@ def _dirichlet_closed_forms(rng, draws: int) -> tuple[dict, dict]:
 
 @claim("causal.edge_ranking_keys",
        paper=PAPER, kind="theorem",
-       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.causal.ranking_pairs"),
+       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.graphs.ranking_pairs"),
        statement="Exactly which keys the row term ranks the parent above, under stationary roots. For every non-root "
                  "context row i: (a) N[i, p(i)] >= N[i, j] for every earlier key j < i; (b) the row's own key has "
                  "N[i, i] = tr π and N[i, p(i)] = 1 + I_χ²(π), so the parent outranks it iff tr π <= 1 + I_χ²(π) "
@@ -308,7 +164,7 @@ def _dirichlet_closed_forms(rng, draws: int) -> tuple[dict, dict]:
               "(z-scores; 9 tests at 4.5), and the smallest lower 95% bound of E[N[i,p(i)] - N[i,i]] over "
               "(α, S) (> 0: the prior average ranks the parent above the diagonal key).",
        measured="max normalised violation of (a), (b), (c) over the searched examples",
-       direction="<=", tolerance=1e-10,
+       direction="<=", tolerance=KEYS_TOLERANCE,
        conditions={"dirichlet_context_margin_z": ("<=", Z_LIMIT), "dirichlet_trace_mean_z": ("<=", Z_LIMIT),
                    "dirichlet_query_margin_z": ("<=", Z_LIMIT), "dirichlet_margin_lower_95": (">", 0.0)},
        parameters={"examples": Param(60, 500, "examples drawn by the property search"),
@@ -330,7 +186,8 @@ def check_edge_ranking_keys(profile: Profile) -> Outcome:
         return max(parts.values())
 
     strategy = st.tuples(forests(st.integers(2, 7)), _sources())
-    result = search(strategy, violation, 1e-10, max_examples=profile.params["examples"], seed_value=profile.seed)
+    result = search(strategy, violation, KEYS_TOLERANCE, max_examples=profile.params["examples"],
+                    seed_value=profile.seed)
     conditions, dirichlet = _dirichlet_closed_forms(profile.rng("ranking-keys-dirichlet"), profile.params["draws"])
     counterexamples = [] if result.counterexample is None else [_case(*result.counterexample)]
     return Outcome(result.worst, conditions=conditions,
@@ -375,7 +232,7 @@ def _replay_diagonal(case: dict) -> Outcome:
 
 @claim("causal.edge_ranking_diagonal_key_boundary",
        paper=PAPER, kind="boundary", replay=_replay_diagonal,
-       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.causal.ranking_pairs"),
+       formulas=("theory.gradients.likelihood_ratio_matrix", "theory.graphs.ranking_pairs"),
        statement="Outside the hypotheses: extending the ranking to the row's own key j = i, which layer-1 attention "
                  "also sees, FAILS: N[i, p(i)] >= N[i, i] (= tr π) is false for every π with tr π > 1 + I_χ²(π), "
                  "e.g. every persistent 2-state chain (π00 + π11 > 1).",
@@ -397,7 +254,9 @@ def _replay_diagonal(case: dict) -> Outcome:
                    "n_max": Param(7, 7, "largest forest of the rate ensemble"),
                    "states": Param((2, 3, 4), (2, 3, 4, 5), "alphabet sizes S of the ensembles"),
                    "alphas": Param((0.1, 1.0), (0.1, 1.0), "Dirichlet concentrations α of the ensembles"),
-                   "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)")},
+                   "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)"),
+                   "training_draws": Param(2000, 2000, "draws of a Dirichlet π in stage-1 training"),
+                   "test_size": Param(256, 256, "held-out sequences of each stage-1 run")},
        reference=REFERENCES["causal.edge_ranking_diagonal_key_boundary"],
        proof_idea="N[i,i] = tr Q is first order in the dependence Q₀ = Q - √μ√μᵀ, N[i,p(i)] - 1 = ||Q₀||_F² second "
                   "order; S = 2: N[i,p] - N[i,i] = λ(λ - 1) < 0 for 0 < λ < 1.")
@@ -413,23 +272,26 @@ def check_diagonal_key_boundary(profile: Profile) -> Outcome:
     replayed = _replay_diagonal(case)
     rng = profile.rng("ranking-keys-diagonal")
     graph, source = example
-    training = {"counterexample": _stage1_argmax(graph, source, params["steps"])}
+    seed = int(profile.unit_rng("causal.edge_ranking_diagonal_key_boundary.training").integers(2**31))
+    training = {"counterexample": _stage1_argmax(graph, source, params, seed)}
     if _states(source) ** (graph.n + 1) * (len(source.weights) if isinstance(source, FinitePrior) else 1) <= 4096:
-        training["counterexample_cross_entropy"] = _stage1_argmax(graph, source, params["steps"], "cross_entropy")
+        training["counterexample_cross_entropy"] = _stage1_argmax(graph, source, params, seed,
+                                                                           "cross_entropy")
     chain = CausalGraph.chain(4)
     for loss in ("linearized", "cross_entropy"):
-        training[f"persistent_chain4_{loss}"] = _stage1_argmax(chain, PERSISTENT, params["steps"], loss)
+        training[f"persistent_chain4_{loss}"] = _stage1_argmax(chain, PERSISTENT, params, seed, loss)
     training["dirichlet_prior_chain5_S2_alpha1"] = _stage1_argmax(CausalGraph.chain(5), DirichletPrior(2, 1.0),
-                                                                  params["steps"])
+                                                                  params, seed)
     training["meaning"] = ("to first order in β each stage-1 row converges to argmax_{j<=i} M[i,j]; where "
                            "the diagonal beats the parent in M, training from A1 = 0 puts the row's argmax on the "
                            "row's own key, not on the parent")
     details = {**search_details, **replayed.details,
-               "rates": _ensemble_rates(rng, params["alphas"], params["states"], params["draws"], params["priors"],
-                                        params["n_max"]),
-               "initial_gradient_race": _initial_gradient_race(rng, params["race_draws"]),
-               "dirichlet_average": _dirichlet_average(rng, params["alphas"], params["states"],
-                                                       params["average_draws"], params["n_max"]),
+               "rates": edge_ranking_violation_rates(rng, params["alphas"], params["states"], params["draws"],
+                                                     params["priors"], params["n_max"], tie=TIE),
+               "initial_gradient_race": initial_gradient_race(rng, params["race_draws"]),
+               "dirichlet_average": dirichlet_average_ranking(rng, params["alphas"], params["states"],
+                                                              params["average_draws"], params["n_max"],
+                                                              batches=BATCHES),
                "training_from_zero": training}
     return Outcome(replayed.measured, premises=replayed.premises, details=details,
                    counterexamples=[{**case, "violation": replayed.measured}])
@@ -441,17 +303,8 @@ def _replay_query(case: dict) -> Outcome:
     N = likelihood_ratio_matrix(graph, source, "stationary")
     oracle = likelihood_ratio_by_enumeration(graph, source)
     return Outcome(query_self_margin(N), premises={"closed_form_vs_enumeration": _agreement(N, oracle)},
-                   details={"query_row_N": N[-1].tolist(), "query_row_drift_M": attention_drift(N)[-1].tolist(),
+                   details={"query_row_N": N[-1].tolist(), "query_row_drift_M": drift_from_likelihood_ratio(N)[-1].tolist(),
                             "enumerated_margin": query_self_margin(oracle)})
-
-
-def _query_tail_index(rng, S: int, alpha: float, draws: int, tail: int) -> float:
-    """Hill estimate of the tail index of ``N[n, n] = Σ_a π(a,a)/μ(a)`` under Dirichlet(α·1) rows."""
-    pis = DirichletPrior(S, alpha).sample(draws, rng)
-    mu = stationary_distribution(pis)
-    ok = np.all(mu > 0, axis=1)
-    values = np.sort(np.einsum("maa->m", pis[ok] / mu[ok][:, None, :]))[::-1]
-    return float(1.0 / np.mean(np.log(values[:tail] / values[tail])))
 
 
 @claim("causal.edge_ranking_query_row_boundary",
@@ -477,7 +330,9 @@ def _query_tail_index(rng, S: int, alpha: float, draws: int, tail: int) -> float
                    "states": Param((2, 3, 4), (2, 3, 4, 5), "alphabet sizes S of the ensembles"),
                    "alphas": Param((0.1, 1.0), (0.1, 1.0), "Dirichlet concentrations α of the ensembles"),
                    "tail_draws": Param(40000, 200000, "Dirichlet draws for each tail-index estimate"),
-                   "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)")},
+                   "steps": Param(200, 400, "stage-1 training steps (lr 100, β = 1)"),
+                   "training_draws": Param(2000, 2000, "draws of a Dirichlet π in stage-1 training"),
+                   "test_size": Param(256, 256, "held-out sequences of each stage-1 run")},
        reference=REFERENCES["causal.edge_ranking_query_row_boundary"],
        proof_idea="N[n,n] - N[n,j] = Σ_a π(a,a)(1 - P(x_j = a))/μ(a) >= 0; strict when some π(a,a) > 0 and "
                   "P(x_j = a) < 1.")
@@ -495,19 +350,20 @@ def check_query_row_boundary(profile: Profile) -> Outcome:
     replayed = _replay_query(case)
     rng = profile.rng("ranking-keys-query")
     graph, source = example
-    tails = {f"S={S},alpha={a}": {"hill_tail_index": _query_tail_index(rng, S, a, params["tail_draws"],
-                                                                       params["tail_draws"] // 100),
+    tails = {f"S={S},alpha={a}": {"hill_tail_index": query_row_tail_index(rng, S, a, params["tail_draws"],
+                                                                          params["tail_draws"] // 100),
                                   "predicted_(S-1)alpha": (S - 1) * a}
              for S, a in ((2, 1.0), (2, 0.5), (3, 1.0), (3, 0.1))}
-    training = {"counterexample": _stage1_argmax(graph, source, params["steps"]),
-                "persistent_chain4": _stage1_argmax(CausalGraph.chain(4), PERSISTENT, params["steps"]),
+    seed = int(profile.unit_rng("causal.edge_ranking_query_row_boundary.training").integers(2**31))
+    training = {"counterexample": _stage1_argmax(graph, source, params, seed),
+                "persistent_chain4": _stage1_argmax(CausalGraph.chain(4), PERSISTENT, params, seed),
                 "meaning": "to first order in β the query row converges to argmax_{j<=n} M[n,j]; the column "
                            "correction M = N - colmean(N) subtracts (1/T)·Σ_m N[m,n] = (nS + N[n,n])/T from the self "
                            "key, so the self key wins the row term always but the drift only where "
                            "N[n,n]·(1 - 1/T) - nS/T exceeds every context entry of M[n]"}
     details = {**search_details, **replayed.details,
-               "rates": _ensemble_rates(rng, params["alphas"], params["states"], params["draws"], params["priors"],
-                                        params["n_max"]),
+               "rates": edge_ranking_violation_rates(rng, params["alphas"], params["states"], params["draws"],
+                                                     params["priors"], params["n_max"], tie=TIE),
                "dirichlet_tail_index_of_N_nn": tails,
                "training_from_zero": training}
     return Outcome(replayed.measured, premises=replayed.premises, details=details,

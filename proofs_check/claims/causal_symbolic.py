@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.causal import CausalGraph
+from theory.graphs import CausalGraph
 from theory.symbolic import p, prove_chi2_parent_identity, prove_initial_gradient, q
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim

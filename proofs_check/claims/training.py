@@ -15,15 +15,23 @@ import torch
 
 from numerics import training as tr
 from numerics.evaluation import identity_multiple_fit
+from numerics.train_reduced import chain_induction_run
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.registry import Outcome, Param, Profile, Units, claim
-from theory.causal import CausalGraph, DirichletPrior, count_estimator
+from proofs_check.verdicts import Z_95
+from theory.estimators import count_estimator
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
+from theory.estimates import log_log_slope
 from theory.gradients import attention_gradient_at_init
 
 
 SIZES = {"S": Param(5, 10, "alphabet size"), "n": Param(9, 19, "context length (T = n + 1)")}
+#: the chain run shared by the induction-head, loss and OOD claims, and the size of their evaluation samples
+INDUCTION = {**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps"),
+             "test_size": Param(2048, 2048, "held-out sequences of the run and of each evaluation sample")}
 
 
 def _sizes(profile: Profile) -> tuple[int, int]:
@@ -59,6 +67,7 @@ def _disentangled_curve(run: tr.DisentangledRun):
        parameters={"S": Param((5, 10), (10, 10, 20), "alphabet sizes, paired with n"),
                    "n": Param((9, 19), (19, 39, 39), "context lengths, paired with S"),
                    "max_steps": Param(300, 300, "stage-1 steps at most"),
+                   "test_size": Param(512, 512, "held-out sequences per run"),
                    "alpha": Param(0.1, 0.1, "Dirichlet concentration of the rows of π")},
        proof_idea="Near A1 = 0 the gradient is the section-4 closed form, whose row term ranks j by N[i, j] "
                   "and N[i, p(i)] >= N[i, j] (PSD kernel argument); to first order in β the loss is linear "
@@ -74,7 +83,7 @@ def check_argmax_parent(profile: Profile) -> Outcome:
             run = tr.train_reduced(graph, DirichletPrior(S, profile.params["alpha"]), source="sgd",
                                    steps1=profile.params["max_steps"], steps2=0,
                                    stop_at_recovery=True, seed=int(rng.integers(2**31)), progress=False,
-                                   test_size=512, eval_every=5)
+                                   test_size=profile.params["test_size"], eval_every=5)
             bad = int((~tr.attention_argmax_matches(run.attention(), graph)).sum())
             wrong += bad
             if (S, n) == (10, 19):
@@ -99,7 +108,9 @@ def check_argmax_parent(profile: Profile) -> Outcome:
        method="1 - cosine similarity between A1(10 steps) - A1(0) and -g over the entries j <= i < n.",
        kind="theorem", measured="1 - cos(A1(10) - A1(0), -g) on the context rows", direction="<=",
        tolerance=0.03, reference=REFERENCES["causal.train_initial_direction"],
-       parameters={**SIZES, "steps": Param(10, 10, "SGD steps"), "draws": Param(300, 300, "draws of π for g")},
+       parameters={**SIZES, "steps": Param(10, 10, "SGD steps"), "draws": Param(300, 300, "draws of π for g"),
+                   "batch": Param(4096, 4096, "sequences per SGD step"),
+                   "test_size": Param(256, 256, "held-out sequences of the run")},
        proof_idea="A1(t) - A1(0) = -lr Σ_s ∇L(A1(s)) ≈ -t·lr·β·g for small t·lr·β; the cross-entropy "
                   "gradient approaches the linearised one as the context grows (spec item 5).")
 def check_initial_direction(profile: Profile) -> Outcome:
@@ -110,8 +121,9 @@ def check_initial_direction(profile: Profile) -> Outcome:
     estimate = attention_gradient_at_init(graph, prior, draws=draws, rng=rng)
     # the query row has no finite prior mean when α(S-1) <= 1 (E[1/μ] = ∞): it is masked, and compared nowhere
     g = np.ma.filled(np.ma.asarray(estimate.value, dtype=np.float64), np.nan)
-    run = tr.train_reduced(graph, prior, source="sgd", beta=0.1, lr1=10.0, steps1=steps, steps2=0, batch=4096,
-                           snapshot_steps=(steps,), test_size=256, seed=int(rng.integers(2**31)), progress=False)
+    run = tr.train_reduced(graph, prior, source="sgd", beta=0.1, lr1=10.0, steps1=steps, steps2=0,
+                           batch=profile.params["batch"],
+                           snapshot_steps=(steps,), test_size=profile.params["test_size"], seed=int(rng.integers(2**31)), progress=False)
     d = run.snapshots[-1][1]
     ctx = np.tril(np.ones((T, T), dtype=bool))
     ctx[n] = False
@@ -129,31 +141,23 @@ def check_initial_direction(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- induction head
-_INDUCTION_CACHE: dict[tuple[str, int], tuple[CausalGraph, tr.ReducedRun]] = {}
-
-
 def _induction_run(profile: Profile) -> tuple[CausalGraph, tr.ReducedRun]:
-    """One chain run per profile, shared by the induction-head, loss and OOD claims."""
+    """The chain run of the induction-head, loss and OOD claims: one run for the same declared parameters and
+    seed, computed once per process (``numerics.train_reduced.chain_induction_run`` caches it under all of its
+    arguments, so a claim's record does not depend on which of the three ran first)."""
     S, n = _sizes(profile)
-    steps1 = profile.params.get("steps1", 100 if profile.quick else 150)
-    steps2 = profile.params.get("steps2", 300)
-    key = (profile.seed, S, n, steps1, steps2)
-    if key not in _INDUCTION_CACHE:
-        graph = CausalGraph.chain(n)
-        rng = profile.rng("causal.train_induction_head")
-        run = tr.train_reduced(graph, DirichletPrior(S, 0.1), source="sgd", steps1=steps1,
-                               lr2=50.0, steps2=steps2, seed=int(rng.integers(2**31)), progress=False,
-                               test_size=2048, eval_every=10)
-        _INDUCTION_CACHE[key] = (graph, run)
-    return _INDUCTION_CACHE[key]
+    seed = int(profile.rng("causal.train_induction_head").integers(2**31))
+    run = chain_induction_run(S, n, steps1=profile.params["steps1"], steps2=profile.params["steps2"],
+                              test_size=profile.params["test_size"], seed=seed, alpha=0.1, lr2=50.0, eval_every=10)
+    return CausalGraph.chain(n), run
 
 
-def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.Generator) -> float:
+def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, size: int, rng: np.random.Generator) -> float:
     """Mean total variation between ŷ and the in-context bigram estimate, over test sequences whose
     query occurs as some parent (the estimate is undefined otherwise)."""
-    from theory.causal import sample_sequences
+    from theory.sampling import sample_sequences
 
-    batch = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, rng)
+    batch = sample_sequences(graph, DirichletPrior(S, 0.1), size, rng)
     with torch.no_grad():
         yhat = run.model()(torch.as_tensor(batch.tokens)).numpy()
     bigram = count_estimator(graph, batch.tokens, 1e-9, S)  # α -> 0: the plain bigram frequencies
@@ -162,7 +166,7 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
 
 
 @claim("causal.train_induction_head",
-       formulas=("numerics.train_reduced.train_reduced", "theory.causal.count_estimator"), paper="causal",
+       formulas=("numerics.train_reduced.train_reduced", "theory.estimators.count_estimator"), paper="causal",
        statement="For the in-context Markov chain, stages 1 + 2 give an induction head: layer 1 attends to the "
                  "previous token, A2 is close to a multiple of the identity, and the output is close to the "
                  "in-context bigram estimate.",
@@ -175,7 +179,7 @@ def _bigram_gap(graph: CausalGraph, run: tr.ReducedRun, S: int, rng: np.random.G
               "occurs as a parent) <= 0.35.",
        kind="theorem", measured="1 - min previous-token weight", direction="<=", tolerance=0.1,
        conditions={"A2_relative_offdiagonal": ("<=", 0.15), "bigram_total_variation": ("<=", 0.35)},
-       parameters={**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps")},
+       parameters=INDUCTION,
        reference=REFERENCES["causal.train_induction_head"],
        theory_for=('causal:2',),
        proof_idea="With h_i = e_{x_{i-1}}, A2 = c·I scores positions whose previous token equals the query; "
@@ -186,7 +190,7 @@ def check_induction_head(profile: Profile) -> Outcome:
     S, _ = _sizes(profile)
     graph, run = _induction_run(profile)
     c, off = identity_multiple_fit(run.A2)
-    tv = _bigram_gap(graph, run, S, profile.rng("induction-test"))
+    tv = _bigram_gap(graph, run, S, profile.params["test_size"], profile.rng("induction-test"))
     return Outcome(measured=1 - run.min_parent_weight,
                    conditions=dict(A2_relative_offdiagonal=off, bigram_total_variation=tv),
                    details=dict(min_previous_token_weight=run.min_parent_weight, A2_scale=c,
@@ -196,26 +200,26 @@ def check_induction_head(profile: Profile) -> Outcome:
 
 # --------------------------------------------------------------------------- loss against the estimators
 @claim("causal.train_loss_vs_estimator",
-       formulas=("numerics.evaluation.induction_reference", "theory.causal.count_estimator"), paper="causal",
+       formulas=("numerics.evaluation.induction_reference", "theory.estimators.count_estimator"), paper="causal",
        statement="Stage 2 brings the reduced model's test loss to the best multiple of the identity for its "
-                 "trained layer 1 (A2 = c*·I) within 0.02 nats; the ideal induction head's loss (A1 one-hot "
-                 "on the parents) and the count estimator's are reported beside it, the latter being out of "
-                 "the reduced model's reach.",
+                 "trained layer 1 (A2 = c*·I) within 0.02 nats.",
        hypotheses="As causal.train_induction_head (chain, Dirichlet(0.1), cross-entropy with ε = 1e-2, "
                   "SGD both stages); all losses on the same 2,048 held-out sequences.",
-       method="Test loss minus the loss of (trained A1, A2 = c*·I), c* fitted on the held-out sample.",
+       method="Test loss minus the loss of (trained A1, A2 = c*·I), c* fitted on the held-out sample. Details: "
+              "the ideal induction head's loss (A1 one-hot on the parents) and the count estimator's, the latter "
+              "out of the reduced model's reach.",
        kind="theorem", measured="test loss - loss of (trained A1, A2 = c*·I) in nats", direction="<=",
        tolerance=0.02, reference=REFERENCES["causal.train_loss_vs_estimator"], theory_for=('causal:2',),
-       parameters={**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps")},
+       parameters=INDUCTION,
        proof_idea="The reduced output is a convex combination of the tokens present in the sequence, so "
                   "tokens absent from the context get only ε/S; the count estimator gives them α/(Sα + m).  "
                   "Within the family, stage 2 is a smooth problem in A2 whose optimum is near c·I.")
 def check_loss_vs_estimator(profile: Profile) -> Outcome:
     graph, run = _induction_run(profile)
     S, n = _sizes(profile)
-    from theory.causal import sample_sequences
+    from theory.sampling import sample_sequences
 
-    batch = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, profile.rng("loss-test"))
+    batch = sample_sequences(graph, DirichletPrior(S, 0.1), profile.params["test_size"], profile.rng("loss-test"))
     test = tr.held_out_sample_of(graph, batch, 0.1)
     loss = run.test_loss(test)
     own, c_own = tr.induction_reference(graph, test, A1=run.A1)
@@ -230,31 +234,21 @@ def check_loss_vs_estimator(profile: Profile) -> Outcome:
 
 
 # --------------------------------------------------------------------------- approach to the count estimator
-def _log_log_slope(n: np.ndarray, mean: np.ndarray, stderr: np.ndarray) -> tuple[float, float]:
-    """Weighted least-squares slope of ``log mean`` on ``log n`` and its standard error
-    (delta method: ``sd(log m) ≈ stderr / m``; weights the inverse variances)."""
-    x, y = np.log(n), np.log(mean)
-    w = (mean / stderr) ** 2
-    xc = x - np.sum(w * x) / np.sum(w)
-    slope = float(np.sum(w * xc * y) / np.sum(w * xc ** 2))
-    return slope, float(1.0 / np.sqrt(np.sum(w * xc ** 2)))
-
-
 @claim("causal.induction_head_vs_estimator",
-       formulas=("numerics.evaluation.induction_head_excess", "theory.causal.count_estimator"), paper="causal",
+       formulas=("numerics.evaluation.induction_head_excess", "theory.estimators.count_estimator"), paper="causal",
        statement="The reduced model's induction head approaches the count estimator where the estimator has "
                  "data: on sequences whose query occurs as a parent, the excess cross-entropy of the ideal "
                  "induction head over the count estimator decreases as the context grows.  On the other "
                  "sequences the count estimator falls back to the uniform law, which the reduced model cannot "
-                 "(ŷ is a convex combination of the tokens present); that excess stays of order one nat and "
-                 "is reported, as is the overall gap, which it dominates.",
+                 "(ŷ is a convex combination of the tokens present): they are outside the statement.",
        hypotheses="Chain p(i) = i-1, stationary roots, Dirichlet(0.1) prior; A1 one-hot on the parents, "
                   "A2 = c*·I with c* fitted on an independent sample per n; cross-entropy with ε = 1e-2 for the "
                   "model, count estimator with α = 0.1; 4,096 test sequences per n; quick S = 5, "
                   "n = 9, 19, 39, 79; full S = 10, n = 19, 39, 79, 159, 319.",
        method="Paired per-sequence excess ℓ_head - ℓ_count, averaged over the sequences whose query is seen as "
               "a parent; weighted least-squares slope of log(mean excess) on log n with its standard error; the "
-              "slope must be negative (inconclusive while its 95% interval contains 0).",
+              "slope must be negative (inconclusive while its 95% interval contains 0). Details: the excess on "
+              "the other sequences (of order one nat) and the overall gap, which it dominates.",
        kind="theorem", measured="log-log slope of the mean excess (query seen) against n", direction="<=",
        tolerance=0.0, reference=REFERENCES["causal.induction_head_vs_estimator"],
        theory_for=('causal:2',),
@@ -283,8 +277,8 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
     if np.any(mean <= 0):
         details["note"] = "a non-positive mean excess: the log-log fit is undefined"
         return Outcome(measured=float("nan"), details=details)
-    slope, slope_se = _log_log_slope(n, mean, se)
-    details.update(slope=slope, slope_stderr=slope_se, slope_upper_95=slope + 1.96 * slope_se)
+    slope, slope_se = log_log_slope(n, mean, se)
+    details.update(slope=slope, slope_stderr=slope_se, slope_upper_95=slope + Z_95 * slope_se)
     return Outcome(measured=slope, stderr=slope_se, details=details,
                    figure=functools.partial(figures.excess_over_count_estimator, rows, slope, slope_se, S))
 
@@ -306,6 +300,7 @@ def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
        kind="theorem", measured="1 - min parent weight of the layer-1 attention", direction="<=", tolerance=0.3,
        conditions={"gap_to_count_estimator": ("<=", 0.15)},
        parameters={**SIZES, "steps": Param(800, 600, "Adam steps"), "batch": Param(256, 256, "batch size"),
+                   "split_size": Param(4096, 4096, "sequences of the reported seen/unseen split"),
                    "lr": Param(0.03, 0.03, "Adam learning rate")},
        reference=REFERENCES["causal.train_disentangled_graph"],
        reruns=(Rerun("causal:2", lambda p: causal_settings(
@@ -321,9 +316,10 @@ def check_disentangled_graph(profile: Profile) -> Outcome:
     last = run.history[-1]
     # where the gap sits: unlike the reduced model, a softmax readout can fall back to ~uniform
     # when the query never occurred as a parent (reported, not tested)
-    from theory.causal import sample_sequences
+    from theory.sampling import sample_sequences
 
-    batch = sample_sequences(run.graph, DirichletPrior(S, 0.1), 4096, profile.rng("disentangled-split"))
+    batch = sample_sequences(run.graph, DirichletPrior(S, 0.1), profile.params["split_size"],
+                             profile.rng("disentangled-split"))
     with torch.no_grad():
         yhat = run.model(torch.as_tensor(batch.tokens)).numpy()
     gap = tr.gap_to_count_estimator(run.graph, yhat, batch, 0.1)
@@ -360,7 +356,7 @@ def train_k_parent_run(profile: Profile, k: int) -> dict[str, Any]:
     for _ in range(k + 1):
         seed = int(rng.integers(2**31))
     run = tr.train_disentangled(graph, DirichletPrior(S, 0.5), lr=0.03, steps=profile.params["steps"],
-                                batch=256, eval_every=100, seed=seed, progress=False)
+                                batch=profile.params["batch"], eval_every=100, seed=seed, progress=False)
     weight, distinct = tr.head_parent_assignment(run.attention, graph)
     detail = dict(number=1 - weight, min_assigned_weight=weight, distinct=distinct, test_loss=run.final_test_loss,
                   first_distinct_step=next((h["step"] for h in run.history if h["distinct_heads"]), None),
@@ -372,7 +368,7 @@ def train_k_parent_run(profile: Profile, k: int) -> dict[str, Any]:
 @claim("causal.train_k_parents",
        paper="causal", quick=False,
        formulas=("numerics.train_disentangled.train_disentangled",
-                 "theory.causal.sample_k_parent_sequences",
+                 "theory.sampling.sample_k_parent_sequences",
                  "numerics.evaluation.head_parent_assignment"),
        statement="With k parents and k heads in layer 1, each head concentrates on a distinct parent.",
        hypotheses="Disentangled transformer, heads (2, 1), layer 1 started at N(0, 1e-2) noise (exact zero is "
@@ -387,6 +383,7 @@ def train_k_parent_run(profile: Profile, k: int) -> dict[str, Any]:
        kind="theorem", measured="max over seeds of 1 - smallest assigned head-to-parent weight", direction="<=",
        tolerance=0.5, conditions={"distinct_parents_every_seed": ("==", True)},
        parameters={"S": Param(3, 3, "alphabet size"), "n": Param(20, 20, "context length"),
+                   "batch": Param(256, 256, "sequences per Adam step"),
                    "seeds": Param(2, 2, "training runs, all must pass"), "steps": Param(1500, 1500, "Adam steps")},
        reference=REFERENCES["causal.train_k_parents"],
        theory_for=('causal:5', 'causal:7'),
@@ -419,7 +416,7 @@ def check_k_parents(profile: Profile, measurements: list) -> Outcome:
                   "re-fitted (c*) on that sample.",
        method="|excess(OOD) - excess(in distribution)|, excess = test loss - reference loss.",
        kind="theorem", measured="|excess(OOD) - excess(in distribution)| in nats", direction="<=", tolerance=0.05,
-       parameters={**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Param(300, 300, "stage-2 steps")},
+       parameters=INDUCTION,
        reference=REFERENCES["causal.train_ood_query"],
        proof_idea="The trained layer 1 and A2 ≈ c·I act the same way for every query token; only the number of "
                   "matching positions changes, which moves the model and the reference together.")
@@ -427,9 +424,9 @@ def check_ood_query(profile: Profile) -> Outcome:
     S, n = _sizes(profile)
     graph, run = _induction_run(profile)
     rng = profile.rng("ood-test")
-    from theory.causal import Batch, sample_sequences
+    from theory.sampling import Batch, sample_sequences
 
-    base = sample_sequences(graph, DirichletPrior(S, 0.1), 2048, rng)
+    base = sample_sequences(graph, DirichletPrior(S, 0.1), profile.params["test_size"], rng)
     counts = np.zeros((len(base.tokens), S))
     np.add.at(counts, (np.repeat(np.arange(len(base.tokens)), n), base.tokens[:, :n].ravel()), 1.0)
     tokens = base.tokens.copy()

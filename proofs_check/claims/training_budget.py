@@ -16,7 +16,8 @@ from numerics.train_disentangled import SCHEDULES, TrainingSchedule, train_disen
 from proofs_check.references import REFERENCES
 from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.registry import Outcome, Param, Profile, claim
-from theory.causal import CausalGraph, DirichletPrior
+from theory.graphs import CausalGraph
+from theory.priors import DirichletPrior
 
 TARGET_GAP = 0.02  # nats: the recovery criterion's loss gap (numerics.evaluation.RECOVERY_LOSS_GAP)
 
