@@ -34,6 +34,10 @@ import torch.nn as nn
 from theory import validate
 from theory.validate import positive_int
 
+__all__ = ["check_tensor", "init_scale_of", "augmented_tokens", "gd_step_weights",
+           "AugmentedLinearAttention", "raw_token_prediction", "RawTokenMultiHead", "PositionalOnly",
+           "ComplexAugmentedLinearAttention"]
+
 
 def check_tensor(x: Any, name: str, shape: tuple, *, complex_ok: bool = True, min_length: int = 1) -> None:
     """Refuse (``ValueError`` naming ``name``) anything but a finite floating (or complex) torch tensor

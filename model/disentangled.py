@@ -22,6 +22,8 @@ from model.reduced import MAX_PARAMETER_BYTES, check_token_shape, check_tokens
 from theory import validate
 from theory.validate import positive_int
 
+__all__ = ["DisentangledTransformer"]
+
 
 class DisentangledTransformer(nn.Module):
     def __init__(self, S: int, T: int, heads: Sequence[int] = (1, 1), dtype: torch.dtype = torch.float64,

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from theory import validate
 from theory.validate import positive_int
 
+__all__ = ["MAX_PARAMETER_BYTES", "check_token_shape", "check_tokens", "ReducedTransformer"]
+
 # Parameter memory refused above this many bytes (2 GiB) unless ``max_bytes`` says otherwise.
 MAX_PARAMETER_BYTES = 2 * 2 ** 30
 

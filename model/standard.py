@@ -30,6 +30,8 @@ from model.reduced import MAX_PARAMETER_BYTES, check_tokens
 from theory import validate
 from theory.validate import boolean, positive_int
 
+__all__ = ["Block", "StandardTransformer"]
+
 
 class Block(nn.Module):
     """One layer: ``x ← x + MLP(softmax(x A xᵀ) x V)`` with a causal mask."""

@@ -49,6 +49,10 @@ from theory import validate
 from theory.graphs import CausalGraph, as_causal_graph
 from theory.priors import alphabet_size
 
+__all__ = ["STAGES", "stream_token_blocks", "induction_head_weights", "token_symmetric_projection",
+           "token_symmetric_weights", "logits_with", "soft_cross_entropy", "ArchitectureGap",
+           "architecture_gap"]
+
 STAGES = ("ideal_head", "token_symmetric", "free")
 
 

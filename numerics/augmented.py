@@ -43,6 +43,16 @@ from theory import autoregressive as ar
 from theory import validate
 from theory.validate import choice, even_dimension, finite_float, positive_int, rng as as_rng
 
+__all__ = ["FIELDS", "LAWS", "sample_start_tokens", "Setting", "Moments", "require_setting",
+           "cubature_points", "moments_bytes", "start_token_cubature", "eigen_sequences", "check_sequences",
+           "augmented_features", "population_moments", "feature_charges", "empirical_moments",
+           "sample_setting_sequences", "check_matrix", "attention_tensor", "model_tensor",
+           "require_moments", "tensor_loss", "preconditioned_tensor", "one_step_gd_optimum",
+           "linear_predictor_bound", "PreconditionedFit", "ModelClassFit", "AttentionTraining",
+           "CriticalPoint", "flat_size", "best_preconditioned", "best_in_model_class",
+           "train_full_attention", "full_parameter_loss", "gd_construction_point", "gradient_and_hessian",
+           "critical_point_analysis", "map_setting"]
+
 FIELDS = ("complex", "real")
 LAWS = ("fixed", "phases", "signs", "gaussian", "sphere")
 

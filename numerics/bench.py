@@ -36,6 +36,9 @@ from theory import autoregressive_symbolic as ars
 from theory import positional
 from theory.gradients import attention_gradient_at_init
 
+__all__ = ["initial_gradient_benchmark", "training_benchmark", "fast_training_benchmark",
+           "paper_budget_benchmark", "best_time", "autoregressive_benchmark", "main"]
+
 
 def _context_rows(shape: tuple) -> np.ndarray:
     """Lower-triangular entries of the context rows ``i < n``.

@@ -30,7 +30,7 @@ from theory.estimates import hill_tail_index, mean_and_stderr
 from theory.gradients import attention_gradient_at_init, likelihood_ratio_matrix
 
 __all__ = ["dirichlet_draws", "batch_means_of_likelihood_ratio", "edge_ranking_violation_rates",
-           "dirichlet_average_ranking", "initial_gradient_race", "query_row_tail_index"]
+           "dirichlet_average_ranking", "initial_gradient_race", "query_row_tail_index", "RACE_CHAINS"]
 
 RACE_CHAINS = ((2, 5), (2, 7), (3, 4))  # (S, n) of the chains of the initial-gradient race
 

@@ -42,6 +42,14 @@ from theory.graphs import CausalGraph, as_causal_graph
 from theory.priors import DirichletPrior
 from theory.sampling import Batch, sample_sequences
 
+__all__ = ["REDUCED_SMOOTHING", "RECOVERY_WEIGHT", "RECOVERY_LOSS_GAP", "forest_with_edges",
+           "estimator_alpha", "graph_of_length", "sample_sequences_redrawn", "attention_matrix",
+           "parent_weights", "attention_argmax_matches", "head_parent_assignment", "cross_entropies",
+           "cross_entropy_of", "query_seen_as_parent", "HeldOutSample", "held_out_sample",
+           "held_out_sample_of", "held_out_loss_and_gap", "held_out_loss", "induction_head_model",
+           "induction_reference", "EstimatorGap", "gap_to_count_estimator", "induction_head_excess",
+           "identity_multiple_fit"]
+
 REDUCED_SMOOTHING = 1e-2
 RECOVERY_WEIGHT = 0.9
 RECOVERY_LOSS_GAP = 0.02

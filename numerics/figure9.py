@@ -20,6 +20,8 @@ from theory import validate
 from theory.graphs import as_causal_graph
 from theory.priors import DirichletPrior
 
+__all__ = ["FIGURE9_STEPS", "FIGURE9_BATCH", "train_random_graph"]
+
 FIGURE9_STEPS = 2 ** 14
 FIGURE9_BATCH = 2 ** 10
 

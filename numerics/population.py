@@ -30,6 +30,10 @@ from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import stationary_laws
 from theory.sampling import sample_sequences
 
+__all__ = ["DEFAULT_SMOOTHING", "per_sequence_loss", "SequenceLoss", "smoothing_weight", "population_loss",
+           "population_gradient_A1", "initial_gradient_by_extrapolation", "absent_target_probability",
+           "monte_carlo_gradient_A1", "relative_error"]
+
 DEFAULT_SMOOTHING = 1e-12
 
 

@@ -26,6 +26,8 @@ from theory import validate
 from theory.gradients import causal_softmax
 from theory.graphs import as_causal_graph
 
+__all__ = ["position_softmax", "parent_weight_by_position", "summarise_parent_weights"]
+
 
 def _as_block(block: Any) -> np.ndarray:
     """``block`` (numpy or torch, gradients allowed) as a finite float64 ``(T, T)`` array."""

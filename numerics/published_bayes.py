@@ -25,6 +25,8 @@ from theory.graphs import as_causal_graph
 from theory.laws import ROOTS
 from theory.published import count_estimator_as_published
 
+__all__ = ["official_bayes_offset"]
+
 
 def official_bayes_offset(graph: Any, prior: Any, size: int, rng: Any = None, roots: str = "stationary", *,
                           alpha: float | None = None) -> Estimate:

@@ -15,6 +15,10 @@ import torch
 
 from theory.validate import finite_float, positive_int, short_repr
 
+__all__ = ["MAX_THREADS", "intra_op_threads", "single_thread", "torch_device", "Progress", "progress_lines",
+           "ProgressLines", "TrainingDiverged", "require_finite", "require_parameters_finite",
+           "lbfgs_minimum", "TRAINING_DEVICES", "training_device"]
+
 # Intra-op threads: far above any machine's cores, low enough that a typo (10**9) is refused by name.
 MAX_THREADS = 4096
 

@@ -32,6 +32,9 @@ from theory import validate
 from theory.graphs import CausalGraph, as_causal_graph
 from theory.priors import DirichletPrior, FinitePrior
 
+__all__ = ["gamma_draws", "dirichlet_transitions", "stationary_laws_torch", "transitions_with_laws",
+           "sample_sequences_torch", "BatchStream"]
+
 _MAX_REDRAWS = 10
 
 

@@ -36,6 +36,9 @@ from theory.estimates import mean_and_stderr
 from theory.multi_parent import (PAPER_T, halving_parents, previous_token_estimator, sample_two_parent_sequences,
                                  two_parent_count_estimator)
 
+__all__ = ["HEADS", "REDRAW_SEQUENCES", "PAPER", "sample_two_parent_sequences_torch", "parent_role_weights",
+           "RoleAssignment", "head_role_assignment", "MultiParentRun", "train_multi_parent"]
+
 HEADS = (2, 1)  # two layer-1 heads (one per parent role), one layer-2 head
 REDRAW_SEQUENCES = 2 ** 15  # the paper redraws its data every 2^15 sequences; each is used once here
 PAPER = dict(S=5, T=PAPER_T, alpha=0.1, steps=2 ** 16, batch=1024, lr=1e-2, weight_decay=1e-4, init_scale=1e-4,

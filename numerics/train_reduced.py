@@ -65,6 +65,8 @@ from theory.enumeration import enumerate_population
 from theory.gradients import LOSSES, causal_softmax, drift_matrix, small_beta_attention_gradient
 from theory.laws import stationary_laws
 
+__all__ = ["SOURCES", "ReducedTrainingConfig", "ReducedRun", "train_reduced", "chain_induction_run"]
+
 SOURCES = ("sgd", "population")
 
 

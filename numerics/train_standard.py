@@ -33,6 +33,8 @@ from theory import validate
 from theory.graphs import CausalGraph
 from theory.priors import alphabet_size
 
+__all__ = ["SAMPLER_CHUNK", "StandardRun", "train_standard_transformer"]
+
 # Sequences drawn per call of the torch sampler: one vectorised draw serves many steps.
 SAMPLER_CHUNK = 16384
 

@@ -30,6 +30,10 @@ from proofs_check.records import RECORD_TOLERANCES, record_differences, record_o
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import Result, run_claim, select
 
+__all__ = ["SWEEP_CLAIM", "SWEEP_SIZES", "SWEEP_SEEDS", "sweep_benchmark", "compare_backends",
+           "profile_benchmark", "UNIT_CLAIM", "unit_claim_benchmark", "concurrency_ceiling",
+           "benchmark_runs", "main"]
+
 SWEEP_CLAIM = "causal.train_argmax_parent"
 SWEEP_SIZES = (9, 19, 39)
 SWEEP_SEEDS = 5

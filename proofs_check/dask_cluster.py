@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
+__all__ = ["DASK_MISSING", "ParallelError", "dask_client", "DaskCluster"]
+
 DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[distributed]'"
 
 

@@ -12,6 +12,8 @@ from typing import Any, Callable
 
 from proofs_check.worker import init_worker
 
+__all__ = ["WorkerDied", "LocalWorkers"]
+
 
 class WorkerDied(Exception):
     """A local worker process ended while it held a claim; the message says which process and how it ended."""

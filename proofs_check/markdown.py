@@ -17,6 +17,10 @@ from typing import Any
 
 import numpy as np
 
+__all__ = ["jsonable", "string_keys", "dumps", "clean_text", "md_text", "md_cell", "md_code",
+           "md_code_cell", "slug", "fmt_number", "fmt_value", "flatten_details", "round_value", "plural",
+           "fenced", "first_sentence"]
+
 _ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "vs.", "resp.", "Thm.", "Eq.", "Eqs.", "Prop.", "Lem.", "Sec.",
                   "Fig.", "Def.", "Cor.", "App.", "al.", "approx.")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(`$\"'])")

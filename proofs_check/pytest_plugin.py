@@ -28,6 +28,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
 
+__all__ = ["NODE", "PROFILES", "pytest_addoption", "pytest_configure", "ClaimsPlugin", "ClaimsCollector",
+           "ClaimFailed", "ClaimItem"]
+
 if TYPE_CHECKING:  # the claims are imported only under --proofs-check, so a plain test run loads nothing
     from proofs_check.registry import Claim
     from proofs_check.runner import Result

@@ -19,6 +19,9 @@ from proofs_check import registry
 from proofs_check.markdown import first_sentence, md_cell
 from proofs_check.registry import Claim
 
+__all__ = ["START", "END", "FIGURES_START", "FIGURES_END", "claims_table", "figures_table",
+           "replace_between_markers", "main"]
+
 START = "<!-- claims-table:start -->"
 END = "<!-- claims-table:end -->"
 FIGURES_START = "<!-- figures-table:start -->"

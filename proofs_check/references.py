@@ -6,6 +6,8 @@ figure it draws); where only the part of the paper is known, the entry names
 that part rather than a number.  A claim that goes beyond its paper says so.
 """
 
+__all__ = ["REFERENCES"]
+
 _STAGE1 = "stage-1 analysis of the reduced model (gradient of A1 at initialisation)"
 
 REFERENCES: dict[str, str] = {

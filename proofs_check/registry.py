@@ -92,8 +92,15 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 # the papers and the plugin loading live in proofs_check.plugins; a plugin imports them from here, beside @claim
-from proofs_check.plugins import (ARXIV, ENTRY_POINT_GROUP, PAPERS, PLUGINS_VARIABLE, load_entry_points,  # noqa: F401
+from proofs_check.plugins import (ARXIV, ENTRY_POINT_GROUP, PAPERS, PLUGINS_VARIABLE, load_entry_points,
                                   load_plugins, plugin_modules, register_paper)
+
+__all__ = ["CLAIM_KINDS", "EXPECTED_VERDICT", "KIND_MARKER", "DIRECTIONS", "OPERATORS", "PROFILES",
+           "SAME_AS_FULL", "Param", "Params", "DEVICES", "Profile", "Outcome", "Units", "Claim",
+           "profiles_of", "claim", "run_units_serially", "all_claims",
+           # re-exported from proofs_check.plugins: a plugin imports them from here, beside @claim
+           "ARXIV", "ENTRY_POINT_GROUP", "PAPERS", "PLUGINS_VARIABLE", "load_entry_points", "load_plugins",
+           "plugin_modules", "register_paper"]
 
 CLAIM_KINDS = ("theorem", "boundary", "finding")
 EXPECTED_VERDICT = {"theorem": "holds", "boundary": "refuted", "finding": "refuted"}

@@ -15,6 +15,8 @@ from typing import Any
 
 from proofs_check import registry
 
+__all__ = ["ReplayError", "Case", "load_case", "find_replay_hook"]
+
 
 class ReplayError(Exception):
     """The case cannot be replayed; the message is one line for the user."""

@@ -41,6 +41,10 @@ from proofs_check.registry import Claim, Profile, profiles_of  # noqa: E402
 from proofs_check.report_markdown import render_markdown  # noqa: E402
 from proofs_check.runner import Result  # noqa: E402
 
+__all__ = ["PNG_MAGIC", "GENERATOR", "ENVIRONMENT_PACKAGES", "ReportError", "ClaimArtifacts",
+           "deterministic_view", "environment", "safe_name", "previous_report_files", "prepare_report_dir",
+           "make_writable_folder", "claim_record", "write_report"]
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GENERATOR = "proofs-check report"
 ENVIRONMENT_PACKAGES = ("numpy", "scipy", "sympy", "torch", "hypothesis", "matplotlib", "networkx", "rich")

@@ -13,6 +13,8 @@ from proofs_check.registry import KIND_MARKER as MARKER
 from proofs_check.registry import PAPERS, Claim, profiles_of
 from proofs_check.runner import Result
 
+__all__ = ["STATUS", "render_markdown", "NON_COMMUTING_PREFIX"]
+
 if TYPE_CHECKING:
     from proofs_check.report import ClaimArtifacts
 

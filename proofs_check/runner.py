@@ -21,6 +21,9 @@ from numerics.runtime import progress_lines
 from proofs_check.registry import Claim, Outcome, Param, Profile, run_units_serially
 from proofs_check.verdicts import Judgement, Test, judge
 
+__all__ = ["Result", "run_claim", "error_result", "judged_result", "select", "parse_overrides",
+           "parse_value", "run_claims", "result_from_record", "jsonl_record", "read_jsonl", "cut_short_line"]
+
 
 @dataclass
 class Result:

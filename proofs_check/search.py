@@ -9,6 +9,8 @@ from typing import Any, Callable, Iterator
 from hypothesis import HealthCheck, Phase, given, seed, settings, target
 from hypothesis.strategies import SearchStrategy
 
+__all__ = ["SearchResult", "search"]
+
 _QUIET = dict(database=None, deadline=None, suppress_health_check=list(HealthCheck), print_blob=False)
 
 

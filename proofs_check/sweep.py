@@ -42,6 +42,9 @@ from proofs_check.markdown import jsonable, string_keys
 from proofs_check.registry import Claim
 from proofs_check.runner import Result, parse_value
 
+__all__ = ["Grid", "parse_grid", "axis_value", "record", "summary", "write_csv", "write_figure",
+           "write_sweep"]
+
 
 @dataclass(frozen=True)
 class Grid:

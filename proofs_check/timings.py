@@ -3,10 +3,12 @@
 ``proofs-check list --profile P`` prints each claim's estimated wall time on this kind of machine
 (2 cores, one claim at a time) and the total.  The estimate comes, in this order, from
 
-- the claim's declared ``cost(params)`` (training claims: the sequences a run trains on divided by the
-  throughput measured on this kind of machine, recorded in ``numerics.bench`` figures);
 - the wall time recorded for the claim in this profile (``claim_seconds.json`` beside this module,
-  written from a run's ``--json`` by ``python -m proofs_check.timings --record FILE``);
+  written from a run's ``--json`` by ``python -m proofs_check.timings --record FILE``): a measurement of
+  these very settings on this kind of machine;
+- the claim's declared ``cost(params)`` (training claims: the sequences a run trains on divided by the
+  throughput measured on this kind of machine, recorded in ``numerics.bench`` figures; it ignores the
+  fixed costs that dominate small runs, so it overestimates the quick profile about twofold);
 - for the paper profile, the full profile's recorded time when the claim's paper parameters are its
   full ones (nothing grows);
 
@@ -41,11 +43,11 @@ def estimate_seconds(claim: Claim, profile_name: str,
     if profile_name not in PROFILES:
         raise ValueError(f"profile_name: expected one of {PROFILES}, got {profile_name!r}")
     params = claim.resolve(profile_name)
-    if claim.cost is not None:
-        return float(claim.cost(params)), "throughput"
     recorded = recorded_seconds() if recorded is None else recorded
     if claim.id in recorded.get(profile_name, {}):
         return float(recorded[profile_name][claim.id]), "recorded"
+    if claim.cost is not None:
+        return float(claim.cost(params)), "throughput"
     if profile_name == "paper" and params == claim.resolve("full") and claim.id in recorded.get("full", {}):
         return float(recorded["full"][claim.id]), "recorded, full profile"
     return None, "unknown"

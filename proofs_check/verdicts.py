@@ -23,6 +23,8 @@ from typing import Any
 
 from proofs_check.registry import Claim, Outcome
 
+__all__ = ["Z_95", "Z_LIMIT", "z_level", "Test", "Judgement", "compare", "judge", "requirement"]
+
 Z_95 = 1.959963984540054  # two-sided 95% normal quantile
 #: the z-level of every Monte Carlo decision (a z-score's bound): two-sided 7e-6 per test, so a claim's family
 #: of up to about 15 z-tests stays below a 1e-4 family-wise level.  A claim with another level says why, with

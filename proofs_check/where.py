@@ -21,6 +21,9 @@ from typing import Any
 
 from proofs_check.registry import Claim
 
+__all__ = ["LAYERS", "ROOT", "WhereError", "Location", "resolve", "canonical_name", "find", "tests_using",
+           "locate"]
+
 LAYERS = ("theory", "numerics", "model")
 ROOT = Path(__file__).resolve().parents[1]
 

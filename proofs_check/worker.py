@@ -21,6 +21,9 @@ from typing import Any, Mapping
 from proofs_check.registry import Claim, Outcome, Profile, load_plugins, plugin_modules
 from proofs_check.runner import error_result, run_claim
 
+__all__ = ["Task", "shared_cores", "MMAP_THRESHOLD_MAX", "restore_dynamic_malloc", "init_worker",
+           "run_task", "UnitTask", "run_unit"]
+
 
 @dataclass(frozen=True)
 class Task:

@@ -119,3 +119,34 @@ def test_where_names_the_owner_and_the_claims(capsys):
     assert "causal.initial_gradient_autograd" in out and "causal.initial_gradient_dirichlet" in out
     assert "tests/test_causal_theory.py::" in out
     assert main(["where", "no_such_formula"]) == 2
+
+
+def _public_definitions(tree: ast.Module) -> list[str]:
+    """The names a module defines at top level (functions, classes, assigned constants) without a leading ``_``."""
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in names if not n.startswith("_")]
+
+
+@pytest.mark.parametrize("path", [p for p in LIBRARY if p.name != "__main__.py"], ids=_name)
+def test_every_library_module_declares_its_public_names(path):
+    """``__all__`` in every module that defines something: every public definition listed, and every listed
+    name defined or imported there (a re-export)."""
+    tree = ast.parse(path.read_text())
+    public = _public_definitions(tree)
+    declared = [node for node in tree.body if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)]
+    if not public:
+        return
+    assert declared, "no __all__"
+    listed = ast.literal_eval(declared[0].value)
+    assert set(public) - {"__all__"} <= set(listed), sorted(set(public) - set(listed))
+    imported = {a.asname or a.name.split(".")[0] for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in n.names}
+    assert set(listed) <= set(public) | imported, sorted(set(listed) - set(public) - imported)

@@ -86,9 +86,12 @@ def test_list_estimates_each_claim_and_the_total(capsys):
     out = capsys.readouterr().out
     assert "estimated total for the paper profile" in out
     c = all_claims()["causal.random_graphs_parent_attention"]
-    seconds, source = estimate_seconds(c, "paper")
+    # without a recorded time, the declared cost (sequences / measured throughput)
+    seconds, source = estimate_seconds(c, "paper", recorded={})
     assert source == "throughput" and seconds > 3600  # 20 graphs x 2^14 steps of 1,024 on 2 cores: hours
-    assert estimate_seconds(c, "quick")[0] < seconds / 100
+    assert estimate_seconds(c, "quick", recorded={})[0] < seconds / 100
+    # a recorded time of the same profile wins: it measured these very settings
+    assert estimate_seconds(c, "paper", recorded={"paper": {c.id: 4693.1}}) == (4693.1, "recorded")
     assert format_seconds(None) == "?" and format_seconds(90) == "90 s" and format_seconds(7300) == "2.0 h"
     with pytest.raises(ValueError, match="^profile_name"):
         estimate_seconds(c, "huge")

@@ -101,8 +101,11 @@ def test_progress_is_one_flushed_line_per_claim_when_piped(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, env=_env(), timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0].startswith("[1/2] ar.identity  holds  pass  ") and lines[0].endswith("s")
-    assert lines[1].startswith("[2/2] causal.data_processing  holds  pass  ")
+    # the estimate first, then one line per claim, and the wall time beside the estimate at the end
+    assert lines[0].startswith("2 claim(s) to run, estimated ") and "one at a time on 2 cores" in lines[0]
+    assert lines[1].startswith("[1/2] ar.identity  holds  pass  ") and lines[1].endswith("s")
+    assert lines[2].startswith("[2/2] causal.data_processing  holds  pass  ")
+    assert any(line.startswith("wall time ") and "(estimated " in line for line in lines[3:])
 
 
 def test_ctrl_c_keeps_the_finished_claims_and_exits_130(tmp_path):

@@ -13,6 +13,7 @@ import torch
 from model.autoregressive import PositionalOnly
 from theory.enumeration import positional_gd_path_by_iteration
 from numerics import autoregressive as nar
+from numerics import train_autoregressive as tar
 from theory import positional
 from theory import autoregressive_symbolic as ars
 
@@ -69,8 +70,8 @@ def test_stop_rule_is_one_step_after_the_loss_falls_below():
 
 def test_torch_training_on_samples_is_the_path_on_the_empirical_gram():
     C, nu, n_max, lr = np.array([[1.0]]), 20.0, 6, 0.5
-    run = nar.train_positional_gd(C, n_max, nu, 300, lr, stop_loss=5e-2, seed=3)
-    G, g, c = nar.empirical_positional_grams(run.X, C, n_max)
+    run = tar.train_positional_gd(C, n_max, nu, 300, lr, stop_loss=5e-2, seed=3)
+    G, g, c = tar.empirical_positional_grams(run.X, C, n_max)
     P, taken = positional.quadratic_gd_path(G, g, c, lr, stop_loss=5e-2)
     assert taken == run.steps == len(run.history)
     np.testing.assert_allclose(run.P, P, atol=1e-12)
@@ -87,13 +88,13 @@ def test_torch_training_on_samples_is_the_path_on_the_empirical_gram():
 def test_monte_carlo_path_approaches_the_population_path():
     C, nu, n_max, lr, steps = np.array([[1.0]]), 50.0, 10, 0.5, 200
     P, _ = positional.positional_gd_path(C, n_max, nu, lr, steps=steps)
-    run = nar.train_positional_gd(C, n_max, nu, 4000, lr, steps=steps, seed=11)
+    run = tar.train_positional_gd(C, n_max, nu, 4000, lr, steps=steps, seed=11)
     # se: delete-a-group jackknife of sqrt E||P̂ - P||² over 40 groups.  Worst case, the error is one Gaussian
     # direction and se an estimate with 39 degrees of freedom: ||P̂ - P|| / se is then |t_39|, and 5 se has
     # level 1.3e-5.  The GD path's bias is O(1/size), below se = O(1/√size) (0.0005 against an rms error of
     # 0.0081 over 40 independent samples).  With 8 groups the jackknife came out at 0.0038, half that rms
     # (20 to 200 groups: 0.0068 to 0.0078).
-    se = nar.jackknife_positional_path_se(run.X, C, n_max, lr, steps, groups=40)
+    se = tar.jackknife_positional_path_se(run.X, C, n_max, lr, steps, groups=40)
     assert 0 < se < 0.05 * np.linalg.norm(P)  # the sample is large enough for the comparison to mean something
     assert np.linalg.norm(run.P - P) <= 5 * se
 
@@ -189,8 +190,8 @@ def test_path_is_not_the_minimiser_and_keeps_the_leading_spectrum():
     (lambda: positional.quadratic_gd_path(np.ones((2, 3, 3)), np.ones((2, 4)), 1.0, 0.5, steps=1), "g"),
     (lambda: positional.quadratic_gd_path(np.ones((2, 3, 3)), np.ones((2, 3)), np.ones(3), 0.5, steps=1), "c"),
     (lambda: positional.positional_gram_spectrum(np.eye(1), 3, 4.0, digits=5), "digits"),
-    (lambda: nar.train_positional_gd(np.eye(1), 3, 4.0, 10, 0.5), "stop_loss"),
-    (lambda: nar.jackknife_positional_path_se(np.ones((3, 5, 1)), np.eye(1), 3, 0.5, 2, groups=4), "groups"),
+    (lambda: tar.train_positional_gd(np.eye(1), 3, 4.0, 10, 0.5), "stop_loss"),
+    (lambda: tar.jackknife_positional_path_se(np.ones((3, 5, 1)), np.eye(1), 3, 0.5, 2, groups=4), "groups"),
 ])
 def test_bad_arguments(call, name):
     with pytest.raises(ValueError, match=f"^{name}"):

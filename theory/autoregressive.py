@@ -38,6 +38,15 @@ from theory.autoregressive_symbolic import gd_step_loss_coefficient_functions
 from theory.validate import (angle_range, choice, even_dimension, finite_array, finite_float, int_array,
                              nonzero_float, positional_weights, positive_int, rng as as_rng, square_matrix)
 
+__all__ = ["CONTEXT_KINDS", "phase_moment", "phase_moment_rule", "sample_phases", "haar_unitary",
+           "commuting_unitary_contexts", "rotation_blocks", "commuting_orthogonal_contexts",
+           "haar_orthogonal_contexts", "default_s0", "sequences", "sample_sequences",
+           "one_step_gd_prediction", "gd_step_loss_coefficients", "gd_step_population_loss",
+           "optimal_gd_step", "raw_token_population_loss", "raw_token_population_loss_real_orthogonal",
+           "raw_token_loss_and_gradient_real_orthogonal", "max_head_cosine", "raw_token_global_minimum",
+           "raw_token_minimiser", "raw_token_global_minimum_real_orthogonal",
+           "raw_token_minimiser_real_orthogonal", "POSITIONAL_NAMES"]
+
 CONTEXT_KINDS = ("unitary", "orthogonal", "haar")  # the families of context matrices W
 
 

@@ -30,6 +30,13 @@ from sympy.utilities.iterables import multiset_partitions
 from theory import validate
 from theory.validate import choice, even_dimension, positive_int
 
+__all__ = ["phase_range", "phase_expectation", "gd_step_loss_coefficients_symbolic",
+           "gd_step_loss_coefficient_functions", "gd_step_loss_symbolic", "raw_token_symbols",
+           "raw_token_loss_symbolic", "raw_token_loss_closed_form_symbolic", "raw_token_loss_function",
+           "sequence_symbols", "sympy_matrix", "SECONDS_PER_SYMBOLIC_PRODUCT",
+           "augmented_attention_output_symbolic", "symbolic_scalar", "one_step_gd_prediction_symbolic",
+           "one_step_gd_identity_residual"]
+
 
 # ---------------------------------------------------------------------------
 # the phase-moment rule on Laurent polynomials

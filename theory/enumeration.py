@@ -23,6 +23,11 @@ from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import root_laws, stationary_distribution, stationary_laws
 from theory.priors import DirichletPrior, FinitePrior
 
+__all__ = ["sequence_probabilities", "all_sequences", "guard_enumeration", "brute_force_pairwise_joint",
+           "Population", "enumerate_population", "likelihood_ratio_by_enumeration",
+           "context_likelihood_ratio_by_enumeration", "information_by_enumeration",
+           "positional_gd_path_by_iteration"]
+
 
 # --------------------------------------------------------------------------- sequences and their law
 def sequence_probabilities(graph: CausalGraph, pi: Any, roots: str = "stationary",

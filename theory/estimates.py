@@ -9,6 +9,8 @@ import numpy as np
 
 from theory import validate
 
+__all__ = ["Estimate", "mean_and_stderr", "pooled", "log_log_slope", "hill_tail_index"]
+
 
 @dataclass(frozen=True)
 class Estimate:

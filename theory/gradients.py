@@ -45,6 +45,12 @@ from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import ROOTS, marginal_laws, root_laws, stationary_laws, transition_powers
 from theory.priors import DirichletPrior, FinitePrior, alphabet_size, prior_stack
 
+__all__ = ["LOSSES", "MIN_STATIONARY", "likelihood_ratio_matrix", "likelihood_ratio_from_joint",
+           "attention_gradient_from_N", "attention_gradient_integrand", "empirical_law",
+           "inverse_stationary_moment_finite", "attention_gradient_defined", "attention_gradient_at_init",
+           "INTEGRAND_BLOCK_BYTES", "causal_softmax", "small_beta_attention_gradient",
+           "drift_matrix_defined", "drift_matrix"]
+
 LOSSES = ("linearized", "cross_entropy")
 
 # The smallest stationary probability the linearised loss divides by: below it the ratios

@@ -23,6 +23,10 @@ from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import ROOTS, pairwise_joint, pairwise_joints, root_laws
 from theory.priors import FinitePrior, prior_stack
 
+__all__ = ["INFORMATION_KINDS", "squared_hellinger", "real_generator_values",
+           "information_of_pairwise_joints", "mutual_information", "pairwise_information_matrix",
+           "mutual_information_matrix", "mixture_information"]
+
 INFORMATION_KINDS = ("shannon", "chi2")  # the named f: t log t (Shannon, nats) and (t - 1)² (χ²)
 
 

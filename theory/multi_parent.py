@@ -33,6 +33,10 @@ from theory import validate
 from theory.graphs import CausalGraph
 from theory.sampling import Batch
 
+__all__ = ["PAPER_T", "halving_parents", "halving_parents_graph", "parent_pair_rows",
+           "sample_two_parent_tokens", "sample_two_parent_sequences", "two_parent_log_probability",
+           "two_parent_count_estimator", "previous_token_estimator"]
+
 PAPER_T = 32
 
 

@@ -22,6 +22,11 @@ from theory import validate
 from theory.autoregressive import phase_moment
 from theory.validate import angle_range, finite_array, finite_float, positional_weights, positive_int, square_matrix
 
+__all__ = ["GRAM_BYTES_PER_ENTRY", "ILL_CONDITIONED", "IllConditionedGramWarning", "positional_gram",
+           "MAX_SPECTRUM_DIGITS", "positional_gram_spectrum", "positional_gram_condition_number",
+           "positional_population_loss", "optimal_positional_weights", "optimal_positional_matrix",
+           "positional_row_grams", "gd_spectral_filter", "quadratic_gd_path", "positional_gd_path"]
+
 
 
 # Bytes per entry of one row's Gram computation: a dozen complex (n+1, n+1) temporaries of

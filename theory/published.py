@@ -16,6 +16,8 @@ import numpy as np
 from theory import validate
 from theory.graphs import CausalGraph, as_causal_graph
 
+__all__ = ["published_parent_positions", "count_estimator_as_published"]
+
 
 def published_parent_positions(graph: CausalGraph) -> np.ndarray:
     """``(n,)`` int: the position the published "Bayes" code reads as the parent of each context position.

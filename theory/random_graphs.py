@@ -15,6 +15,8 @@ import numpy as np
 from theory import validate
 from theory.graphs import CausalGraph
 
+__all__ = ["bernoulli_root_forest"]
+
 
 def bernoulli_root_forest(n: int, rng: Any = None, root_probability: float = 0.5) -> CausalGraph:
     """A forest on ``0..n-1`` where each position after the first is a root with probability ``q``.

@@ -21,6 +21,11 @@ from theory import validate
 from theory.graphs import CausalGraph
 from theory.priors import DirichletPrior, FinitePrior
 
+__all__ = ["TRANSITION_MATRIX_KINDS", "MAX_STRATEGY_POSITIONS", "MAX_STRATEGY_STATES", "forests", "trees",
+           "k_parent_dags", "transition_matrices", "finite_priors", "dirichlet_priors",
+           "joint_distributions", "NON_FINITE", "non_finite_floats", "bad_reals", "bad_integers",
+           "non_finite_arrays", "non_unitary_matrices", "non_stochastic_matrices"]
+
 TRANSITION_MATRIX_KINDS = ("generic", "near_degenerate", "self_looping", "sparse")
 
 # Strategies draw small objects: sizes above these are refused (a property test of 10^6 positions

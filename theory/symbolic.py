@@ -64,6 +64,14 @@ from theory.gradients import attention_gradient_from_N, likelihood_ratio_from_jo
 from theory.graphs import CausalGraph, as_causal_graph
 from theory.laws import ROOTS, pairwise_joints
 
+__all__ = ["S_SYMBOLIC", "MAX_CONTEXT", "MAX_SYMBOLIC_TOKENS", "MAX_SYMBOLIC_STATES", "MAX_BETA_ORDER",
+           "beta", "symbolic_transition_matrix", "symbolic_stationary_law", "symbolic_root_law",
+           "attention_symbols", "symbolic_population", "reduced_model_output", "symbolic_linearized_loss",
+           "symbolic_beta_series", "symbolic_initial_gradient", "closed_form_from_arrays",
+           "symbolic_likelihood_ratio_matrix", "symbolic_closed_form_gradient", "SymbolicIdentity",
+           "prove_initial_gradient", "symbolic_pairwise_joint", "symbolic_chi2_information",
+           "prove_chi2_parent_identity"]
+
 S_SYMBOLIC = 2
 MAX_CONTEXT = 3
 # The symbolic forward pass has O(T² S) exp terms per sequence; sympy's time grows fast with it, so

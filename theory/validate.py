@@ -12,6 +12,14 @@ from typing import Any, Iterable
 
 import numpy as np
 
+__all__ = ["ROW_SUM_TOL", "DEFAULT_MAX_BYTES", "DEFAULT_MAX_SECONDS", "MAX_POSITIONS", "MAX_STATES",
+           "MAX_INT64", "MAX_EXACT_FLOAT_INT", "UNITARY_TOL", "short_repr", "positive_int", "boolean",
+           "seed", "format_bytes", "format_count", "max_bytes", "seconds", "float_power", "largest",
+           "memory", "finite_float", "finite_array", "transition_matrix", "transition_stack",
+           "probability_vector", "choice", "rng", "angle_range", "even_dimension", "square_matrix",
+           "positional_weights", "int_array", "nonzero_float", "finite_numeric_array", "numbers_or_objects",
+           "unitary_matrix", "integer_array", "index", "token_array"]
+
 ROW_SUM_TOL = 1e-9
 
 # Memory budget of one public call, in bytes: every function that allocates in proportion to its

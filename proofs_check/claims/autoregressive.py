@@ -11,6 +11,7 @@ from scipy.optimize import minimize
 
 from model.autoregressive import AugmentedLinearAttention, gd_step_weights
 from numerics import autoregressive as nar
+from numerics import train_autoregressive as tar
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
@@ -19,6 +20,9 @@ from theory import autoregressive as ar
 from theory import positional
 from theory import autoregressive_symbolic as ars
 from theory.estimates import mean_and_stderr
+
+__all__ = ["PAPER", "check_identity", "check_gd_step_loss", "check_raw_token_loss", "check_global_minima",
+           "check_real_orthogonal", "check_positional_weights"]
 
 PAPER = "autoregressive"
 
@@ -254,7 +258,7 @@ def check_global_minima(profile: Profile) -> Outcome:
     steps = profile.params["steps"]
     runs, gaps = {}, []
     for H in (1, 2, 3, 4):
-        run = nar.train_raw_token(d, H, n, steps=steps, lr=profile.params["lr"], seed=profile.seed + H,
+        run = tar.train_raw_token(d, H, n, steps=steps, lr=profile.params["lr"], seed=profile.seed + H,
                                   optimizer="gd")
         m = run.model
         C, p = m.C().detach().numpy(), m.p.detach().numpy()
@@ -401,7 +405,7 @@ def check_positional_weights(profile: Profile) -> Outcome:
         p_star = P_star[-1, : T + 1]
         zs[nu] = nar.z_score(losses[-1], nar.mc_raw_token_loss(C, p_star, profile.params["mc_samples"], rng,
                                                                "unitary", nu))
-        run = nar.train_positional(C, T, nu, size=profile.params["size"], seed=profile.seed)
+        run = tar.train_positional(C, T, nu, size=profile.params["size"], seed=profile.seed)
         P = run.P
         rel = max(rel, float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)))
         weights[nu] = {"p_star_last_row": [float(x) for x in p_star], "trained_last_row": [float(x) for x in P[-1]],

@@ -20,6 +20,10 @@ from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, Units, claim
 from theory import autoregressive as ar
 
+__all__ = ["PAPER", "MARGIN", "CRITICAL", "map_settings", "map_setting_unit", "MAP_UNITS", "TRAINING",
+           "PREMISES", "METHOD", "check_trained_equals_constructed_phase_invariant",
+           "check_trained_equals_constructed", "check_trained_equals_constructed_real_blocks"]
+
 
 PAPER = "autoregressive"
 MARGIN = 0.005          # "clearly below L*": the trained loss is below L* by more than this

@@ -13,6 +13,9 @@ from proofs_check.verdicts import Z_LIMIT, z_level
 from theory import autoregressive as ar
 from theory.published_autoregressive import raw_token_population_loss_as_published
 
+__all__ = ["PAPER", "OFFICIAL_LOSS", "FIGURE4", "OFFICIAL_LOSS_SIZES", "check_official_population_loss",
+           "check_figure4_ar1_reconstruction"]
+
 PAPER = "autoregressive"
 OFFICIAL_LOSS = "ar.official_population_loss"
 FIGURE4 = "ar.figure4_ar1_reconstruction"

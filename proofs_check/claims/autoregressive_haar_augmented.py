@@ -24,6 +24,11 @@ from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.verdicts import Z_LIMIT
 from theory import haar_moments as hm
 
+__all__ = ["PAPER", "MARGIN", "REFS", "PRE", "BARE_FIXED", "BARE_SPHERE", "OFFICIAL",
+           "check_haar_gd_step_references", "check_haar_preconditioned_step", "paired_gaps", "BARE_PARAMS",
+           "OFFICIAL_SIZES", "BARE_METHOD", "check_haar_bare_layer_fixed", "check_haar_bare_layer_sphere",
+           "check_haar_official_figure5"]
+
 PAPER = "autoregressive"
 MARGIN = 1e-3  # in MSE units (the zero predictor scores 1/d = 0.2 at d = 5): far above Monte Carlo noise
 REFS = "ar.haar_gd_step_references"

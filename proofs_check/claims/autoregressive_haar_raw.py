@@ -14,6 +14,8 @@ from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 from theory import autoregressive as ar
 
+__all__ = ["PAPER", "ID", "figure7_settings", "check_haar_raw_tokens"]
+
 PAPER = "autoregressive"
 ID = "ar.haar_raw_tokens"
 

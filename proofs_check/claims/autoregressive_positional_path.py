@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from numerics import autoregressive as nar
+from numerics import train_autoregressive as tar
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from theory.enumeration import positional_gd_path_by_iteration
@@ -16,6 +16,8 @@ from proofs_check.experiments import Rerun
 from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.verdicts import Z_LIMIT
 from theory import positional
+
+__all__ = ["PAPER", "ROWS_SHOWN", "check_positional_gd_path"]
 
 PAPER = "autoregressive"
 ROWS_SHOWN = (5, 15, 29)
@@ -103,13 +105,13 @@ def check_positional_gd_path(profile: Profile) -> Outcome:
     for nu in nus:
         P, steps = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
         plain = float(np.max(np.abs(P - positional_gd_path_by_iteration(C, n_max, nu, lr, steps))))
-        torch_run = nar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng,
+        torch_run = tar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng,
                                             max_steps=20 * steps)
         Pt, st = torch_run.P, torch_run.steps
-        Ge, ge, ce = nar.empirical_positional_grams(torch_run.X, C, n_max)
+        Ge, ge, ce = tar.empirical_positional_grams(torch_run.X, C, n_max)
         Pe, se_steps = positional.quadratic_gd_path(Ge, ge, ce, lr, stop_loss=stop)
         P_at_torch_steps, _ = positional.positional_gd_path(C, n_max, nu, lr, steps=st)
-        se = nar.jackknife_positional_path_se(torch_run.X, C, n_max, lr, st, groups)
+        se = tar.jackknife_positional_path_se(torch_run.X, C, n_max, lr, st, groups)
         spectrum = positional.positional_gram_spectrum(C, n_max, nu)
         kappa = 2.0 * lr / n_max
         with warnings.catch_warnings():

@@ -15,6 +15,8 @@ from proofs_check.registry import Outcome, Param, Profile, claim
 from proofs_check.verdicts import Z_LIMIT
 from theory import autoregressive as ar
 
+__all__ = ["PAPER", "ID", "BELOW", "replay_case", "check_real_orthogonal_minimum"]
+
 PAPER = "autoregressive"
 ID = "ar.real_orthogonal_minimum"
 BELOW = 1e-9  # a loss below the minimum by more than this is a counterexample: lowest_minus_minimum >= -BELOW

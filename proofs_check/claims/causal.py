@@ -26,6 +26,13 @@ from theory.information import (INFORMATION_KINDS, mixture_information, mutual_i
                                 pairwise_information_matrix, squared_hellinger)
 from theory.strategies import finite_priors, forests, joint_distributions, transition_matrices
 
+__all__ = ["PAPER", "PAIRWISE_TOLERANCE", "INFORMATION_TOLERANCE", "ROUND_OFF_TOLERANCE",
+           "GRADIENT_TOLERANCE", "BOUNDARY_TOLERANCE", "SEARCHED_KINDS", "check_pairwise_joint",
+           "check_information_matrix", "check_data_processing", "check_dpi_mixture_boundary",
+           "check_initial_gradient", "check_initial_gradient_dirichlet", "check_edge_ranking",
+           "check_edge_ranking_uniform_boundary", "check_edge_ranking_full_gradient", "check_parent_chi2",
+           "CE_PI", "check_cross_entropy_rate", "check_chi2_psd", "check_shannon_not_psd"]
+
 PAPER = "causal"
 # the tolerances of the claims below, which their property searches also use (a violation beyond the claim's
 # tolerance is the case hypothesis shrinks)

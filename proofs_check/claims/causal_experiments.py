@@ -27,6 +27,13 @@ from theory.graphs import CausalGraph
 from theory.priors import DirichletPrior
 from theory.random_graphs import bernoulli_root_forest
 
+__all__ = ["FIG9", "FIG9_SEQUENCES_PER_SECOND", "figure9_graphs", "train_figure9_graph",
+           "check_random_graphs", "BAYES", "bayes_graphs", "check_official_bayes", "FIG8",
+           "FIG8_SEQUENCES_PER_SECOND", "check_standard_transformer", "GRAPHS26", "FIGURE_2_6_GRAPHS",
+           "FIG2_SEQUENCES_PER_SECOND", "figure_2_6_graph", "figure_2_6_units", "train_figure_2_6_graph",
+           "check_disentangled_graphs", "MULTI", "MULTI_SEQUENCES_PER_SECOND", "check_two_parent_graph",
+           "ARCH", "ARCH_SEQUENCES_PER_SECOND", "check_architecture_gap"]
+
 FIG9 = "causal.random_graphs_parent_attention"
 #: training throughput of Figure 9's runs on the 2-core machine (S = 3, T = 20, plain SGD, float32 on one
 #: intra-op thread beside the sampling thread, the two cores; one claim at a time): 256 steps of 1,024 in

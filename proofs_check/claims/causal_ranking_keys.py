@@ -45,6 +45,9 @@ from theory.gradients import likelihood_ratio_matrix
 from theory.information import mutual_information_matrix
 from theory.strategies import finite_priors, forests, transition_matrices
 
+__all__ = ["PAPER", "TIE", "CLEAR", "KEYS_TOLERANCE", "BATCHES", "PERSISTENT", "check_edge_ranking_keys",
+           "check_diagonal_key_boundary", "check_query_row_boundary"]
+
 PAPER = "causal"
 TIE = 1e-12  # relative to max|N|: a strict win must beat round-off
 CLEAR = 1e-3  # a searched counterexample must violate by this much before it is shrunk

@@ -14,6 +14,8 @@ from theory.symbolic import p, prove_chi2_parent_identity, prove_initial_gradien
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Profile, claim
 
+__all__ = ["N_CONTEXT", "ROOT_LAWS", "WITNESS", "check_symbolic_gradient", "check_symbolic_chi2_parent"]
+
 N_CONTEXT = Param(3, 3, "context positions n of the symbolic graphs (T = n + 1; cost grows like 2^T)")
 
 

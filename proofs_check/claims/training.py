@@ -27,6 +27,10 @@ from theory.priors import DirichletPrior
 from theory.estimates import log_log_slope
 from theory.gradients import attention_gradient_at_init
 
+__all__ = ["SIZES", "INDUCTION", "check_argmax_parent", "check_initial_direction", "check_induction_head",
+           "check_loss_vs_estimator", "check_induction_head_vs_estimator", "check_disentangled_graph",
+           "k_parent_seeds", "k_parent_graph", "train_k_parent_run", "check_k_parents", "check_ood_query"]
+
 
 SIZES = {"S": Param(5, 10, "alphabet size"), "n": Param(9, 19, "context length (T = n + 1)")}
 #: the chain run shared by the induction-head, loss and OOD claims, and the size of their evaluation samples

@@ -19,6 +19,8 @@ from proofs_check.registry import Outcome, Param, Profile, claim
 from theory.graphs import CausalGraph
 from theory.priors import DirichletPrior
 
+__all__ = ["TARGET_GAP", "check_approaches_count_estimator"]
+
 TARGET_GAP = 0.02  # nats: the recovery criterion's loss gap (numerics.evaluation.RECOVERY_LOSS_GAP)
 
 

@@ -16,6 +16,9 @@ from rich.table import Table
 from proofs_check.registry import KIND_MARKER, Claim
 from proofs_check.runner import Result
 
+__all__ = ["make_console", "print_error", "MARKER", "VERDICT_COLOUR", "id_column", "RunProgress",
+           "results_table"]
+
 
 def make_console() -> Console:
     """The console of a command: piped or under CI the width is not a terminal's, so tables get room and no

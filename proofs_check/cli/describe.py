@@ -19,6 +19,8 @@ from proofs_check.registry import Claim, Outcome, Profile, profiles_of
 from proofs_check.runner import select
 from proofs_check.verdicts import judge, requirement
 
+__all__ = ["list_command", "figures_command", "explain_command", "where_command", "replay_command"]
+
 
 def list_command(args: argparse.Namespace, console: Console) -> int:
     from proofs_check.timings import estimate_seconds, format_seconds

@@ -12,6 +12,9 @@ from pathlib import Path
 from proofs_check import registry
 from proofs_check.registry import Claim
 
+__all__ = ["BAD_INPUT", "UsageError", "load_claims", "LAYERS", "check_packages", "check_writable",
+           "use_plugins", "run_device"]
+
 BAD_INPUT = 2
 
 

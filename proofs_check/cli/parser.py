@@ -14,6 +14,8 @@ from proofs_check.cli.console import print_error
 from proofs_check.cli.inputs import BAD_INPUT
 from proofs_check.registry import CLAIM_KINDS, DEVICES, PROFILES
 
+__all__ = ["USAGE", "add_backend_arguments", "add_profile_arguments", "build_parser"]
+
 USAGE = """The ``proofs-check`` command: ``list``, ``run``, ``sweep``, ``explain``, ``replay`` and ``where``.
 
     proofs-check list [--kind KIND]                the registered claims (theorem, boundary, finding)

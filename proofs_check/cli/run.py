@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +18,9 @@ from proofs_check.cli.console import RunProgress, print_error, results_table
 from proofs_check.cli.inputs import UsageError, check_writable, load_claims, run_device
 from proofs_check.registry import Claim, Profile
 from proofs_check.runner import Result, parse_overrides, select
+from proofs_check.timings import format_seconds
+
+__all__ = ["INTERRUPTED", "run_command", "sweep_command"]
 
 INTERRUPTED = 130
 
@@ -77,6 +81,15 @@ def _execute(tasks: list, claims: dict[str, Claim], *, jobs: int, client, figure
     return run_tasks(tasks, claims, jobs=jobs, client=client, figures=figures,
                      on_start=lambda running: progress.running([label(t) for t in running]),
                      on_result=finished, stop=stop)
+
+
+def _estimate(claims: list[Claim], profile_name: str) -> tuple[float, int]:
+    """The summed estimated seconds of ``claims`` at ``profile_name`` (:mod:`proofs_check.timings`), and how
+    many have no estimate."""
+    from proofs_check.timings import estimate_seconds
+
+    known = [estimate_seconds(c, profile_name)[0] for c in claims]
+    return sum(s for s in known if s is not None), sum(s is None for s in known)
 
 
 def _resumed(path: str, profile: Profile, selected: list[Claim], overrides: dict) -> dict[str, Result]:
@@ -159,6 +172,10 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             while line:  # a regular file takes it all in one call; a short write is finished, not lost
                 line = line[log.write(line):]
 
+    estimate, unknown = _estimate(todo, profile.name)
+    console.print(f"{len(todo)} claim(s) to run, estimated {format_seconds(estimate)} one at a time on 2 cores"
+                  + (f" plus {unknown} without an estimate" if unknown else ""), soft_wrap=True)
+    started = time.perf_counter()
     try:
         with RunProgress(console, len(selected), done=len(done)) as progress:
             results_new = _execute(tasks, claims, jobs=args.jobs, client=client, figures=args.report is not None,
@@ -187,6 +204,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     known = [r for r in results if r.claim.kind != "theorem" and r.status == "pass"]
     console.print(f"{counts['pass']} passed, {counts['fail']} failed, {counts['error']} errors "
                   f"({len(known)} of the passes are known refutations: findings and boundaries, marked ★ ◆)")
+    console.print(f"wall time {format_seconds(time.perf_counter() - started)} (estimated {format_seconds(estimate)}"
+                  + (f" plus {unknown} claim(s) without an estimate" if unknown else "") + ")", soft_wrap=True)
     if done:
         console.print(f"{len(done)} of these were read from {escape(args.resume)} (--resume), "
                       f"{len(finished)} run now")
