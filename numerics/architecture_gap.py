@@ -277,7 +277,7 @@ def _adam_from(model: DisentangledTransformer, graph: CausalGraph, prior: Any, s
 def architecture_gap(graph: Any, prior: Any, *, fit_size: int = 16384, lbfgs_iterations: int = 200,
                      steps: int = 2000, batch: int = 1024, lr: float = 0.01, perturbation: float = 0.1,
                      test_size: int = 16384, roots: str = "stationary", alpha: float | None = None,
-                     rng: Any = None) -> ArchitectureGap:
+                     rng: Any = None, max_bytes: Any = None) -> ArchitectureGap:
     """The three nested searches of this module on ``graph`` (a forest with at least one edge) under
     ``prior``: the ideal head fitted by ``lbfgs_iterations`` L-BFGS iterations on ``fit_size`` sequences;
     the token-symmetric and the two free searches each ``steps`` Adam steps of ``batch`` fresh sequences
@@ -300,9 +300,13 @@ def architecture_gap(graph: Any, prior: Any, *, fit_size: int = 16384, lbfgs_ite
     T = graph.n + 1
     # the largest forward pass (its activations and scores, float64, with autograd), before any draw
     d1 = 2 * (S + T)
-    validate.memory(8.0 * 4 * max(fit_size, batch, test_size) * T * (2 * T + 4 * d1),
+    # the fit and the Adam batches with autograd (up to 4 copies of each activation), the test sample without
+    # (one copy); ``max_bytes`` (bytes, None: theory.validate.DEFAULT_MAX_BYTES) is the budget
+    per_sequence = T * (2 * T + 4 * d1)
+    validate.memory(8.0 * (4 * max(fit_size, batch) + test_size) * per_sequence,
                     validate.largest(fit_size=fit_size, batch=batch, test_size=test_size),
-                    f"forward passes of {max(fit_size, batch, test_size):,} sequences of length {T:,}")
+                    f"forward passes of {max(fit_size, batch):,} and {test_size:,} sequences of length {T:,}",
+                    max_bytes)
     with single_thread():
         test = held_out_sample(graph, prior, test_size, rng, roots, est_alpha)
         fit = sample_sequences_redrawn(graph, prior, fit_size, rng, roots)

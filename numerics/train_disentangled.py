@@ -249,8 +249,11 @@ def train_disentangled_fast(graph: CausalGraph, prior: Any, config: FastTraining
     graph.require_forest("train_disentangled_fast")
     schedule, heads, roots, test_size = config.schedule, config.heads, config.roots, config.test_size
     T, S = graph.n + 1, alphabet_size(prior)
-    validate.memory(8.0 * schedule.steps + 32.0 * max(schedule.batch, test_size) * (
-        2 * T * T * sum(heads) + 8 * T * (S + T) + 3 * S * S), validate.largest(
+    # a training batch with autograd (up to 4 float64-sized copies of each activation) and the float64
+    # evaluation of the whole test sample without autograd (one copy), per sequence E activations
+    per_sequence = 2 * T * T * sum(heads) + 8 * T * (S + T) + 3 * S * S
+    validate.memory(8.0 * schedule.steps + 32.0 * schedule.batch * per_sequence + 8.0 * test_size * per_sequence,
+                    validate.largest(
         steps=schedule.steps, batch=schedule.batch, test_size=test_size),
         f"{schedule.steps:,} losses, batches of {schedule.batch:,} and {test_size:,} test sequences of length {T:,}")
     marks = config.eval_marks()

@@ -21,8 +21,10 @@ from theory import positional
 from theory import autoregressive_symbolic as ars
 from theory.estimates import mean_and_stderr
 
-__all__ = ["PAPER", "check_identity", "check_gd_step_loss", "check_raw_token_loss", "check_global_minima",
+__all__ = ["PAPER", "CHUNK", "check_identity", "check_gd_step_loss", "check_raw_token_loss", "check_global_minima",
            "check_real_orthogonal", "check_positional_weights"]
+
+CHUNK = 50_000  # Monte Carlo sequences per call of gd_step_samples (its memory budget holds 10^5 at t = 10)
 
 PAPER = "autoregressive"
 
@@ -119,7 +121,9 @@ def check_gd_step_loss(profile: Profile) -> Outcome:
     for t, d in [(1, 1), (5, 1), (3, 4), (10, 3), (4, 8)]:
         eta_s, _ = ar.optimal_gd_step(t, d)
         for kind in ("unitary", "orthogonal") if d % 2 == 0 else ("unitary",):
-            samples = nar.gd_step_samples(t, d, size, rng, kind)
+            # in chunks of at most CHUNK sequences, within the sampler's memory budget (one chunk at quick sizes)
+            chunks = [nar.gd_step_samples(t, d, min(CHUNK, size - lo), rng, kind) for lo in range(0, size, CHUNK)]
+            samples = {k: np.concatenate([c[k] for c in chunks]) for k in "abc"}
             for e in (0.0, eta_s, 2 * eta_s):
                 est = mean_and_stderr(e ** 2 * samples["a"] - 2 * e * samples["b"] + samples["c"])
                 zs[f"t={t},d={d},{kind},eta={e:.3g}"] = nar.z_score(ar.gd_step_population_loss(e, t, d), est)

@@ -482,7 +482,10 @@ ARCH_SEQUENCES_PER_SECOND = 6000 * 1024 / 352.0
                    "batch": Param(256, 512, "fresh sequences per Adam step", paper=1024),
                    "lr": Param(0.03, 0.03, "peak Adam learning rate, cosine to 0"),
                    "perturbation": Param(0.1, 0.1, "symmetry-breaking noise, relative to each weight's RMS"),
-                   "test_size": Param(4096, 16384, "held-out sequences scoring every stage", paper=2 ** 16)},
+                   "test_size": Param(4096, 16384, "held-out sequences scoring every stage", paper=2 ** 16),
+                   "max_bytes": Param(2 ** 31, 2 ** 33, "memory budget of the forward passes, bytes (the fit's "
+                                      "autograd at the full and paper sizes needs more than the default 2 GiB)",
+                                      paper=2 ** 34)},
        reference=REFERENCES[ARCH],
        theory_for=("causal:2", "causal:6"),
        cost=lambda p: 3 * p["steps"] * p["batch"] / ARCH_SEQUENCES_PER_SECOND * (p["S"] * p["n"] / 190.0) + 2.0,
@@ -495,7 +498,7 @@ def check_architecture_gap(profile: Profile) -> Outcome:
     result = architecture_gap(CausalGraph.chain(p["n"]), DirichletPrior(p["S"], 0.1), fit_size=p["fit_size"],
                               lbfgs_iterations=p["lbfgs_iterations"], steps=p["steps"], batch=p["batch"],
                               lr=p["lr"], perturbation=p["perturbation"], test_size=p["test_size"],
-                              rng=profile.unit_rng(ARCH, 0))
+                              rng=profile.unit_rng(ARCH, 0), max_bytes=p["max_bytes"])
     means = {stage: result.gaps[stage].mean(subset) for stage in STAGES for subset in ("all",)}
     split = {subset: {stage: result.gaps[stage].mean(subset) for stage in STAGES} for subset in ("seen", "unseen")}
     best = result.architecture_gap
