@@ -77,15 +77,16 @@ def _jobs_of(tasks: Sequence[Task], claims: Mapping[str, Claim]) -> tuple[list[t
     """The scheduled jobs: ``(task index, unit index or None)``, longest first where a cost is known
     (a unit's declared cost, else the claim's estimate), the rest in the given order; and, per unit
     task, ``(resolved profile, unit count)``, or the error :class:`Result` of a ``split`` that raised."""
-    from proofs_check.timings import estimate_seconds
+    from proofs_check.timings import estimate_seconds, recorded_seconds
 
+    recorded = recorded_seconds()  # read once, not once per task
     jobs, costs, split = [], {}, {}
     for i, task in enumerate(tasks):
         claim = claims[task.claim_id]
         params = claim.resolve(task.profile, task.overrides)
         if claim.units is None:
             jobs.append((i, None))
-            costs[(i, None)] = estimate_seconds(claim, task.profile)[0]
+            costs[(i, None)] = estimate_seconds(claim, task.profile, recorded)[0]
             continue
         profile = Profile(task.profile, task.seed, params, task.device)
         try:

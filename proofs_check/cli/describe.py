@@ -23,7 +23,7 @@ __all__ = ["list_command", "figures_command", "explain_command", "where_command"
 
 
 def list_command(args: argparse.Namespace, console: Console) -> int:
-    from proofs_check.timings import estimate_seconds, format_seconds
+    from proofs_check.timings import estimate_seconds, format_seconds, recorded_seconds
 
     claims = [c for c in load_claims().values() if args.kind is None or c.kind == args.kind]
     profile = None if args.profile is None else Profile(args.profile)
@@ -38,10 +38,11 @@ def list_command(args: argparse.Namespace, console: Console) -> int:
         table.add_column("estimate", no_wrap=True, justify="right")
     table.add_column("statement", ratio=1)
     total, unknown = 0.0, 0
+    recorded = recorded_seconds() if profile is not None else {}  # read once, not once per claim
     for c in claims:
         row = [c.id, c.kind, c.paper, profiles_of(c)]
         if profile is not None:
-            seconds, source = estimate_seconds(c, profile.name)
+            seconds, source = estimate_seconds(c, profile.name, recorded)
             if seconds is None:
                 unknown += 1
             else:

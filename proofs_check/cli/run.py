@@ -86,9 +86,10 @@ def _execute(tasks: list, claims: dict[str, Claim], *, jobs: int, client, figure
 def _estimate(claims: list[Claim], profile_name: str) -> tuple[float, int]:
     """The summed estimated seconds of ``claims`` at ``profile_name`` (:mod:`proofs_check.timings`), and how
     many have no estimate."""
-    from proofs_check.timings import estimate_seconds
+    from proofs_check.timings import estimate_seconds, recorded_seconds
 
-    known = [estimate_seconds(c, profile_name)[0] for c in claims]
+    recorded = recorded_seconds()  # read once, not once per claim
+    known = [estimate_seconds(c, profile_name, recorded)[0] for c in claims]
     return sum(s for s in known if s is not None), sum(s is None for s in known)
 
 
