@@ -11,7 +11,14 @@
 - ``full_profile`` (opt-in, about 30 minutes on two cores): the same three for the full profile;
 - ``concurrency_ceiling``: what two workers can gain at best on this machine: one fixed single-thread
   training workload (a Figure 9 unit) timed alone, then two copies at once in two processes; the ceiling
-  of any two-worker speedup is ``2 t_alone / t_pair`` (shared memory bandwidth and caches, turbo).
+  of any two-worker speedup is ``2 t_alone / t_pair`` (shared memory bandwidth and caches, turbo);
+- ``allocator_effect``: that workload in a worker started with and without ``MALLOC_TRIM_THRESHOLD_`` (a
+  Dask nanny's environment, left in the process that ran a ``LocalCluster``), and with it undone;
+- ``worker_start_up``: what a run on local workers pays once (spawning them, importing the registry).
+
+The ``LocalCluster`` runs last for each workload and this process's environment is restored after it
+(:func:`proofs_check.dask_cluster.local_cluster`): before that, every ``-j 2`` run after the first
+cluster inherited the nanny's allocator setting, and the full profile's ``-j 2`` took 480 s instead of 300 s.
 
 ``python -m proofs_check.bench_runs [--full]`` prints the JSON.
 """
@@ -19,20 +26,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, Iterator
 
+from proofs_check.dask_cluster import local_cluster
 from proofs_check.parallel import Task, run_tasks
 from proofs_check.records import RECORD_TOLERANCES, record_differences, record_of
 from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import Result, run_claim, select
 
 __all__ = ["SWEEP_CLAIM", "SWEEP_SIZES", "SWEEP_SEEDS", "sweep_benchmark", "compare_backends",
-           "profile_benchmark", "UNIT_CLAIM", "unit_claim_benchmark", "concurrency_ceiling",
-           "benchmark_runs", "main"]
+           "profile_benchmark", "UNIT_CLAIM", "unit_claim_benchmark", "concurrency_ceiling", "ALLOCATOR_WORKLOAD", "allocator_effect",
+           "worker_start_up", "benchmark_runs", "main"]
 
 SWEEP_CLAIM = "causal.train_argmax_parent"
 SWEEP_SIZES = (9, 19, 39)
@@ -75,12 +84,9 @@ def compare_backends(tasks: list[Task], claims, jobs: int = 2) -> dict[str, Any]
     """Wall times of ``tasks`` serial, on ``jobs`` local workers and on a ``LocalCluster`` of ``jobs``
     single-thread worker processes (its start-up excluded, its first task's imports included), side by
     side, and whether the records agree (by :mod:`proofs_check.records`)."""
-    from dask.distributed import Client, LocalCluster
-
     serial, serial_s = _serial(tasks, claims)
     parallel, parallel_s = _timed(tasks, claims, jobs=jobs)
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster, set_as_default=False) as client:
+    with local_cluster(jobs) as client:
         dask_results, dask_s = _timed(tasks, claims, client=client)
     return {"claims": len(tasks), "serial_s": serial_s, f"j{jobs}_s": parallel_s,
             "speedup": serial_s / parallel_s, f"dask_{jobs}_workers_s": dask_s, "dask_speedup": serial_s / dask_s,
@@ -110,14 +116,14 @@ def unit_claim_benchmark(jobs: int = 2) -> dict[str, Any]:
             **compare_backends([Task(UNIT_CLAIM, "full", 0, {})], claims, jobs)}
 
 
-def _ceiling_workload(seed: int) -> float:
-    """Seconds of one fixed Figure 9 unit (6 positions, S = 3, 400 SGD steps of 256), on one thread."""
+def _ceiling_workload(seed: int, n: int = 6, steps: int = 400) -> float:
+    """Seconds of one fixed Figure 9 unit (``n`` positions, S = 3, ``steps`` SGD steps of 256), on one thread."""
     from numerics.figure9 import train_random_graph
     from theory.random_graphs import bernoulli_root_forest
     import numpy as np
-    graph = bernoulli_root_forest(6, np.random.default_rng(seed))
+    graph = bernoulli_root_forest(n, np.random.default_rng(seed))
     start = time.perf_counter()
-    train_random_graph(graph, steps=400, batch=256, seed=seed, test_size=256, threads=1)
+    train_random_graph(graph, steps=steps, batch=256, seed=seed, test_size=256, threads=1)
     return time.perf_counter() - start
 
 
@@ -135,11 +141,75 @@ def concurrency_ceiling(repeats: int = 3) -> dict[str, Any]:
             "pair_s": pair, "ceiling": 2 * alone / pair}
 
 
+@contextlib.contextmanager
+def _environment(**variables: str) -> Iterator[None]:
+    """``os.environ`` with ``variables`` set for the block (processes spawned in it inherit them)."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+#: the allocator workload: a Figure 9 unit at the full profile's context length, 300 steps
+ALLOCATOR_WORKLOAD = {"n": 19, "steps": 300}
+
+
+def _allocator_workload(seed: int) -> float:
+    return _ceiling_workload(seed, **ALLOCATOR_WORKLOAD)
+
+
+def _restored_workload(seed: int) -> float:
+    """:func:`_allocator_workload` after :func:`proofs_check.worker.restore_dynamic_malloc`."""
+    from proofs_check.worker import restore_dynamic_malloc
+
+    restore_dynamic_malloc()
+    return _allocator_workload(seed)
+
+
+def allocator_effect(repeats: int = 3) -> dict[str, Any]:
+    """A Figure 9 unit (:data:`ALLOCATOR_WORKLOAD`, one thread, best of ``repeats``) in a spawned process: started
+    in a clean environment, started with ``MALLOC_TRIM_THRESHOLD_=65536`` (what a Dask nanny gives its
+    workers, and leaves in its own process's environment for every process spawned after it), and started
+    so but with the dynamic mmap threshold restored (what every worker now does first)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    def best(function, **variables: str) -> float:
+        with _environment(**variables):
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            pool.submit(function, 0).result()  # the process starts here, with the environment above
+        with pool:
+            return min(pool.submit(function, 0).result() for _ in range(repeats))
+
+    clean = best(_allocator_workload)
+    trimmed = best(_allocator_workload, MALLOC_TRIM_THRESHOLD_="65536")
+    restored = best(_restored_workload, MALLOC_TRIM_THRESHOLD_="65536")
+    return {"workload": "Figure 9 unit: n = 19, S = 3, 300 SGD steps of 256, one thread", "clean_s": clean,
+            "malloc_trim_threshold_s": trimmed, "restored_s": restored, "slowdown": trimmed / clean,
+            "restored_vs_clean": restored / clean}
+
+
+def worker_start_up(jobs: int = 2) -> dict[str, Any]:
+    """What a run on ``jobs`` local workers pays once: spawning them and importing the registry, timed as
+    ``jobs`` runs of a claim that takes no time (``ar.identity``, quick profile)."""
+    claims = all_claims()
+    _, seconds = _timed([Task("ar.identity", "quick", seed, {}) for seed in range(jobs)], claims, jobs=jobs)
+    return {"jobs": jobs, "seconds": seconds}
+
+
 def benchmark_runs(full: bool = False, jobs: int = 2) -> dict[str, Any]:
     """Wall times of the sweep, the quick profile and the unit claim (always), and of the full profile
     (``full=True``, ~30 minutes on two cores for its three runs)."""
     out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "jobs": jobs,
-                           "concurrency_ceiling": concurrency_ceiling(), "sweep": sweep_benchmark(jobs), "quick_profile": profile_benchmark("quick", jobs),
+                           "concurrency_ceiling": concurrency_ceiling(), "allocator_effect": allocator_effect(),
+                           "worker_start_up": worker_start_up(jobs), "sweep": sweep_benchmark(jobs),
+                           "quick_profile": profile_benchmark("quick", jobs),
                            "unit_claim": unit_claim_benchmark(jobs)}
     if full:
         out["full_profile"] = profile_benchmark("full", jobs)

@@ -6,10 +6,12 @@ task errs only when it has killed ``distributed.scheduler.allowed-failures`` wor
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["DASK_MISSING", "ParallelError", "dask_client", "DaskCluster"]
+__all__ = ["DASK_MISSING", "ParallelError", "dask_client", "local_cluster", "DaskCluster"]
 
 DASK_MISSING = "the Dask scheduler needs dask.distributed: pip install -e '.[distributed]'"
 
@@ -30,6 +32,32 @@ def dask_client(address: str, timeout: float = 10.0):
     except Exception as exc:
         text = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
         raise ParallelError(f"--scheduler: cannot reach the Dask scheduler at {address!r}: {text}") from None
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A client of a ``LocalCluster`` of ``workers`` single-thread worker processes on the loopback interface
+    (no dashboard); once the block ends, the cluster is closed and this process's environment is what it was.
+
+    A nanny writes its pre-spawn environment (``MALLOC_TRIM_THRESHOLD_=65536``, ``OMP_NUM_THREADS=1`` and
+    the like, ``PYTHONHASHSEED``) into its own process's ``os.environ`` before it spawns a worker and never
+    takes it back; with a ``LocalCluster`` that process is this one, and every process it spawns afterwards
+    (``-j N`` workers, a benchmark's workload) would inherit that environment."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers: expected a positive integer, got {workers!r}")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ParallelError(DASK_MISSING) from None
+    before = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster, Client(cluster, set_as_default=False) as client:
+            yield client
+    finally:
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        os.environ.update(before)
 
 
 class DaskCluster:
