@@ -82,3 +82,28 @@ def test_a_unit_that_raises_makes_the_claim_an_error_as_in_a_serial_run(claims):
               measured="x", direction="<=", tolerance=0.0, units=(split, measure))
     with pytest.raises(ValueError, match="^measure"):
         Units(split, "not callable")
+
+
+# ----------------------------------------------------------------------------- every unit claim, any order
+QUICK_UNIT_CLAIMS = sorted(c.id for c in all_claims().values() if c.units is not None and c.quick)
+
+
+@pytest.mark.parametrize("claim_id", QUICK_UNIT_CLAIMS)
+def test_a_unit_claim_gives_its_serial_record_with_its_units_run_in_reverse(claims, claim_id):
+    """Each unit's randomness derives from the seed and the unit alone: measuring the units last to first
+    (in this process, after whatever ran before) and reducing them in their order gives the quick
+    profile's committed serial record (tests/data/quick_records.json)."""
+    import json
+    from pathlib import Path
+
+    from proofs_check.runner import judged_result
+
+    snapshot = json.loads((Path(__file__).resolve().parent / "data" / "quick_records.json").read_text())
+    claim_ = claims[claim_id]
+    params = claim_.resolve("quick")
+    profile = Profile("quick", 0, params)
+    keys = claim_.units.split(profile)
+    measured = {k: claim_.units.measure(profile, keys[k]) for k in reversed(range(len(keys)))}
+    outcome = claim_.reduce(profile, [measured[k] for k in range(len(keys))])
+    result = judged_result(claim_, outcome, 0.0, params)
+    assert record_differences(snapshot["claims"][claim_id], record_of(result), RECORD_TOLERANCES[claim_id]) == []
