@@ -1,7 +1,8 @@
 """The claim contract, read from the code: no rule of a verdict left in a check body (issue 19, section 2).
 
 Each lint reads the source of every registered claim (its check, or its units and reduce, its replay hook,
-and every function of its module these call) and returns ``(line, what is wrong)``; a test fails with the
+every function of its module these call, and the functions of other claims modules they reach, where units
+and runs may be kept) and returns ``(line, what is wrong)``; a test fails with the
 claim's id, the file and line, and the offending line.  Every lint is fed a small bad claim below and must
 flag it.  ``ALLOWED`` lists the legitimate exceptions, each with its reason.
 
@@ -282,30 +283,70 @@ def _entry_points(claim) -> list:
     return [inspect.unwrap(f) for f in fns if inspect.isfunction(f)]
 
 
-def claim_source(claim) -> ClaimSource:
-    check = inspect.unwrap(claim.reduce or claim.check)
-    path = Path(inspect.getsourcefile(check))
+CLAIMS_FOLDER = Path(inspect.getsourcefile(all_claims)).parent / "claims"
+
+
+def _reach(path: Path, names: set[str]) -> tuple[ast.Module, list[str], list[ast.FunctionDef], dict[Path, set[str]]]:
+    """The functions of the claims module at ``path`` that ``names`` reach (calls within the module), and the
+    functions of other claims modules they call (by file: a claim's units may live beside it)."""
+    import importlib
+
     text = path.read_text()
     module = ast.parse(text)
     top = {n.name: n for n in module.body if isinstance(n, ast.FunctionDef)}
-    roots = [top[f.__name__] for f in _entry_points(claim)
-             if f.__name__ in top and inspect.getsourcefile(f) == str(path)]
-    decorator = next(d for d in top[check.__name__].decorator_list
-                     if isinstance(d, ast.Call) and _call_name(d) == "claim")
-    functions, todo = [], list(roots)
-    while todo:  # every function of the module the claim's entry points reach
+    namespace = vars(importlib.import_module(f"proofs_check.claims.{path.stem}"))
+    functions, todo, elsewhere = [], [top[n] for n in names if n in top], {}
+    while todo:
         fn = todo.pop()
         if fn in functions:
             continue
         functions.append(fn)
-        todo += [top[n.id] for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in top]
+        for node in ast.walk(fn):
+            if not isinstance(node, ast.Name):
+                continue
+            if node.id in top:
+                todo.append(top[node.id])
+                continue
+            other = namespace.get(node.id)
+            if inspect.isfunction(other) and Path(inspect.getsourcefile(other)).parent == CLAIMS_FOLDER:
+                elsewhere.setdefault(Path(inspect.getsourcefile(other)), set()).add(other.__name__)
+    return module, text.splitlines(), functions, elsewhere
+
+
+def claim_sources(claim) -> list[ClaimSource]:
+    """The claim's own module (its declaration and what its entry points reach), then every other claims
+    module its code reaches (units and runs kept beside the declaring file), each read like the first."""
+    check = inspect.unwrap(claim.reduce or claim.check)
+    path = Path(inspect.getsourcefile(check))
+    roots: dict[Path, set[str]] = {path: set()}
+    for f in _entry_points(claim):
+        roots.setdefault(Path(inspect.getsourcefile(f)), set()).add(f.__name__)
+    module, lines, functions, elsewhere = _reach(path, roots[path])
+    top = {n.name: n for n in module.body if isinstance(n, ast.FunctionDef)}
+    decorator = next(d for d in top[check.__name__].decorator_list
+                     if isinstance(d, ast.Call) and _call_name(d) == "claim")
     for node in ast.walk(decorator):  # helpers called from the decorator (replay lambdas)
         if isinstance(node, ast.Name) and node.id in top and top[node.id] not in functions:
             functions.append(top[node.id])
-    return ClaimSource(claim.id, path, text.splitlines(), module, decorator, functions)
+    sources = [ClaimSource(claim.id, path, lines, module, decorator, functions)]
+    for other, names in elsewhere.items():
+        roots.setdefault(other, set()).update(names)
+    done = {path}
+    while set(roots) - done:
+        other = sorted(set(roots) - done)[0]
+        done.add(other)
+        module, lines, functions, elsewhere = _reach(other, roots[other])
+        sources.append(ClaimSource(claim.id, other, lines, module, decorator, functions))
+        for more, names in elsewhere.items():
+            if more not in done:
+                roots.setdefault(more, set()).update(names)
+    return sources
 
 
-SOURCES = {cid: claim_source(c) for cid, c in sorted(all_claims().items())}
+#: each claim's own module first (``SOURCES``), then the other claims modules its code reaches (``PARTS``)
+_ALL_SOURCES = {cid: claim_sources(c) for cid, c in sorted(all_claims().items())}
+SOURCES = {cid: sources[0] for cid, sources in _ALL_SOURCES.items()}
+PARTS = [src for sources in _ALL_SOURCES.values() for src in sources]
 
 
 def _report(lint: str, src: ClaimSource, findings: list[Finding]) -> list[str]:
@@ -319,13 +360,13 @@ def _report(lint: str, src: ClaimSource, findings: list[Finding]) -> list[str]:
 
 @pytest.mark.parametrize("lint", sorted(BODY_LINTS))
 def test_check_bodies_keep_no_rule(lint):
-    problems = [p for src in SOURCES.values()
+    problems = [p for src in PARTS
                 for fn in src.functions for p in _report(lint, src, BODY_LINTS[lint](fn))]
     assert not problems, "\n".join(sorted(set(problems)))
 
 
 def test_no_judged_value_is_a_boolean_with_a_literal_tolerance():
-    problems = [p for src in SOURCES.values()
+    problems = [p for src in PARTS
                 for p in _report("literal_tolerance_tests", src,
                                  literal_tolerance_tests(src.functions, _module_floats(src.module)))]
     assert not problems, "\n".join(sorted(set(problems)))
@@ -353,14 +394,21 @@ def test_a_search_in_a_check_uses_its_claims_tolerance():
 
 def test_every_allowed_exception_is_still_needed():
     """An allow-list entry whose line no longer exists (or is no longer flagged) is removed."""
-    live = {(lint, cid, src.lines[line - 1].strip())
-            for cid, src in SOURCES.items()
+    live = {(lint, src.id, src.lines[line - 1].strip())
+            for src in PARTS
             for lint, found in [*((name, [f for fn in src.functions for f in lint_fn(fn)])
                                   for name, lint_fn in BODY_LINTS.items()),
                                 ("literal_tolerance_tests",
                                  literal_tolerance_tests(src.functions, _module_floats(src.module)))]
             for line, _ in found}
     assert set(ALLOWED) <= live, sorted(set(ALLOWED) - live)
+
+
+def test_the_lints_read_the_units_a_claim_keeps_in_another_module():
+    """``causal.train_argmax_parent`` declares its units in training_units.py: they are read with the claim."""
+    parts = {src.path.name: {f.name for f in src.functions} for src in _ALL_SOURCES["causal.train_argmax_parent"]}
+    assert {"argmax_parent_units", "argmax_parent_run", "argmax_parent_graphs"} <= parts["training_units.py"]
+    assert "check_argmax_parent" in parts["training.py"]
 
 
 # ------------------------------------------------------------------ each lint catches its pattern

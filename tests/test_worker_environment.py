@@ -61,6 +61,7 @@ def mapped_blocks_of_one_mebibyte_malloc() -> int:
 def test_a_process_started_with_the_nanny_variable_maps_every_large_block(monkeypatch):
     """The control: a plain spawned process with the variable maps the probe, one without does not."""
     context = multiprocessing.get_context("spawn")
+    monkeypatch.delenv(NANNY_VARIABLE, raising=False)  # a cluster run earlier in this process may have left it
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         assert pool.submit(mapped_blocks_of_one_mebibyte_malloc).result() == 0
     monkeypatch.setenv(NANNY_VARIABLE, "65536")

@@ -2,7 +2,8 @@
 
 The references (one gradient step with the best step per position, with one shared step, the best
 preconditioned step B G_t A s_t) are exact Haar moments (:mod:`theory.haar_moments`) or Monte Carlo with a
-standard error (:mod:`numerics.haar_references`); the trained models are :mod:`numerics.train_haar`.
+standard error (:mod:`numerics.haar_references`); the trained models are :mod:`numerics.train_haar`, one
+training run per unit of work (:mod:`proofs_check.claims.autoregressive_haar_runs`).
 Every loss is in the official unit: ``nn.MSELoss`` of the first d outputs against s_{t+1}, i.e. the
 squared norm divided by d, averaged over the official positions t = 0..T-1.
 """
@@ -13,21 +14,22 @@ import functools
 from typing import Any
 
 import numpy as np
-import torch
 
 from numerics import haar_references as hr
-from numerics.train_haar import HaarTrainingConfig, official_attention_structure, train_on_haar_task
 from proofs_check import figures
+from proofs_check.claims.autoregressive_haar_runs import (bare_restart, bare_summary, official_other_case, official_run,
+                                                          paired_gaps)
 from proofs_check.experiments import FIGURES, Rerun
 from proofs_check.references import REFERENCES
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Params, Profile, Units, claim
 from proofs_check.verdicts import Z_LIMIT
 from theory import haar_moments as hm
 
 __all__ = ["PAPER", "MARGIN", "REFS", "PRE", "BARE_FIXED", "BARE_SPHERE", "OFFICIAL",
-           "check_haar_gd_step_references", "check_haar_preconditioned_step", "paired_gaps", "BARE_PARAMS",
+           "case_units", "gd_step_reference_case", "check_haar_gd_step_references", "preconditioned_case",
+           "check_haar_preconditioned_step", "BARE_PARAMS", "bare_layer_units", "bare_layer_unit",
            "OFFICIAL_SIZES", "BARE_METHOD", "check_haar_bare_layer_fixed", "check_haar_bare_layer_sphere",
-           "check_haar_official_figure5"]
+           "official_units", "official_unit", "check_haar_official_figure5"]
 
 PAPER = "autoregressive"
 MARGIN = 1e-3  # in MSE units (the zero predictor scores 1/d = 0.2 at d = 5): far above Monte Carlo noise
@@ -42,7 +44,67 @@ def _cases(cases: tuple[str, ...]) -> list[tuple[int, str]]:
     return [(int(c.split(":")[0]), c.split(":")[1]) for c in cases]
 
 
+# Unit costs (seconds, one thread on this 2-core machine), fitted to units measured in the quick and full profiles.
+# A training run: steps × (a + b · batch · T²), a = 9.3e-4 s, b = 1.9e-8 s (bare restarts: 0.1 s quick, 1.15 s
+# full), the official model 1.7 times the bare layer's (0.15 s and 2 s); at the paper's sizes this gives about
+# 160 s a bare run and 270 s an official run (the recorded paper run of ar.haar_official_figure5, 4 official runs
+# and 1 bare: 1177 s).  The references (figure5_references): 7e-7 s × (fit_size + eval_size) · T · d (0.3 s in
+# full).  The preconditioned fit: 0.7 s + 1e-6 s × (fit_size + eval_size) · T · d (0.8 s quick; full 7.7 and
+# 6 s at d = 5, 3.2 s at d = 3, where this gives 6.9 and 4.4 s).  The exact references' cost grows steeply with
+# d (about 1 s a moment table at d = 5, T = 50, 0.02 s at d = 3), so their units declare none.
+def _training_seconds(p: Params, official: bool) -> float:
+    steps = p["epochs"] * -(-p["train_size"] // p["batch"])
+    return steps * (9.3e-4 + 1.9e-8 * p["batch"] * p["T"] ** 2) * (1.7 if official else 1.0)
+
+
+def _reference_seconds(p: Params, d: int) -> float:
+    return 7e-7 * (p["fit_size"] + p["eval_size"]) * p["T"] * d
+
+
+def _preconditioned_seconds(p: Params, k: int) -> float:
+    return 0.7 + 1e-6 * (p["fit_size"] + p["eval_size"]) * p["T"] * _cases(p["cases"])[k][0]
+
+
+def _bare_unit_seconds(p: Params, unit: tuple) -> float:
+    return _reference_seconds(p, p["dims"][unit[1]]) if unit[0] == "reference" else _training_seconds(p, False)
+
+
+def _official_unit_seconds(p: Params, unit: tuple) -> float:
+    if unit[0] == "reference":
+        return _reference_seconds(p, p["d"])
+    return _training_seconds(p, official=unit[0] != "bare")
+
+
 # --------------------------------------------------------------------------- exact references
+def case_units(profile: Profile) -> list[int]:
+    """The units of a claim with declared ``cases``: one per case (its index)."""
+    return list(range(len(profile.params["cases"])))
+
+
+def gd_step_reference_case(profile: Profile, k: int) -> dict[str, Any]:
+    """Unit ``k`` of the exact references: case ``k``'s largest |z| of Monte Carlo (generator ``unit_rng(REFS, k)``)
+    against the exact a_t, b_t and L*_t, with its exact best steps and losses (MSE units)."""
+    p = profile.params
+    T = p["T"]
+    d, law = _cases(p["cases"])[k]
+    rng = profile.unit_rng(REFS, k)
+    a, b, _ = hm.haar_gd_step_coefficients(d, T)
+    eta, L = hm.haar_best_step_by_position(d, T)
+    seqs = hr.haar_sequences(d, T, p["draws"], law, rng)
+    ta, tb = hr.gd_step_terms(seqs)                # (N, T) each: ||G_t s_t||², ⟨G_t s_t, s_{t+1}⟩
+    ma, mb = hr.mean_and_stderr(ta), hr.mean_and_stderr(tb)
+    mL = hr.mean_and_stderr(eta ** 2 * ta - 2 * eta * tb + (seqs[:, 1:] ** 2).sum(-1))
+    zs = []
+    for exact, est in ((a, ma), (b, mb), (L, mL)):
+        se = est.stderr[1:]                       # position 0 is exact zero (G_0 = 0) in both
+        zs.append(np.abs(est.value[1:] - exact[1:]) / np.where(se > 0, se, np.inf))
+    z = float(max(x.max() for x in zs))
+    eta_s, L_s = hm.haar_best_shared_step(d, T)
+    return {"d": d, "law": law, "max_z": z, "eta_by_position": eta.tolist(),
+            "L_gd_by_position": (L / d).tolist(), "eta_shared": eta_s, "L_gd_shared": L_s / d,
+            "L_gd_by_position_mean": float(L.mean() / d)}
+
+
 @claim(REFS,
        paper=PAPER, kind="theorem",
        formulas=("theory.haar_moments.haar_gd_step_coefficients", "theory.haar_moments.start_overlap_moments",
@@ -68,33 +130,28 @@ def _cases(cases: tuple[str, ...]) -> list[tuple[int, str]]:
        proof_idea="⟨s_j, s_t⟩ = c_{t-j} for orthogonal W, so G_t s_t = Σ_k c_k s_{t+1-k}; conjugation invariance "
                   "of Haar replaces s_0 by a uniform u, Isserlis on the sphere turns E[Π uᵀW^n u] into traces of "
                   "powers, whose expectations are trigonometric integrals against the Weyl density, exact on a "
-                  "uniform grid finer than their degree.")
-def check_haar_gd_step_references(profile: Profile) -> Outcome:
-    p = profile.params
-    T = p["T"]
-    worst, rows = 0.0, []
-    for k, (d, law) in enumerate(_cases(p["cases"])):
-        rng = profile.unit_rng(REFS, k)
-        a, b, _ = hm.haar_gd_step_coefficients(d, T)
-        eta, L = hm.haar_best_step_by_position(d, T)
-        seqs = hr.haar_sequences(d, T, p["draws"], law, rng)
-        ta, tb = hr.gd_step_terms(seqs)                # (N, T) each: ||G_t s_t||², ⟨G_t s_t, s_{t+1}⟩
-        ma, mb = hr.mean_and_stderr(ta), hr.mean_and_stderr(tb)
-        mL = hr.mean_and_stderr(eta ** 2 * ta - 2 * eta * tb + (seqs[:, 1:] ** 2).sum(-1))
-        zs = []
-        for exact, est in ((a, ma), (b, mb), (L, mL)):
-            se = est.stderr[1:]                       # position 0 is exact zero (G_0 = 0) in both
-            zs.append(np.abs(est.value[1:] - exact[1:]) / np.where(se > 0, se, np.inf))
-        z = float(max(x.max() for x in zs))
-        worst = max(worst, z)
-        eta_s, L_s = hm.haar_best_shared_step(d, T)
-        rows.append({"d": d, "law": law, "max_z": z, "eta_by_position": eta.tolist(),
-                     "L_gd_by_position": (L / d).tolist(), "eta_shared": eta_s, "L_gd_shared": L_s / d,
-                     "L_gd_by_position_mean": float(L.mean() / d)})
-    return Outcome(measured=worst, samples=p["draws"], details={"cases": rows, "unit": "MSE = squared norm / d"})
+                  "uniform grid finer than their degree.",
+       units=Units(case_units, gd_step_reference_case))
+def check_haar_gd_step_references(profile: Profile, rows: list[dict[str, Any]]) -> Outcome:
+    worst = 0.0
+    for row in rows:
+        worst = max(worst, row["max_z"])
+    return Outcome(measured=worst, samples=profile.params["draws"],
+                   details={"cases": rows, "unit": "MSE = squared norm / d"})
 
 
 # --------------------------------------------------------------------------- preconditioned step
+def preconditioned_case(profile: Profile, k: int) -> dict[str, Any]:
+    """Unit ``k`` of the preconditioned step: case ``k``'s references (:func:`numerics.haar_references.
+    figure5_references`, generator ``unit_rng(PRE, k)``) with the fitted (A, B) and the gap L_preconditioned -
+    L_gd_shared (MSE units)."""
+    p = profile.params
+    d, law = _cases(p["cases"])[k]
+    ref = hr.figure5_references(d, p["T"], law, p["fit_size"], p["eval_size"], p["starts"], profile.unit_rng(PRE, k))
+    return ({key: v for key, v in ref.items() if not isinstance(v, list) or key.startswith("precond")}
+            | {"gap": ref["L_preconditioned"] - ref["L_gd_shared"]})
+
+
 @claim(PRE,
        paper=PAPER, kind="boundary",
        formulas=("numerics.haar_references.fit_preconditioned", "numerics.haar_references.preconditioned_moments",
@@ -118,59 +175,16 @@ def check_haar_gd_step_references(profile: Profile) -> Outcome:
        theory_for=("autoregressive:5",),
        proof_idea="With s_0 fixed only the stabiliser O(d-1) of s_0 leaves the law invariant, so A, B may use "
                   "s_0 s_0ᵀ: the fit lands on span{I, s_0 s_0ᵀ} and weights the s_0 direction of G_t s_t apart. "
-                  "With s_0 uniform the whole O(d) acts and the fit is a multiple of the identity.")
-def check_haar_preconditioned_step(profile: Profile) -> Outcome:
-    p = profile.params
-    rows = []
-    for k, (d, law) in enumerate(_cases(p["cases"])):
-        ref = hr.figure5_references(d, p["T"], law, p["fit_size"], p["eval_size"], p["starts"],
-                                    profile.unit_rng(PRE, k))
-        rows.append({key: v for key, v in ref.items() if not isinstance(v, list) or key.startswith("precond")}
-                    | {"gap": ref["L_preconditioned"] - ref["L_gd_shared"]})
+                  "With s_0 uniform the whole O(d) acts and the fit is a multiple of the identity.",
+       units=Units(case_units, preconditioned_case, cost=_preconditioned_seconds))
+def check_haar_preconditioned_step(profile: Profile, rows: list[dict[str, Any]]) -> Outcome:
     worst = min(rows, key=lambda r: r["gap"])
-    return Outcome(measured=worst["gap"], stderr=worst["L_preconditioned_stderr"], samples=p["eval_size"],
+    return Outcome(measured=worst["gap"], stderr=worst["L_preconditioned_stderr"],
+                   samples=profile.params["eval_size"],
                    details={"cases": rows, "worst_case": f"d={worst['d']} s0={worst['law']}"})
 
 
 # --------------------------------------------------------------------------- the bare layer
-def paired_gaps(runs: list, eta: float) -> tuple[float, float]:
-    """Mean over runs of (trained MSE - MSE of η G_t s_t) on each run's own test sequences (paired: the same
-    sequences), and its standard error: the larger of the spread across runs and the paired test noise."""
-    gaps, noise = [], []
-    for r in runs:
-        d = r.test_seqs.shape[2]
-        diff = (r.test_errors - hr.mc_gd_step_errors(r.test_seqs, eta) / d).mean(1)
-        gaps.append(diff.mean())
-        noise.append(diff.std(ddof=1) / np.sqrt(diff.size))
-    gaps = np.array(gaps)
-    spread = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else 0.0
-    return float(gaps.mean()), max(spread, float(np.sqrt(np.mean(np.square(noise)) / gaps.size)))
-
-
-def _bare_runs(profile: Profile, name: str, d: int, law: str, k: int) -> tuple[list, dict]:
-    p = profile.params
-    runs = []
-    for r in range(p["restarts"]):
-        seed = int(profile.unit_rng(f"{name}/{d}:{law}", r).integers(2 ** 31))
-        runs.append(train_on_haar_task(HaarTrainingConfig(
-            model="bare", d=d, T=p["T"], law=law, train_size=p["train_size"], test_size=p["test_size"],
-            epochs=p["epochs"], batch=p["batch"], lr=p["lr"], init_scale=p["init_scale"], seed=seed,
-            device=profile.device)))
-    losses = np.array([r.test_mse for r in runs])
-    best = min(runs, key=lambda r: r.test_mse)
-    m = best.model
-    structure = hr.block_structure(m.Q.detach().numpy(), m.K.detach().numpy(), m.V.detach().numpy(), d)
-    # the larger of the spread across restarts and the test-set noise (a spread of 2 or 3 runs can be small by chance)
-    test_noise = float(np.sqrt(np.mean([r.test_mse_stderr ** 2 for r in runs]) / len(runs)))
-    spread = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else 0.0
-    summary = {"trained_loss_bare": float(losses.mean()), "trained_loss_bare_stderr": max(spread, test_noise),
-               "trained_losses_bare": losses.tolist(),
-               "test_stderr_per_run": [r.test_mse_stderr for r in runs],
-               "trained_bare_by_position": np.mean([r.test_mse_by_position for r in runs], 0).tolist(),
-               "structure_best_run": structure, "train_seconds": round(sum(r.seconds for r in runs), 1)}
-    return runs, summary
-
-
 BARE_PARAMS = {
     "T": Param(10, 20, help="positions (sequences s_0..s_T)"),
     "restarts": Param(2, 3, help="seeded restarts (own data, own init)"),
@@ -204,14 +218,41 @@ BARE_METHOD = ("Train numerics.train_haar (model='bare': model.autoregressive.Au
                "identity and to a multiple of an orthogonal matrix (numerics.haar_references.block_structure).")
 
 
-def _bare_check(profile: Profile, name: str, law: str) -> Outcome:
+def bare_layer_units(profile: Profile) -> list[tuple]:
+    """The bare-layer claims' units: for each dimension (its index ``k``) its references ``("reference", k)``
+    and its restarts ``("restart", k, r)``."""
     p = profile.params
+    return [unit for k in range(len(p["dims"]))
+            for unit in [("reference", k)] + [("restart", k, r) for r in range(p["restarts"])]]
+
+
+def bare_layer_unit(name: str, law: str, profile: Profile, unit: tuple) -> dict[str, Any]:
+    """Unit ``unit`` of the bare-layer claim ``name`` (law ``law`` of s_0): dimension ``k``'s references
+    (:func:`numerics.haar_references.figure5_references`, generator ``unit_rng(name/ref, k)``), or its
+    restart ``r`` (:func:`proofs_check.claims.autoregressive_haar_runs.bare_restart`)."""
+    p = profile.params
+    k = unit[1]
+    d = p["dims"][k]
+    if unit[0] == "reference":
+        return hr.figure5_references(d, p["T"], law, p["fit_size"], p["eval_size"], 0,
+                                     profile.unit_rng(f"{name}/ref", k), preconditioned=p["preconditioned"])
+    return bare_restart(profile, name, d, law, unit[2])
+
+
+def _bare_check(profile: Profile, measurements: list[dict[str, Any]], law: str) -> Outcome:
+    p = profile.params
+    refs: dict[int, dict[str, Any]] = {}
+    restarts: dict[int, list[dict[str, Any]]] = {}
+    for unit, m in zip(bare_layer_units(profile), measurements):
+        if unit[0] == "reference":
+            refs[unit[1]] = m
+        else:
+            restarts.setdefault(unit[1], []).append(m)
     rows, figs = [], []
     for k, d in enumerate(p["dims"]):
-        ref = hr.figure5_references(d, p["T"], law, p["fit_size"], p["eval_size"], 0, profile.unit_rng(f"{name}/ref", k),
-                                    preconditioned=p["preconditioned"])
-        runs, bare = _bare_runs(profile, name, d, law, k)
-        gap, gap_se = paired_gaps(runs, ref["eta_shared"])
+        ref = refs[k]
+        bare = bare_summary(restarts[k])
+        gap, gap_se = paired_gaps([r["paired"] for r in restarts[k]])
         rows.append({"d": d, "law": law, "gap": gap, "gap_stderr": gap_se,
                      "gap_unpaired": bare["trained_loss_bare"] - ref["L_gd_shared"],
                      **{key: ref[key] for key in ("eta_shared", "L_gd_shared", "L_gd_by_position_mean",
@@ -241,9 +282,10 @@ def _bare_check(profile: Profile, name: str, law: str) -> Outcome:
        theory_for=("autoregressive:5",),
        proof_idea="The layer's class V'⊗A contains η G_t s_t and every B G_t A s_t, and more (scores on s_t and "
                   "s_{t-1}, values on s_j and s_{j-1}); for Haar W ⟨s_j, s_t⟩ depends on t - j only, and the "
-                  "trained layer mixes these lags instead of using the single GD block.")
-def check_haar_bare_layer_fixed(profile: Profile) -> Outcome:
-    return _bare_check(profile, BARE_FIXED, "fixed")
+                  "trained layer mixes these lags instead of using the single GD block.",
+       units=Units(bare_layer_units, functools.partial(bare_layer_unit, BARE_FIXED, "fixed"), cost=_bare_unit_seconds))
+def check_haar_bare_layer_fixed(profile: Profile, measurements: list[dict[str, Any]]) -> Outcome:
+    return _bare_check(profile, measurements, "fixed")
 
 
 @claim(BARE_SPHERE,
@@ -264,9 +306,11 @@ def check_haar_bare_layer_fixed(profile: Profile) -> Outcome:
        theory_for=("autoregressive:5",),
        proof_idea="Invariance makes every block of the trained layer a multiple of the identity, but with "
                   "non-commuting W the layer still has several lags to combine (scores ⟨s_j, s_t⟩ and "
-                  "⟨s_{j-1}, s_t⟩, values s_j and s_{j-1}): one GD step is one of them only.")
-def check_haar_bare_layer_sphere(profile: Profile) -> Outcome:
-    return _bare_check(profile, BARE_SPHERE, "sphere")
+                  "⟨s_{j-1}, s_t⟩, values s_j and s_{j-1}): one GD step is one of them only.",
+       units=Units(bare_layer_units, functools.partial(bare_layer_unit, BARE_SPHERE, "sphere"),
+                   cost=_bare_unit_seconds))
+def check_haar_bare_layer_sphere(profile: Profile, measurements: list[dict[str, Any]]) -> Outcome:
+    return _bare_check(profile, measurements, "sphere")
 
 
 # --------------------------------------------------------------------------- the official model
@@ -280,33 +324,29 @@ def _official_settings(p: Any) -> dict[str, dict[str, Any]]:
             "budget": {"steps": steps, "batch": p["batch"]}}
 
 
-def _official_runs(profile: Profile, d: int, law: str, seeds: int, stream: str) -> list:
+def official_units(profile: Profile) -> list[tuple]:
+    """The official claim's units: the references ``("reference", 0)``, the seeds ``("official", s)``, the
+    bare-layer restarts ``("bare", r)`` and the other cases ``("case", i)``."""
     p = profile.params
-    return [train_on_haar_task(HaarTrainingConfig(
-        model="official", d=d, T=p["T"], law=law, train_size=p["train_size"], test_size=p["test_size"],
-        epochs=p["epochs"], batch=p["batch"], lr=p["lr"], seed=int(profile.unit_rng(stream, s).integers(2 ** 31)),
-        device=profile.device))
-        for s in range(seeds)]
+    return ([("reference", 0)] + [("official", s) for s in range(p["seeds"])]
+            + [("bare", r) for r in range(p["restarts"])] + [("case", i) for i in range(len(p["other_cases"]))])
 
 
-def _official_structure(run: Any) -> dict[str, Any]:
-    return official_attention_structure(run.model, torch.from_numpy(run.test_seqs))
-
-
-def _official_other_case(profile: Profile, d: int, law: str) -> dict[str, Any]:
-    """One official run on another task of the issue's grid (s_0 on the sphere, a smaller d): its loss, paired
-    gap to the per-position best step, the exact references and the attention's structure."""
+def official_unit(profile: Profile, unit: tuple) -> dict[str, Any]:
+    """Unit ``unit`` of the official claim: Figure 5's references (generator ``unit_rng(OFFICIAL/ref)``), a seed
+    of the official model, a restart of the bare layer, or one official run on another case
+    (:mod:`proofs_check.claims.autoregressive_haar_runs`)."""
     p = profile.params
-    run = _official_runs(profile, d, law, 1, f"{OFFICIAL}/train/{d}:{law}")[0]
-    eta, L = hm.haar_best_step_by_position(d, p["T"])
-    _, L_shared = hm.haar_best_shared_step(d, p["T"])
-    gap, gap_se = paired_gaps([run], eta)
-    structure = _official_structure(run)
-    return {"d": d, "law": law, "trained_loss_official": run.test_mse,
-            "trained_loss_official_stderr": run.test_mse_stderr, "gap_paired": gap, "gap_paired_stderr": gap_se,
-            "L_gd_by_position_mean": float(L.mean() / d), "L_gd_shared": L_shared / d,
-            "gd_share_KtQ": structure["gd_share_KtQ"], "gd_share_V": structure["gd_share_V"],
-            "score_bias_share": structure["score_bias_share"], "readout_energy": structure["readout_energy"]}
+    kind, i = unit
+    if kind == "reference":
+        return hr.figure5_references(p["d"], p["T"], "fixed", p["fit_size"], p["eval_size"], 0,
+                                     profile.unit_rng(f"{OFFICIAL}/ref"), preconditioned=p["preconditioned"])
+    if kind == "official":
+        return official_run(profile, p["d"], "fixed", i, f"{OFFICIAL}/train")
+    if kind == "bare":
+        return bare_restart(profile, OFFICIAL, p["d"], "fixed", i)
+    d, law = _cases(p["other_cases"])[i]
+    return official_other_case(profile, OFFICIAL, d, law)
 
 
 @claim(OFFICIAL,
@@ -342,29 +382,30 @@ def _official_other_case(profile: Profile, d: int, law: str) -> dict[str, Any]:
        reference=REFERENCES[OFFICIAL],
        reruns=(Rerun("autoregressive:5", _official_settings),),
        proof_idea="LayerNorm rescales the attention output to a fixed length, and ||s_{t+1}|| = 1: the model can "
-                  "predict with the direction of G_t s_t, not its length, which one scalar step cannot.")
-def check_haar_official_figure5(profile: Profile) -> Outcome:
+                  "predict with the direction of G_t s_t, not its length, which one scalar step cannot.",
+       units=Units(official_units, official_unit, cost=_official_unit_seconds))
+def check_haar_official_figure5(profile: Profile, measurements: list[dict[str, Any]]) -> Outcome:
     p = profile.params
-    d = p["d"]
-    ref = hr.figure5_references(d, p["T"], "fixed", p["fit_size"], p["eval_size"], 0, profile.unit_rng(f"{OFFICIAL}/ref"),
-                                preconditioned=p["preconditioned"])
-    runs = _official_runs(profile, d, "fixed", p["seeds"], f"{OFFICIAL}/train")
-    losses = np.array([r.test_mse for r in runs])
-    test_noise = float(np.sqrt(np.mean([r.test_mse_stderr ** 2 for r in runs]) / len(runs)))
+    by_kind: dict[str, list[dict[str, Any]]] = {"reference": [], "official": [], "bare": [], "case": []}
+    for (kind, _), m in zip(official_units(profile), measurements):
+        by_kind[kind].append(m)
+    [ref], runs = by_kind["reference"], by_kind["official"]
+    losses = np.array([r["test_mse"] for r in runs])
+    test_noise = float(np.sqrt(np.mean([r["test_mse_stderr"] ** 2 for r in runs]) / len(runs)))
     stderr = max(float(losses.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0, test_noise)
-    _, bare = _bare_runs(profile, OFFICIAL, d, "fixed", 0)
+    bare = bare_summary(by_kind["bare"])
     official = {"trained_loss_official": float(losses.mean()), "trained_loss_official_stderr": stderr,
                 "trained_losses_official": losses.tolist(),
-                "trained_official_by_position": np.mean([r.test_mse_by_position for r in runs], 0).tolist(),
-                "official_train_history": runs[0].train_history.tolist(),
-                "official_train_seconds": round(sum(r.seconds for r in runs), 1),
-                "structure_official": _official_structure(runs[0])}
+                "trained_official_by_position": np.mean([r["test_mse_by_position"] for r in runs], 0).tolist(),
+                "official_train_history": runs[0]["train_history"].tolist(),
+                "official_train_seconds": round(sum(r["seconds"] for r in runs), 1),
+                "structure_official": runs[0]["structure"]}
     official["gd_share_KtQ_official"] = official["structure_official"]["gd_share_KtQ"]
     official["gd_share_V_official"] = official["structure_official"]["gd_share_V"]
-    official["other_cases"] = [_official_other_case(profile, dd, law) for dd, law in _cases(p["other_cases"])]
+    official["other_cases"] = by_kind["case"]
     details = {**{k: v for k, v in ref.items() if not k.startswith("preconditioner_")}, **bare, **official,
                "unit": "MSE = squared norm / d (nn.MSELoss); positions t = 0..T-1, entry t predicts s_{t+1}"}
-    gap, gap_se = paired_gaps(runs, np.asarray(ref["eta_by_position"]))
+    gap, gap_se = paired_gaps([r["paired"] for r in runs])
     details["gap_paired"], details["gap_paired_stderr"] = gap, gap_se
     return Outcome(measured=gap, stderr=gap_se, samples=p["seeds"], details=details,
                    figure=functools.partial(figures.haar_augmented_loss_by_position, details))

@@ -11,10 +11,11 @@ from numerics import train_raw_haar as raw
 from proofs_check import figures
 from proofs_check.experiments import FIGURES, Rerun
 from proofs_check.references import REFERENCES
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Params, Profile, Units, claim
 from theory import autoregressive as ar
 
-__all__ = ["PAPER", "ID", "figure7_settings", "check_haar_raw_tokens"]
+__all__ = ["PAPER", "ID", "figure7_settings", "figure7_data", "seed_units", "train_seed", "seed_seconds",
+           "check_haar_raw_tokens"]
 
 PAPER = "autoregressive"
 ID = "ar.haar_raw_tokens"
@@ -35,6 +36,42 @@ def figure7_settings(p) -> dict[str, dict]:
     model = {**official.model, "heads": c.heads}
     return {"task": task, "model": model, "optimiser": dict(official.optimiser, lr=c.lr),
             "budget": {"steps": c.steps, "batch": c.batch}}
+
+
+def figure7_data(profile: Profile) -> tuple[np.ndarray, np.ndarray]:
+    """The training and test sequences ``(N, T+1, d)`` of the claim, drawn once from their own generators
+    (every unit and the reduce draw the same ones)."""
+    config = _config(profile.params)
+    return (raw.haar_raw_dataset(config.d, config.T, config.train, profile.unit_rng(f"{ID}/data", 0)),
+            raw.haar_raw_dataset(config.d, config.T, config.test, profile.unit_rng(f"{ID}/data", 1)))
+
+
+def seed_units(profile: Profile) -> list[int]:
+    """The claim's units: one per training run (its index ``k``)."""
+    return list(range(profile.params["seeds"]))
+
+
+def train_seed(profile: Profile, k: int) -> dict:
+    """Unit ``k``: training run ``k`` (seed: draw ``k`` of the stream ``ID/train``) on the claim's sequences: its
+    test MSE, by position, the gap of the vectorised to the literal forward, and its structure trained and at
+    initialisation (positional mass at the last query, head cosines of the value and query-key maps)."""
+    train, test = figure7_data(profile)
+    seed = int(profile.unit_rng(f"{ID}/train", k).integers(2 ** 31))
+    r = raw.train_official_raw_tokens(_config(profile.params), train, test, seed=seed, device=profile.device)
+    return {"test_mse": r["test_mse"], "test_mse_by_position": r["test_mse_by_position"],
+            "vectorised_vs_literal": r["vectorised_vs_literal"], "seconds": r["seconds"], "steps": r["steps"],
+            "mass": raw.positional_mass(r["trained"]["P"]), "mass0": raw.positional_mass(r["init"]["P"]),
+            "cos": raw.head_cosines(r["trained"]["value_maps"]), "cos0": raw.head_cosines(r["init"]["value_maps"]),
+            "qk": raw.head_cosines(r["trained"]["qk_maps"]), "qk0": raw.head_cosines(r["init"]["qk_maps"])}
+
+
+def seed_seconds(p: Params, k: int) -> float:
+    """Seconds of one training run (one thread, this 2-core machine): 1.7e-9 s × steps · batch · heads · T²,
+    fitted to the full profile's measured units (11 s); it gives about 15 min at the paper's sizes (the
+    README's paper run: about 10.5 min a seed) and overestimates the quick profile's (0.06 s), where the
+    per-step overhead dominates."""
+    c = _config(p)
+    return 1.7e-9 * c.steps * c.batch * c.heads * c.T ** 2
 
 
 @claim(ID,
@@ -89,16 +126,13 @@ def figure7_settings(p) -> dict[str, dict]:
        proof_idea="Commuting contexts share their rotation planes, so one head per plane with the Chebyshev "
                   "weights (p_n, p_{n-1}) = (1, -1/2) predicts exactly; Haar contexts have a plane pair and angles "
                   "of their own per sequence, which a fixed cubic map of (s_{n-1}, s_j) weighted by fixed "
-                  "positional weights cannot read off.  In-context least squares reads W off s_0..s_d exactly.")
-def check_haar_raw_tokens(profile: Profile) -> Outcome:
+                  "positional weights cannot read off.  In-context least squares reads W off s_0..s_d exactly.",
+       units=Units(seed_units, train_seed, cost=seed_seconds))
+def check_haar_raw_tokens(profile: Profile, runs: list[dict]) -> Outcome:
     p = profile.params
     config = _config(p)
     d, T = config.d, config.T
-    train = raw.haar_raw_dataset(d, T, config.train, profile.unit_rng(f"{ID}/data", 0))
-    test = raw.haar_raw_dataset(d, T, config.test, profile.unit_rng(f"{ID}/data", 1))
-    runs = [raw.train_official_raw_tokens(config, train, test, seed=int(profile.unit_rng(f"{ID}/train", k).integers(2 ** 31)),
-                                          device=profile.device)
-            for k in range(p["seeds"])]
+    train, test = figure7_data(profile)
     losses = np.array([r["test_mse"] for r in runs])
     stderr = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else float("nan")
     minimum = raw.commuting_minimum_per_coordinate(d, config.heads)
@@ -118,12 +152,9 @@ def check_haar_raw_tokens(profile: Profile) -> Outcome:
     half_loss = float(raw.per_position_mse(half, comm_seqs[:, 2:]).mean())
 
     # structure: positional mass at the last query, head cosines trained and at initialisation
-    mass = [raw.positional_mass(r["trained"]["P"]) for r in runs]
-    mass0 = [raw.positional_mass(r["init"]["P"]) for r in runs]
-    cos = [raw.head_cosines(r["trained"]["value_maps"]) for r in runs]
-    cos0 = [raw.head_cosines(r["init"]["value_maps"]) for r in runs]
-    qk = [raw.head_cosines(r["trained"]["qk_maps"]) for r in runs]
-    qk0 = [raw.head_cosines(r["init"]["qk_maps"]) for r in runs]
+    mass, mass0 = [r["mass"] for r in runs], [r["mass0"] for r in runs]
+    cos, cos0 = [r["cos"] for r in runs], [r["cos0"] for r in runs]
+    qk, qk0 = [r["qk"] for r in runs], [r["qk0"] for r in runs]
     by_position = np.mean([r["test_mse_by_position"] for r in runs], axis=0)
     mean = lambda rows, key: float(np.mean([r[key] for r in rows]))  # noqa: E731
     details = {

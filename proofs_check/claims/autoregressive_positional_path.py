@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import functools
 import warnings
+from typing import Any
 
 import numpy as np
 
 from numerics import train_autoregressive as tar
+from numerics.autoregressive import eigen_tokens
 from proofs_check import figures
 from proofs_check.references import REFERENCES
 from theory.enumeration import positional_gd_path_by_iteration
 from proofs_check.experiments import Rerun
-from proofs_check.registry import Outcome, Param, Profile, claim
+from proofs_check.registry import Outcome, Param, Params, Profile, Units, claim
 from proofs_check.verdicts import Z_LIMIT
 from theory import positional
 
-__all__ = ["PAPER", "ROWS_SHOWN", "check_positional_gd_path"]
+__all__ = ["PAPER", "ROWS_SHOWN", "angle_ranges", "positional_path_at_angle_range",
+           "positional_path_cost", "check_positional_gd_path"]
 
 PAPER = "autoregressive"
 ROWS_SHOWN = (5, 15, 29)
@@ -39,6 +42,73 @@ def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: in
         kept.append(int(np.sum(lam * positional.gd_spectral_filter(lam, kappa, steps) >= 0.5)))
         changes.append(_sign_changes(P[n - 1, : n + 1]))
     return {"kept_components": kept, "sign_changes": changes}
+
+
+def angle_ranges(profile: Profile) -> list[int]:
+    """The claim's units: one per angle range ν (its index in ``nu``)."""
+    return list(range(len(profile.params["nu"])))
+
+
+def positional_path_cost(params: Params, k: int) -> float:
+    """Estimated seconds of one ν's unit on this machine, one thread: ``2 + 0.0014·size`` (the closed forms
+    and the extended-precision spectrum, then the torch run and the jackknife on ``size`` sequences), fitted on
+    seed 0's units (3.7 s at size 1000; 5.7-7.9 s at size 4000, the larger ν stopping sooner)."""
+    return 2.0 + 0.0014 * params["size"]
+
+
+def positional_path_at_angle_range(profile: Profile, k: int) -> dict[str, Any]:
+    """Unit ``k``: the closed-form path, the torch run and their comparison at the ``k``-th ν: ``{"nu", "row"
+    (the details of this ν), "run" ((P_closed, P_torch, spectrum, κ, steps), for the figure)}``.
+
+    The torch runs of all ν draw their sequences from the claim's one generator, in the order of ``nu``;
+    each run's only draw is its ``size`` token sequences (``eigen_tokens``), so those of the earlier ν are
+    drawn again here and the unit depends on the seed and ``k`` alone."""
+    prm = profile.params
+    nus, n_max = tuple(float(v) for v in prm["nu"]), int(prm["n_max"])
+    lr, stop = float(prm["lr"]), float(prm["stop_loss"])
+    size, groups = int(prm["size"]), int(prm["jackknife_groups"])
+    C = np.array([[1.0]])
+    rng = profile.rng("ar.positional_gd_path")
+    for earlier in nus[:k]:
+        eigen_tokens("unitary", C.shape[0], n_max, size, rng, earlier)
+    nu = nus[k]
+    P, steps = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
+    plain = float(np.max(np.abs(P - positional_gd_path_by_iteration(C, n_max, nu, lr, steps))))
+    torch_run = tar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng, max_steps=20 * steps)
+    Pt, st = torch_run.P, torch_run.steps
+    Ge, ge, ce = tar.empirical_positional_grams(torch_run.X, C, n_max)
+    Pe, se_steps = positional.quadratic_gd_path(Ge, ge, ce, lr, stop_loss=stop)
+    P_at_torch_steps, _ = positional.positional_gd_path(C, n_max, nu, lr, steps=st)
+    se = tar.jackknife_positional_path_se(torch_run.X, C, n_max, lr, st, groups)
+    spectrum = positional.positional_gram_spectrum(C, n_max, nu)
+    kappa = 2.0 * lr / n_max
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", positional.IllConditionedGramWarning)
+        P_star, L_star = positional.optimal_positional_matrix(C, n_max, nu)
+    shape = _spectrum_kept(C, P, nu, lr, steps)
+    kept = spectrum * positional.gd_spectral_filter(spectrum, kappa, steps)    # 1 - (1 - κλ)^t per eigenvalue
+    norm = float(np.linalg.norm(P))
+    row = {
+        "steps_closed_form": steps, "steps_torch": st, "steps_empirical_path": se_steps,
+        "relative_difference": float(np.linalg.norm(Pt - P) / norm),
+        "mc_standard_error_relative": se / norm,
+        "z_score": float(np.linalg.norm(Pt - P_at_torch_steps) / se),
+        "torch_vs_empirical_path": float(np.max(np.abs(Pt - Pe))) if se_steps == st else float("inf"),
+        "closed_form_vs_plain_iteration": plain,
+        "gram_condition_number_row_n_max": float(spectrum[-1] / spectrum[0]),
+        "gram_eigenvalues_row_n_max_top8": [float(x) for x in spectrum[::-1][:8]],
+        "kept_fraction_row_n_max_top8": [float(x) for x in kept[::-1][:8]],
+        "reach_threshold_1_over_kappa_t": 1.0 / (kappa * steps),
+        "distance_to_minimiser": float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)),
+        "minimiser_loss_max": float(np.max(L_star)),
+        "kept_components_per_row": shape["kept_components"],
+        "sign_changes_per_row": shape["sign_changes"],
+        "sign_change_rule_deviation": int(np.max(np.abs(np.array(shape["sign_changes"])
+                                                        - (np.array(shape["kept_components"]) - 1)))),
+        "rows_shown": {str(n): {"closed_form": [float(x) for x in P[n - 1, : n + 1]],
+                                "torch": [float(x) for x in Pt[n - 1, : n + 1]]} for n in ROWS_SHOWN if n <= n_max},
+    }
+    return {"nu": nu, "row": row, "run": (P, Pt, spectrum, kappa, steps)}
 
 
 @claim("ar.positional_gd_path",
@@ -93,54 +163,14 @@ def _spectrum_kept(C: np.ndarray, P: np.ndarray, nu: float, lr: float, steps: in
                   "The prolate spectrum has ≈ 2(n+1)/ν + O(log) eigenvalues above 1/(κt) and the rest decay "
                   "super-exponentially (κ(G) ~ 1e70-1e115), so t ≈ 500-900 steps reach only the leading discrete "
                   "prolate eigenvectors; those oscillate like a trigonometric basis (Sturm/Gantmacher-Krein: the "
-                  "k-th has k-1 sign changes), hence the rows' shape.")
-def check_positional_gd_path(profile: Profile) -> Outcome:
+                  "k-th has k-1 sign changes), hence the rows' shape.",
+       units=Units(angle_ranges, positional_path_at_angle_range, cost=positional_path_cost))
+def check_positional_gd_path(profile: Profile, measurements: list[dict[str, Any]]) -> Outcome:
+    """The reduce: the worst ν's relative difference, and every condition and premise over all ν."""
     prm = profile.params
-    nus, n_max = tuple(float(v) for v in prm["nu"]), int(prm["n_max"])
-    lr, stop = float(prm["lr"]), float(prm["stop_loss"])
-    size, groups = int(prm["size"]), int(prm["jackknife_groups"])
-    C = np.array([[1.0]])
-    rng = profile.rng("ar.positional_gd_path")
-    runs, per_nu = {}, {}
-    for nu in nus:
-        P, steps = positional.positional_gd_path(C, n_max, nu, lr, stop_loss=stop)
-        plain = float(np.max(np.abs(P - positional_gd_path_by_iteration(C, n_max, nu, lr, steps))))
-        torch_run = tar.train_positional_gd(C, n_max, nu, size, lr, stop_loss=stop, seed=rng,
-                                            max_steps=20 * steps)
-        Pt, st = torch_run.P, torch_run.steps
-        Ge, ge, ce = tar.empirical_positional_grams(torch_run.X, C, n_max)
-        Pe, se_steps = positional.quadratic_gd_path(Ge, ge, ce, lr, stop_loss=stop)
-        P_at_torch_steps, _ = positional.positional_gd_path(C, n_max, nu, lr, steps=st)
-        se = tar.jackknife_positional_path_se(torch_run.X, C, n_max, lr, st, groups)
-        spectrum = positional.positional_gram_spectrum(C, n_max, nu)
-        kappa = 2.0 * lr / n_max
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", positional.IllConditionedGramWarning)
-            P_star, L_star = positional.optimal_positional_matrix(C, n_max, nu)
-        shape = _spectrum_kept(C, P, nu, lr, steps)
-        kept = spectrum * positional.gd_spectral_filter(spectrum, kappa, steps)    # 1 - (1 - κλ)^t per eigenvalue
-        norm = float(np.linalg.norm(P))
-        per_nu[nu] = {
-            "steps_closed_form": steps, "steps_torch": st, "steps_empirical_path": se_steps,
-            "relative_difference": float(np.linalg.norm(Pt - P) / norm),
-            "mc_standard_error_relative": se / norm,
-            "z_score": float(np.linalg.norm(Pt - P_at_torch_steps) / se),
-            "torch_vs_empirical_path": float(np.max(np.abs(Pt - Pe))) if se_steps == st else float("inf"),
-            "closed_form_vs_plain_iteration": plain,
-            "gram_condition_number_row_n_max": float(spectrum[-1] / spectrum[0]),
-            "gram_eigenvalues_row_n_max_top8": [float(x) for x in spectrum[::-1][:8]],
-            "kept_fraction_row_n_max_top8": [float(x) for x in kept[::-1][:8]],
-            "reach_threshold_1_over_kappa_t": 1.0 / (kappa * steps),
-            "distance_to_minimiser": float(np.linalg.norm(P - P_star) / np.linalg.norm(P_star)),
-            "minimiser_loss_max": float(np.max(L_star)),
-            "kept_components_per_row": shape["kept_components"],
-            "sign_changes_per_row": shape["sign_changes"],
-            "sign_change_rule_deviation": int(np.max(np.abs(np.array(shape["sign_changes"])
-                                                            - (np.array(shape["kept_components"]) - 1)))),
-            "rows_shown": {str(n): {"closed_form": [float(x) for x in P[n - 1, : n + 1]],
-                                    "torch": [float(x) for x in Pt[n - 1, : n + 1]]} for n in ROWS_SHOWN if n <= n_max},
-        }
-        runs[nu] = (P, Pt, spectrum, kappa, steps)
+    n_max, lr, stop, size = int(prm["n_max"]), float(prm["lr"]), float(prm["stop_loss"]), int(prm["size"])
+    per_nu = {m["nu"]: m["row"] for m in measurements}
+    runs = {m["nu"]: m["run"] for m in measurements}
     worst = max(per_nu, key=lambda nu: per_nu[nu]["relative_difference"])
     measured = per_nu[worst]["relative_difference"]
     conditions = {

@@ -17,6 +17,8 @@ from numerics import training as tr
 from numerics.evaluation import identity_multiple_fit
 from numerics.train_reduced import chain_induction_run
 from proofs_check import figures
+from proofs_check.claims.training_units import (argmax_parent_cost, argmax_parent_run, argmax_parent_units,
+                                                excess_lengths, induction_excess_at_length, induction_excess_cost)
 from proofs_check.references import REFERENCES
 from proofs_check.experiments import Rerun, causal_settings
 from proofs_check.registry import Outcome, Param, Profile, Units, claim
@@ -40,13 +42,6 @@ INDUCTION = {**SIZES, "steps1": Param(100, 150, "stage-1 steps"), "steps2": Para
 
 def _sizes(profile: Profile) -> tuple[int, int]:
     return profile.params["S"], profile.params["n"]
-
-
-def _graphs(n: int, rng: np.random.Generator) -> dict[str, CausalGraph]:
-    forest = CausalGraph.random_forest(n, rng)
-    while all(not ps for ps in forest.parents):  # a forest without edges has nothing to recover
-        forest = CausalGraph.random_forest(n, rng)
-    return {"chain": CausalGraph.chain(n), "icl_pairs": CausalGraph.icl_pairs(n), "random_forest": forest}
 
 
 def _disentangled_curve(run: tr.DisentangledRun):
@@ -75,27 +70,15 @@ def _disentangled_curve(run: tr.DisentangledRun):
                    "alpha": Param(0.1, 0.1, "Dirichlet concentration of the rows of π")},
        proof_idea="Near A1 = 0 the gradient is the section-4 closed form, whose row term ranks j by N[i, j] "
                   "and N[i, p(i)] >= N[i, j] (PSD kernel argument); to first order in β the loss is linear "
-                  "in the attention, so each row is a softmax bandit that concentrates on its best column.")
-def check_argmax_parent(profile: Profile) -> Outcome:
-    if len(profile.params["S"]) != len(profile.params["n"]):
-        raise ValueError("S: expected as many alphabet sizes as context lengths n")
-    sizes = tuple(zip(profile.params["S"], profile.params["n"]))
-    rng = profile.rng("causal.train_argmax_parent")
-    wrong, details, panels = 0, {}, []
-    for S, n in sizes:
-        for name, graph in _graphs(n, rng).items():
-            run = tr.train_reduced(graph, DirichletPrior(S, profile.params["alpha"]), source="sgd",
-                                   steps1=profile.params["max_steps"], steps2=0,
-                                   stop_at_recovery=True, seed=int(rng.integers(2**31)), progress=False,
-                                   test_size=profile.params["test_size"], eval_every=5)
-            bad = int((~tr.attention_argmax_matches(run.attention(), graph)).sum())
-            wrong += bad
-            if (S, n) == (10, 19):
-                panels.append((f"{name}: softmax(A1) after stage 1 (S = {S})", run.attention(), graph))
-            details[f"{name} S={S} n={n}"] = dict(wrong_rows=bad, min_parent_weight=run.min_parent_weight,
-                                                  steps=run.history[-1]["step"], seconds=round(run.seconds, 2),
-                                                  parents=graph.parent_array().tolist())
-    return Outcome(measured=wrong, details=details, figure=functools.partial(figures.layer1_attention_maps, panels))
+                  "in the attention, so each row is a softmax bandit that concentrates on its best column.",
+       units=Units(argmax_parent_units, argmax_parent_run, cost=argmax_parent_cost))
+def check_argmax_parent(profile: Profile, measurements: list[dict[str, Any]]) -> Outcome:
+    """The reduce: the wrong rows summed over sizes and graphs; the panels of the paper's size (10, 19)."""
+    panels = [(f"{m['name']}: softmax(A1) after stage 1 (S = {m['S']})", m["attention"], m["graph"])
+              for m in measurements if (m["S"], m["n"]) == (10, 19)]
+    details = {f"{m['name']} S={m['S']} n={m['n']}": m["detail"] for m in measurements}
+    return Outcome(measured=sum(m["detail"]["wrong_rows"] for m in measurements), details=details,
+                   figure=functools.partial(figures.layer1_attention_maps, panels))
 
 
 # --------------------------------------------------------------------------- early direction
@@ -261,19 +244,11 @@ def check_loss_vs_estimator(profile: Profile) -> Outcome:
                    "test_size": Param(4096, 4096, "test sequences per n")},
        proof_idea="Given m matches the head outputs their empirical next-token law and the count estimator "
                   "(counts + α)/(m + Sα); both tend to π(x_n, ·) as m grows, so their cross-entropies meet.  "
-                  "With m = 0 the head's ŷ is the context's unigram law, which vanishes on absent tokens.")
-def check_induction_head_vs_estimator(profile: Profile) -> Outcome:
+                  "With m = 0 the head's ŷ is the context's unigram law, which vanishes on absent tokens.",
+       units=Units(excess_lengths, induction_excess_at_length, cost=induction_excess_cost))
+def check_induction_head_vs_estimator(profile: Profile, rows: list[dict[str, Any]]) -> Outcome:
+    """The reduce: the weighted log-log slope of the mean excess (query seen) over the lengths."""
     S, lengths = profile.params["S"], profile.params["n"]
-    rng = profile.rng("causal.induction_head_vs_estimator")
-    rows = []
-    for n in lengths:
-        gap, c_star = tr.induction_head_excess(CausalGraph.chain(n), DirichletPrior(S, 0.1),
-                                               size=profile.params["test_size"], rng=rng)
-        seen, unseen, overall = gap.mean("seen"), gap.mean("unseen"), gap.mean("all")
-        rows.append(dict(n=n, seen=float(seen.value), seen_stderr=float(seen.stderr),
-                         unseen=float(unseen.value), unseen_stderr=float(unseen.stderr),
-                         all=float(overall.value), all_stderr=float(overall.stderr),
-                         query_seen_fraction=float(gap.query_seen.mean()), c_star=c_star))
     n = np.array(lengths, dtype=np.float64)
     mean = np.array([r["seen"] for r in rows])
     se = np.array([r["seen_stderr"] for r in rows])
