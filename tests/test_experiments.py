@@ -8,8 +8,8 @@ import pytest
 
 from proofs_check.cli import main
 from proofs_check.experiments import FIGURES, PARTS, Rerun, compare_settings, figure_rows
-from proofs_check.registry import Param, Profile, all_claims, claim
-from proofs_check.timings import estimate_seconds, format_seconds
+from proofs_check.registry import Param, Profile, all_claims
+from proofs_check.timings import estimate_seconds, format_seconds, job_seconds, record_timings, workers_estimate
 
 
 def test_a_param_takes_its_paper_value_or_the_full_one():
@@ -95,6 +95,58 @@ def test_list_estimates_each_claim_and_the_total(capsys):
     assert format_seconds(None) == "?" and format_seconds(90) == "90 s" and format_seconds(7300) == "2.0 h"
     with pytest.raises(ValueError, match="^profile_name"):
         estimate_seconds(c, "huge")
+
+
+def test_a_unit_claim_s_estimate_is_shared_among_its_units_by_their_declared_costs():
+    c = all_claims()["causal.random_graphs_parent_attention"]  # 20 graphs of one declared cost each
+    jobs = job_seconds(c, "full", recorded={"full": {c.id: 60.0}})
+    assert len(jobs) == 20 and jobs == pytest.approx([3.0] * 20, rel=1e-12)
+    assert job_seconds(all_claims()["ar.identity"], "full", recorded={"full": {"ar.identity": 0.5}}) == [0.5]
+    assert job_seconds(all_claims()["ar.identity"], "full", recorded={}) is None
+    # 20 equal units on 2 workers: 10 each; on 3: 7 for the busiest (ceil(20/3)); on 1: the serial time
+    for workers, busiest in ((1, 20), (2, 10), (3, 7), (40, 1)):
+        assert workers_estimate([c], "full", workers, {"full": {c.id: 60.0}}) == (pytest.approx(3.0 * busiest), 0)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_the_workers_estimate_is_within_the_list_schedule_bounds(workers):
+    """Graham's bounds for a list schedule: at least max(longest job, total / workers), at most
+    total / workers + longest job; with one worker, exactly the serial total."""
+    claims = list(all_claims().values())
+    recorded = {"full": {c.id: 1.0 + (i % 7) for i, c in enumerate(claims)}}
+    jobs = [s for c in claims for s in job_seconds(c, "full", recorded)]
+    total, longest = sum(jobs), max(jobs)
+    seconds, unknown = workers_estimate(claims, "full", workers, recorded)
+    assert unknown == 0 and max(longest, total / workers) - 1e-9 <= seconds <= total / workers + longest + 1e-9
+    if workers == 1:
+        assert seconds == pytest.approx(total, rel=1e-12)
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True, "2"])
+def test_the_workers_estimate_refuses_a_bad_worker_count_by_name(workers):
+    with pytest.raises(ValueError, match="^workers"):
+        workers_estimate([], "full", workers)
+
+
+def test_list_and_run_print_the_estimate_on_several_workers(capsys):
+    assert main(["list", "--profile", "full", "-j", "2"]) == 0
+    assert "on 2 workers, longest jobs first" in capsys.readouterr().out
+    assert main(["list", "--profile", "full"]) == 0
+    assert "workers" not in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_a_claim_run_with_other_parameters_is_not_recorded_as_its_profile_s_time(tmp_path, capsys):
+    run = tmp_path / "run.json"
+    assert main(["run", "--quick", "--claim", "causal.pairwise_joint", "--claim", "ar.identity", "--json",
+                 str(run)]) == 0
+    data = json.loads(run.read_text())
+    data["claims"][0]["parameters"] = {**data["claims"][0]["parameters"], "n": 99}  # as if run with --param n=99
+    run.write_text(json.dumps(data))
+    target = tmp_path / "claim_seconds.json"
+    record_timings([str(run)], target)
+    recorded = json.loads(target.read_text())["seconds"]["quick"]
+    assert set(recorded) == {data["claims"][1]["id"]}
+    assert f"not recorded: {data['claims'][0]['id']}" in capsys.readouterr().out
 
 
 def test_run_accepts_the_profile_and_quick_as_its_synonym(tmp_path, capsys):

@@ -44,8 +44,10 @@ def test_two_workers_give_the_serial_records_and_figures(tmp_path, capsys):
     serial, parallel = tmp_path / "serial.json", tmp_path / "parallel.json"
     claims = DETERMINISTIC  # in registry order; ar.positional_weights draws a figure
     assert main(["run", "--quick", *_claim_args(claims), "--json", str(serial), "--report", str(tmp_path / "a")]) == 0
+    assert "workers" not in capsys.readouterr().out.splitlines()[1]
     assert main(["run", "--quick", *_claim_args(claims), "-j", "2", "--json", str(parallel),
                  "--report", str(tmp_path / "b")]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("on 2 workers, longest jobs first")
     assert [c["id"] for c in _records(parallel)] == claims  # registry order, whatever the arrival order
     assert run_differences(_records(serial), _records(parallel)) == []
     for folder in ("a", "b"):

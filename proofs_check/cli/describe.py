@@ -23,7 +23,7 @@ __all__ = ["list_command", "figures_command", "explain_command", "where_command"
 
 
 def list_command(args: argparse.Namespace, console: Console) -> int:
-    from proofs_check.timings import estimate_seconds, format_seconds, recorded_seconds
+    from proofs_check.timings import estimate_seconds, format_seconds, recorded_seconds, workers_line
 
     claims = [c for c in load_claims().values() if args.kind is None or c.kind == args.kind]
     profile = None if args.profile is None else Profile(args.profile)
@@ -54,6 +54,8 @@ def list_command(args: argparse.Namespace, console: Console) -> int:
         console.print(f"estimated total for the {profile.name} profile on this kind of machine (2 cores, one claim "
                       f"at a time): {format_seconds(total)}" + (f", plus {unknown} claim(s) without an estimate"
                                                                  if unknown else ""))
+        if args.jobs > 1:
+            console.print(workers_line(claims, profile.name, args.jobs, recorded), soft_wrap=True)
     return 0
 
 

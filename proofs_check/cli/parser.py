@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "shows the papers do not say)")
     listing.add_argument("--profile", choices=PROFILES, help="only this profile's claims, each with its estimated "
                                                              "wall time on 2 cores, and the total")
+    listing.add_argument("-j", "--jobs", type=_positive, default=1, metavar="N",
+                         help="with --profile: also the estimated wall time on N workers (units split, longest "
+                              "first)")
     figures = sub.add_parser("figures", help="every experimental figure of the papers and the claims that rerun "
                                              "it: task, model, optimiser, budget (same, or what differs)")
     figures.add_argument("--profile", choices=PROFILES, default="paper",

@@ -176,6 +176,11 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     estimate, unknown = _estimate(todo, profile.name)
     console.print(f"{len(todo)} claim(s) to run, estimated {format_seconds(estimate)} one at a time on 2 cores"
                   + (f" plus {unknown} without an estimate" if unknown else ""), soft_wrap=True)
+    workers = args.jobs if client is None else max(1, sum(client.nthreads().values()))
+    if workers > 1 and todo:
+        from proofs_check.timings import workers_line
+
+        console.print(workers_line(todo, profile.name, workers), soft_wrap=True)
     started = time.perf_counter()
     try:
         with RunProgress(console, len(selected), done=len(done)) as progress:
