@@ -40,8 +40,8 @@ from proofs_check.registry import Profile, all_claims
 from proofs_check.runner import Result, run_claim, select
 
 __all__ = ["SWEEP_CLAIM", "SWEEP_SIZES", "SWEEP_SEEDS", "sweep_benchmark", "compare_backends",
-           "profile_benchmark", "UNIT_CLAIM", "unit_claim_benchmark", "concurrency_ceiling", "ALLOCATOR_WORKLOAD", "allocator_effect",
-           "worker_start_up", "benchmark_runs", "main"]
+           "profile_benchmark", "UNIT_CLAIM", "unit_claim_benchmark", "concurrency_ceiling", "ALLOCATOR_WORKLOAD",
+           "allocator_effect", "worker_start_up", "benchmark_runs", "main"]
 
 SWEEP_CLAIM = "causal.train_argmax_parent"
 SWEEP_SIZES = (9, 19, 39)
@@ -190,7 +190,9 @@ def allocator_effect(repeats: int = 3) -> dict[str, Any]:
     clean = best(_allocator_workload)
     trimmed = best(_allocator_workload, MALLOC_TRIM_THRESHOLD_="65536")
     restored = best(_restored_workload, MALLOC_TRIM_THRESHOLD_="65536")
-    return {"workload": "Figure 9 unit: n = 19, S = 3, 300 SGD steps of 256, one thread", "clean_s": clean,
+    n, steps = ALLOCATOR_WORKLOAD["n"], ALLOCATOR_WORKLOAD["steps"]
+    workload = f"Figure 9 unit: n = {n}, S = 3, {steps} SGD steps of 256, one thread"
+    return {"workload": workload, "clean_s": clean,
             "malloc_trim_threshold_s": trimmed, "restored_s": restored, "slowdown": trimmed / clean,
             "restored_vs_clean": restored / clean}
 

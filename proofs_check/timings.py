@@ -30,11 +30,12 @@ __all__ = ["RECORDED", "estimate_seconds", "job_seconds", "workers_estimate", "w
 RECORDED = Path(__file__).resolve().parent / "claim_seconds.json"
 
 
-def recorded_seconds() -> dict[str, dict[str, float]]:
-    """``{profile: {claim id: seconds}}`` from the committed record (empty when there is none)."""
-    if not RECORDED.exists():
+def recorded_seconds(path: Path = RECORDED) -> dict[str, dict[str, float]]:
+    """``{profile: {claim id: seconds}}`` from the record at ``path`` (by default the committed one; empty
+    when there is none)."""
+    if not path.exists():
         return {}
-    return json.loads(RECORDED.read_text())["seconds"]
+    return json.loads(path.read_text())["seconds"]
 
 
 def estimate_seconds(claim: Claim, profile_name: str,
@@ -54,8 +55,8 @@ def estimate_seconds(claim: Claim, profile_name: str,
     return None, "unknown"
 
 
-def job_seconds(claim: Claim, profile_name: str, recorded: dict[str, dict[str, float]] | None = None,
-                overrides: Any = None) -> list[float] | None:
+def job_seconds(claim: Claim, profile_name: str,
+                recorded: dict[str, dict[str, float]] | None = None) -> list[float] | None:
     """The estimated seconds of each job ``claim`` is scheduled as: one per unit for a unit claim (its
     estimate shared in proportion to the units' declared costs, equally where none is declared), else one;
     ``None`` when the claim has no estimate.  A ``split`` that raises leaves the claim one job."""
@@ -66,7 +67,7 @@ def job_seconds(claim: Claim, profile_name: str, recorded: dict[str, dict[str, f
         return [seconds]
     from proofs_check.registry import Profile
 
-    params = claim.resolve(profile_name, overrides)
+    params = claim.resolve(profile_name)
     try:
         keys = claim.units.split(Profile(profile_name, 0, params))
     except Exception:  # the run reports it as the claim's error; here it is one job
@@ -84,8 +85,8 @@ def workers_estimate(claims: list[Claim], profile_name: str, workers: int,
     each other, and how many claims have no estimate (left out).  The jobs (:func:`job_seconds`) go longest
     first to the worker that frees first, as :func:`proofs_check.parallel.run_tasks` schedules them: the
     makespan of that list schedule, never below the longest job nor below the sum over ``workers``.  Two
-    single-thread workers on this 2-core machine each run about 1.13 times slower than one alone
-    (``bench_runs.concurrency_ceiling``), which this does not include."""
+    single-thread workers on this 2-core machine each run slower than one alone (1.14 times in
+    ``bench_runs.concurrency_ceiling``, benchmarks/2026-12-06-runs.json), which this does not include."""
     import heapq
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -136,7 +137,7 @@ def record_timings(paths: list[str], target: Path = RECORDED) -> None:
     (``{profile: {claim id: seconds}}``); a claim run with parameters other than its profile's is skipped."""
     data: dict[str, Any] = {"note": "wall seconds per claim on the 2-core machine, one claim at a time; written "
                                     "by python -m proofs_check.timings --record RUN.json",
-                            "seconds": json.loads(target.read_text())["seconds"] if target.exists() else {}}
+                            "seconds": recorded_seconds(target)}
     known = all_claims()
     for path in paths:
         run = json.loads(Path(path).read_text())

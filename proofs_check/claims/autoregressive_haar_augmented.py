@@ -17,8 +17,8 @@ import numpy as np
 
 from numerics import haar_references as hr
 from proofs_check import figures
-from proofs_check.claims.autoregressive_haar_runs import (bare_restart, bare_summary, official_other_case, official_run,
-                                                          paired_gaps)
+from proofs_check.claims.autoregressive_haar_runs import (bare_restart, bare_summary, mean_over_runs,
+                                                          official_other_case, official_run, paired_gaps)
 from proofs_check.experiments import FIGURES, Rerun
 from proofs_check.references import REFERENCES
 from proofs_check.registry import Outcome, Param, Params, Profile, Units, claim
@@ -133,9 +133,7 @@ def gd_step_reference_case(profile: Profile, k: int) -> dict[str, Any]:
                   "uniform grid finer than their degree.",
        units=Units(case_units, gd_step_reference_case))
 def check_haar_gd_step_references(profile: Profile, rows: list[dict[str, Any]]) -> Outcome:
-    worst = 0.0
-    for row in rows:
-        worst = max(worst, row["max_z"])
+    worst = max([0.0] + [row["max_z"] for row in rows])
     return Outcome(measured=worst, samples=profile.params["draws"],
                    details={"cases": rows, "unit": "MSE = squared norm / d"})
 
@@ -390,12 +388,11 @@ def check_haar_official_figure5(profile: Profile, measurements: list[dict[str, A
     for (kind, _), m in zip(official_units(profile), measurements):
         by_kind[kind].append(m)
     [ref], runs = by_kind["reference"], by_kind["official"]
-    losses = np.array([r["test_mse"] for r in runs])
-    test_noise = float(np.sqrt(np.mean([r["test_mse_stderr"] ** 2 for r in runs]) / len(runs)))
-    stderr = max(float(losses.std(ddof=1) / np.sqrt(len(runs))) if len(runs) > 1 else 0.0, test_noise)
+    losses = [r["test_mse"] for r in runs]
+    mean, stderr = mean_over_runs(losses, [r["test_mse_stderr"] for r in runs])
     bare = bare_summary(by_kind["bare"])
-    official = {"trained_loss_official": float(losses.mean()), "trained_loss_official_stderr": stderr,
-                "trained_losses_official": losses.tolist(),
+    official = {"trained_loss_official": mean, "trained_loss_official_stderr": stderr,
+                "trained_losses_official": losses,
                 "trained_official_by_position": np.mean([r["test_mse_by_position"] for r in runs], 0).tolist(),
                 "official_train_history": runs[0]["train_history"].tolist(),
                 "official_train_seconds": round(sum(r["seconds"] for r in runs), 1),

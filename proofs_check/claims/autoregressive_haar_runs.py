@@ -20,7 +20,8 @@ from numerics.train_haar import HaarTrainingConfig, HaarTrainingRun, official_at
 from proofs_check.registry import Profile
 from theory import haar_moments as hm
 
-__all__ = ["paired_gap_terms", "paired_gaps", "bare_restart", "bare_summary", "official_run", "official_other_case"]
+__all__ = ["paired_gap_terms", "mean_over_runs", "paired_gaps", "bare_restart", "bare_summary", "official_run",
+           "official_other_case"]
 
 
 def paired_gap_terms(run: HaarTrainingRun, eta: Any) -> tuple[float, float]:
@@ -31,13 +32,19 @@ def paired_gap_terms(run: HaarTrainingRun, eta: Any) -> tuple[float, float]:
     return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
 
 
+def mean_over_runs(values: list[float], stderrs: list[float]) -> tuple[float, float]:
+    """The mean of ``values`` (one per run) and its standard error: the larger of the spread across runs,
+    std/√runs (0 for one run), and the runs' own test noise, √(mean stderr² / runs) (a spread of 2 or 3 runs
+    can be small by chance)."""
+    x = np.array(values)
+    spread = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else 0.0
+    return float(x.mean()), max(spread, float(np.sqrt(np.mean(np.square(stderrs)) / x.size)))
+
+
 def paired_gaps(terms: list[tuple[float, float]]) -> tuple[float, float]:
-    """Mean over runs of their paired gaps (:func:`paired_gap_terms`), and its standard error: the larger of
-    the spread across runs and the paired test noise."""
-    gaps = np.array([gap for gap, _ in terms])
-    noise = [n for _, n in terms]
-    spread = float(gaps.std(ddof=1) / np.sqrt(gaps.size)) if gaps.size > 1 else 0.0
-    return float(gaps.mean()), max(spread, float(np.sqrt(np.mean(np.square(noise)) / gaps.size)))
+    """Mean over runs of their paired gaps (:func:`paired_gap_terms`), and its standard error
+    (:func:`mean_over_runs`: the larger of the spread across runs and the paired test noise)."""
+    return mean_over_runs([gap for gap, _ in terms], [n for _, n in terms])
 
 
 def bare_restart(profile: Profile, name: str, d: int, law: str, r: int) -> dict[str, Any]:
@@ -62,12 +69,10 @@ def bare_summary(restarts: list[dict[str, Any]]) -> dict[str, Any]:
     """The bare layer's restarts (:func:`bare_restart`, in restart order) summarised: mean loss and its standard
     error (the larger of the spread across restarts and the test-set noise: a spread of 2 or 3 runs can be small
     by chance), the losses, the mean loss by position, the structure of the best restart."""
-    losses = np.array([r["test_mse"] for r in restarts])
+    losses = [r["test_mse"] for r in restarts]
     best = min(restarts, key=lambda r: r["test_mse"])
-    test_noise = float(np.sqrt(np.mean([r["test_mse_stderr"] ** 2 for r in restarts]) / len(restarts)))
-    spread = float(losses.std(ddof=1) / np.sqrt(len(losses))) if len(losses) > 1 else 0.0
-    return {"trained_loss_bare": float(losses.mean()), "trained_loss_bare_stderr": max(spread, test_noise),
-            "trained_losses_bare": losses.tolist(),
+    mean, stderr = mean_over_runs(losses, [r["test_mse_stderr"] for r in restarts])
+    return {"trained_loss_bare": mean, "trained_loss_bare_stderr": stderr, "trained_losses_bare": losses,
             "test_stderr_per_run": [r["test_mse_stderr"] for r in restarts],
             "trained_bare_by_position": np.mean([r["test_mse_by_position"] for r in restarts], 0).tolist(),
             "structure_best_run": best["structure"], "train_seconds": round(sum(r["seconds"] for r in restarts), 1)}

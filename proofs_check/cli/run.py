@@ -83,12 +83,11 @@ def _execute(tasks: list, claims: dict[str, Claim], *, jobs: int, client, figure
                      on_result=finished, stop=stop)
 
 
-def _estimate(claims: list[Claim], profile_name: str) -> tuple[float, int]:
-    """The summed estimated seconds of ``claims`` at ``profile_name`` (:mod:`proofs_check.timings`), and how
-    many have no estimate."""
-    from proofs_check.timings import estimate_seconds, recorded_seconds
+def _estimate(claims: list[Claim], profile_name: str, recorded: dict[str, dict[str, float]]) -> tuple[float, int]:
+    """The summed estimated seconds of ``claims`` at ``profile_name`` (:mod:`proofs_check.timings`, from the
+    ``recorded`` times), and how many have no estimate."""
+    from proofs_check.timings import estimate_seconds
 
-    recorded = recorded_seconds()  # read once, not once per claim
     known = [estimate_seconds(c, profile_name, recorded)[0] for c in claims]
     return sum(s for s in known if s is not None), sum(s is None for s in known)
 
@@ -173,14 +172,15 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
             while line:  # a regular file takes it all in one call; a short write is finished, not lost
                 line = line[log.write(line):]
 
-    estimate, unknown = _estimate(todo, profile.name)
+    from proofs_check.timings import recorded_seconds, workers_line
+
+    recorded = recorded_seconds()  # read once for both estimates, not once per claim
+    estimate, unknown = _estimate(todo, profile.name, recorded)
     console.print(f"{len(todo)} claim(s) to run, estimated {format_seconds(estimate)} one at a time on 2 cores"
                   + (f" plus {unknown} without an estimate" if unknown else ""), soft_wrap=True)
     workers = args.jobs if client is None else max(1, sum(client.nthreads().values()))
     if workers > 1 and todo:
-        from proofs_check.timings import workers_line
-
-        console.print(workers_line(todo, profile.name, workers), soft_wrap=True)
+        console.print(workers_line(todo, profile.name, workers, recorded), soft_wrap=True)
     started = time.perf_counter()
     try:
         with RunProgress(console, len(selected), done=len(done)) as progress:
